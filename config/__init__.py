@@ -1,0 +1,1 @@
+"""Settings model, validation and the crash-safe TOML store.  Never imports textual."""

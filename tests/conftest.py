@@ -1,0 +1,14 @@
+"""Shared fixtures.  Server fixtures live in tests/servers/ (one module each)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_real_config(tmp_path, monkeypatch):
+    """Keep the developer's machine out of the tests: the default config path
+    points into the test's temp dir, and the language is English."""
+    monkeypatch.setenv("MAILCONSOLE_CONFIG", str(tmp_path / "mail.toml"))
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        monkeypatch.delenv(var, raising=False)
