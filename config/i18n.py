@@ -19,6 +19,31 @@ SUPPORTED = ("en", "de")
 
 _translation: gettext.NullTranslations = gettext.NullTranslations()
 _language = "en"
+_ascii = False
+
+# Basic (ASCII) mode on dumb terminals: German text is transliterated at the
+# string level (so widths are computed on the ASCII text), never cut.
+_TRANSLIT = str.maketrans({
+    "ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss",
+    "„": '"', "“": '"', "”": '"', "‚": "'", "‘": "'", "’": "'", "–": "-", "—": "-",
+    "…": "...", "→": "->", "←": "<-", "✓": "+", "✗": "x", "•": "*", "·": "-", "°": "o",
+    "\u00a0": " ",
+})
+
+
+def transliterate(text: str) -> str:
+    """``text`` with umlauts and typographic characters spelled in ASCII."""
+    return text.translate(_TRANSLIT)
+
+
+def set_ascii(enabled: bool) -> None:
+    """In ASCII mode every translated message is transliterated (ä -> ae)."""
+    global _ascii
+    _ascii = enabled
+
+
+def ascii_only() -> bool:
+    return _ascii
 
 
 def language_from_environment(environ: dict[str, str] | None = None) -> str:
@@ -51,11 +76,13 @@ def current_language() -> str:
 
 def _(message: str) -> str:
     """Translate ``message`` into the active language."""
-    return _translation.gettext(message)
+    text = _translation.gettext(message)
+    return transliterate(text) if _ascii else text
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return _translation.ngettext(singular, plural, n)
+    text = _translation.ngettext(singular, plural, n)
+    return transliterate(text) if _ascii else text
 
 
 def N_(message: str) -> str:
