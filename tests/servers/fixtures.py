@@ -1,0 +1,48 @@
+"""Pytest fixtures for the loopback test servers.
+
+Loaded for every test by ``pytest_plugins = ["tests.servers.fixtures"]`` in
+tests/conftest.py.  See the module docstrings of tests/servers/*.py for details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.servers.certs import TestCA
+from tests.servers.smtp import CaptureServer
+
+SENTINEL_PASSWORD = "Sentinel-Pw-7f3a9c"
+
+
+@pytest.fixture(scope="session")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    """The test CA: ``ca.ca_file`` (trust this), ``ca.files(name)``,
+    ``ca.server_context(name)``, ``ca.client_context()``."""
+    return TestCA(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture
+def smtp_server(ca: TestCA) -> Iterator[Callable[..., CaptureServer]]:
+    """Factory: ``smtp_server(tls="starttls"|"implicit"|"none", auth=True,
+    cert="valid", user=..., password=..., ...)`` -> a started CaptureServer
+    (see tests/servers/smtp.py); stopped at the end of the test."""
+    started: list[CaptureServer] = []
+
+    def make(**kwargs: Any) -> CaptureServer:
+        kwargs.setdefault("password", SENTINEL_PASSWORD)
+        server = CaptureServer(ca, **kwargs).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def sentinel_password() -> str:
+    """The password the server fixtures use by default; search for it in output."""
+    return SENTINEL_PASSWORD
