@@ -3,7 +3,12 @@ path, says what is wrong and what to do; none ever contains the password."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from config.i18n import _
+
+if TYPE_CHECKING:
+    from config.validate import Problem
 
 
 class ConfigError(Exception):
@@ -38,7 +43,7 @@ class ConfigInvalidError(ConfigError):
 
     exit_code = 1
 
-    def __init__(self, problems: list) -> None:  # list[Problem]
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"]
         super().__init__("\n".join(str(p) for p in errors))

@@ -22,4 +22,232 @@ INTERFACE (contract; the config helper implements it, the TUI and CLI use it):
     svc.apply_toml(text: str, *, check=False) -> ApplyResult(changed: bool, diff: str, settings)
                                           # merge a partial TOML document (its known keys)
     svc.reset(keys: list[str]) -> tuple[Settings, bool]   # back to defaults (CLI `unset`)
+
+Additions (same module, also public):
+
+    svc.exists -> bool                    # the file existed when last loaded
+    svc.file_mode -> int | None           # st_mode of the file now (None if missing)
+    svc.rebase(settings) -> Settings      # after a ConfigConflictError: reload the file and
+                                          # re-apply the keys changed since the last load on
+                                          # top of it ("apply my edits to the new file")
+    svc.update(callable)                  # update also takes f(current Settings) -> values,
+                                          # called under the lock (read-modify-write)
+    svc.apply_toml(text, check=..., source="FILE")   # source names the input in errors
+    default_config_path() -> Path         # $MAILCONSOLE_CONFIG or /etc/mailconsole/mail.toml
+
+Notes: for a missing file, saving writes the commented template (with the
+given values), so ``diff`` shows the whole new file and ``save`` returns True
+even when ``settings`` equal the defaults.  To know whether the user edited
+anything, compare ``settings.changed_keys(svc.settings)``.
 """
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+
+from config import store
+from config.errors import ConfigConflictError, ConfigInvalidError, ConfigTypeError
+from config.i18n import _
+from config.model import FIELDS, REDACTED, SECRET_KEYS, Settings, Value, check_type
+from config.validate import Problem, errors, validate
+
+DEFAULT_PATH = Path("/etc/mailconsole/mail.toml")
+
+
+def default_config_path() -> Path:
+    """``$MAILCONSOLE_CONFIG`` if set, else /etc/mailconsole/mail.toml."""
+    env = os.environ.get("MAILCONSOLE_CONFIG")
+    return Path(env) if env else DEFAULT_PATH
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    changed: bool
+    diff: str
+    settings: Settings
+
+
+Values = Mapping[str, Value]
+
+
+class SettingsService:
+    """Load, validate, diff and save one TOML config file (see module doc)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._snap: store.Snapshot | None = None
+
+    # -- reading -------------------------------------------------------------
+    def load(self) -> Settings:
+        real = store.real_path(self.path)
+        store.cleanup_temps(real, only_dead=True)
+        self._snap = store.read(self.path)
+        return self._snap.settings
+
+    @property
+    def _snapshot(self) -> store.Snapshot:
+        if self._snap is None:
+            self.load()
+        assert self._snap is not None
+        return self._snap
+
+    @property
+    def settings(self) -> Settings:
+        return self._snapshot.settings
+
+    @property
+    def exists(self) -> bool:
+        return self._snapshot.exists
+
+    @property
+    def file_mode(self) -> int | None:
+        try:
+            return os.stat(store.real_path(self.path)).st_mode
+        except OSError:
+            return None
+
+    def validate(self, settings: Settings | None = None) -> list[Problem]:
+        return validate(self.settings if settings is None else settings,
+                        file_mode=self.file_mode)
+
+    # -- rendering -----------------------------------------------------------
+    def render(self, settings: Settings) -> str:
+        return store.render(self._snapshot, settings)
+
+    def diff(self, settings: Settings) -> str:
+        return self._diff(self._snapshot, settings, store.render(self._snapshot, settings))
+
+    def _diff(self, snap: store.Snapshot, settings: Settings, new: str) -> str:
+        old = snap.text if snap.text is not None else ""
+        if old == new:
+            return ""
+        lines = difflib.unified_diff(
+            old.replace("\r\n", "\n").splitlines(keepends=True),
+            new.replace("\r\n", "\n").splitlines(keepends=True),
+            fromfile=str(self.path) if snap.exists else "/dev/null",
+            tofile=str(self.path),
+        )
+        secrets = [str(s.get(k)) for s in (snap.settings, settings) for k in SECRET_KEYS]
+        return "".join(_redact_line(line, secrets) for line in lines)
+
+    # -- writing -------------------------------------------------------------
+    def _check(self, settings: Settings) -> None:
+        problems = self.validate(settings)
+        if errors(problems):
+            raise ConfigInvalidError(problems)
+
+    def _write(self, snap: store.Snapshot, settings: Settings) -> bool:
+        """Render onto ``snap`` and write it; the caller holds the lock."""
+        text = store.render(snap, settings)
+        if snap.exists and text == snap.text:
+            self._snap = snap
+            return False
+        raw = text.encode("utf-8")
+        store.cleanup_temps(snap.real, only_dead=False)
+        store.save_bytes(snap.real, raw, old=snap.raw, shown=str(self.path))
+        self._snap = store.snapshot_of(self.path, raw, self.file_mode)
+        return True
+
+    def save(self, settings: Settings, *, force: bool = False) -> bool:
+        self._check(settings)
+        snap = self._snapshot
+        with store.locked(snap.real, str(self.path)):
+            current = store.read_current_bytes(snap.real)
+            if current != snap.raw:
+                if not force:
+                    raise ConfigConflictError(str(self.path))
+                snap = store.read(self.path)
+            return self._write(snap, settings)
+
+    def rebase(self, settings: Settings) -> Settings:
+        """Reload; return the new file's settings with the keys changed since
+        the last load (``settings`` vs what was loaded) applied on top."""
+        edits = {k: settings.get(k) for k in settings.changed_keys(self.settings)}
+        return self.load().with_values(edits)
+
+    def update(self, values: Values | Callable[[Settings], Values]) -> tuple[Settings, bool]:
+        real = store.real_path(self.path)
+        with store.locked(real, str(self.path)):
+            snap = store.read(self.path)
+            self._snap = snap
+            vals = values(snap.settings) if callable(values) else values
+            new = snap.settings.with_values(vals)
+            self._check(new)
+            changed = self._write(snap, new)
+            return new, changed
+
+    def reset(self, keys: Iterable[str]) -> tuple[Settings, bool]:
+        values: dict[str, Value] = {}
+        for key in keys:
+            if key not in FIELDS:
+                raise ConfigTypeError(key, _("is not a known setting"))
+            values[key] = FIELDS[key].default
+        return self.update(values)
+
+    def apply_toml(self, text: str, *, check: bool = False,
+                   source: str = "<input>") -> ApplyResult:
+        values = parse_partial(text, source)
+        if check:
+            snap = store.read(self.path)
+            self._snap = snap
+            new = snap.settings.with_values(values)
+            self._check(new)
+            rendered = store.render(snap, new)
+            diff = self._diff(snap, new, rendered)
+            return ApplyResult(not snap.exists or rendered != snap.text, diff, new)
+        real = store.real_path(self.path)
+        with store.locked(real, str(self.path)):
+            snap = store.read(self.path)
+            self._snap = snap
+            new = snap.settings.with_values(values)
+            self._check(new)
+            diff = self._diff(snap, new, store.render(snap, new))
+            changed = self._write(snap, new)
+            return ApplyResult(changed, diff, new)
+
+
+def parse_partial(text: str, source: str = "<input>") -> dict[str, Value]:
+    """The known keys of a partial TOML document; unknown keys and wrong types
+    raise ConfigTypeError naming the key path (never echoing the password)."""
+    _doc, data = store.parse(text, source)
+    out: dict[str, Value] = {}
+
+    def walk(node: Mapping[str, Any], prefix: str) -> None:
+        for k, v in node.items():
+            path = f"{prefix}{k}"
+            if path in FIELDS:
+                out[path] = check_type(path, v)
+            elif isinstance(v, Mapping) and any(p.startswith(path + ".") for p in FIELDS):
+                walk(v, path + ".")
+            else:
+                raise ConfigTypeError(path, _("is not a known setting"), path=source)
+
+    try:
+        walk(data, "")
+    except ConfigTypeError as e:
+        raise ConfigTypeError(e.key, e.message, path=source) from None
+    return out
+
+
+_PASSWORD_VALUE = re.compile(r"""(password\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')""")
+
+
+def _redact_line(line: str, secrets: list[str]) -> str:
+    """Hide the password in one diff line (both the key's value and any
+    occurrence of a known password of 3+ characters)."""
+    line = _PASSWORD_VALUE.sub(
+        lambda m: m.group(1) + (m.group(2) if m.group(2) in ('""', "''") else f'"{REDACTED}"'),
+        line)
+    for secret in secrets:
+        if len(secret) >= 3:
+            for form in {secret, tomlkit.string(secret).as_string()[1:-1]}:
+                line = line.replace(form, REDACTED)
+    return line

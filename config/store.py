@@ -1,0 +1,409 @@
+"""The crash-safe, comment-preserving TOML store underneath SettingsService.
+
+Reading: the file must be UTF-8, at most :data:`MAX_BYTES`, and parse with
+both ``tomllib`` (the values) and ``tomlkit`` (the layout used for edits).
+Errors come as :class:`ConfigSyntaxError` (``path:line:col: message``) or
+:class:`ConfigTypeError` (naming the key path, never echoing the password).
+
+Rendering: only the leaf values that changed are edited in place with
+tomlkit, so comments, order, blank lines, quoting style and the newline
+style stay; the result is checked with ``tomllib.loads`` against the data
+meant, and refused otherwise.  No change renders the exact original text.
+
+Writing: :func:`write_atomic` (temp file in the same directory, fsync, mode
+and owner kept, ``os.replace``, directory fsync, temp removed on any error)
+under :func:`locked` (an exclusive ``flock`` on ``<name>.lock``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import errno
+import fcntl
+import os
+import re
+import secrets
+import stat
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.items import String, StringType
+
+from config.errors import ConfigSyntaxError, ConfigTypeError, ConfigWriteError
+from config.i18n import _
+from config.model import FIELDS, Settings, Value
+from config.template import render_template
+
+MAX_BYTES = 1024 * 1024
+TMP_INFIX = ".tmp-"
+NEW_FILE_MODE = 0o600
+TABLES = sorted({p.rsplit(".", 1)[0] for p in FIELDS})
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One file as read: its bytes (None if missing), text, data and settings."""
+
+    path: Path  # as given (may be a symlink)
+    real: Path  # the file actually read and written
+    raw: bytes | None
+    text: str | None
+    data: dict[str, Any]
+    settings: Settings
+    mode: int | None  # st_mode of the file, None if missing
+
+    @property
+    def exists(self) -> bool:
+        return self.raw is not None
+
+
+def real_path(path: Path) -> Path:
+    """The file a possibly symlinked ``path`` points to (may not exist yet)."""
+    return Path(os.path.realpath(path))
+
+
+def lock_path(real: Path) -> Path:
+    return real.with_name(real.name + ".lock")
+
+
+def backup_path(real: Path) -> Path:
+    return real.with_name(real.name + ".bak")
+
+
+# --- reading ------------------------------------------------------------------
+
+
+def decode(raw: bytes, path: str) -> str:
+    """Bytes -> text, or ConfigSyntaxError for a too large / non-UTF-8 file."""
+    if len(raw) > MAX_BYTES:
+        raise ConfigSyntaxError(path, 1, 1, _(
+            "the file is {size} bytes, larger than the limit of {limit} bytes; this is not "
+            "a mailconsole configuration").format(size=len(raw), limit=MAX_BYTES))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ConfigSyntaxError(path, line, col, _(
+            "the file is not valid UTF-8 (byte 0x{byte:02x}); save it as UTF-8").format(
+                byte=raw[e.start])) from None
+
+
+_TOMLLIB_POS = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$")
+
+
+def parse(text: str, path: str) -> tuple[tomlkit.TOMLDocument, dict[str, Any]]:
+    """Parse ``text``; (tomlkit document, plain data) or ConfigSyntaxError."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        m = _TOMLLIB_POS.match(msg)
+        if m:
+            raise ConfigSyntaxError(path, int(m["line"]), int(m["col"]),
+                                    _("invalid TOML: {reason}").format(reason=m["msg"])
+                                    ) from None
+        line = text.count("\n") + 1
+        col = len(text) - text.rfind("\n")
+        reason = msg.replace("(at end of document)", "").strip()
+        raise ConfigSyntaxError(path, line, col, _("invalid TOML: {reason} at the end of "
+                                                   "the file").format(reason=reason)) from None
+    try:
+        doc = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as e:
+        raise ConfigSyntaxError(path, e.line, e.col, _(
+            "the file cannot be edited safely: {reason}").format(reason=str(e))) from None
+    except Exception as e:  # tomlkit raises other errors for some valid TOML
+        raise ConfigSyntaxError(path, 1, 1, _(
+            "the file cannot be edited safely: {reason}").format(reason=str(e))) from None
+    return doc, data
+
+
+def settings_from_data(data: Mapping[str, Any], path: str | None = None) -> Settings:
+    """Settings from plain TOML data; ConfigTypeError names the key path."""
+    for table in TABLES:
+        node: Any = data
+        for i, part in enumerate(table.split(".")):
+            if not isinstance(node, Mapping) or part not in node:
+                break
+            node = node[part]
+            if not isinstance(node, Mapping):
+                key = ".".join(table.split(".")[: i + 1])
+                raise ConfigTypeError(key, _("must be a table ([{key}]), not a {kind}").format(
+                    key=key, kind=type(node).__name__), path=path)
+    try:
+        return Settings.from_mapping(data)
+    except ConfigTypeError as e:
+        raise ConfigTypeError(e.key, e.message, path=path) from None
+
+
+def read(path: Path) -> Snapshot:
+    """Read ``path`` (missing -> defaults).  Never writes."""
+    real = real_path(path)
+    shown = str(path)
+    try:
+        with open(real, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise ConfigSyntaxError(shown, 1, 1, _("is not a regular file"))
+            raw = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        return Snapshot(path, real, None, None, {}, Settings(), None)
+    except IsADirectoryError:
+        raise ConfigSyntaxError(shown, 1, 1, _("is a directory, not a file")) from None
+    except PermissionError:
+        raise ConfigWriteError(shown, _("cannot be read: permission denied (run as root or "
+                                        "as the file's owner)")) from None
+    text = decode(raw, shown)
+    _doc, data = parse(text, shown)
+    return Snapshot(path, real, raw, text, data, settings_from_data(data, shown), st.st_mode)
+
+
+def read_current_bytes(real: Path) -> bytes | None:
+    try:
+        with open(real, "rb") as fh:
+            return fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        return None
+
+
+# --- rendering -----------------------------------------------------------------
+
+
+def _uses_crlf(text: str) -> bool:
+    return "\r\n" in text and "\n" not in text.replace("\r\n", "")
+
+
+def _item_like(value: Value, old: Any) -> Any:
+    """A tomlkit item for ``value`` in the style of ``old`` (literal strings stay)."""
+    if isinstance(value, str):
+        literal = (
+            isinstance(old, String)
+            and old.type == StringType.SLL
+            and "'" not in value
+            and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+        )
+        return tomlkit.string(value, literal=literal)
+    return tomlkit.item(value)
+
+
+def _set_leaf(doc: Any, path: str, value: Value) -> None:
+    parts = path.split(".")
+    node = doc
+    for i, part in enumerate(parts[:-1]):
+        if part not in node:
+            rest = parts[i + 1:]
+            sub: dict[str, Any] = {}
+            cur = sub
+            for r in rest[:-1]:
+                cur[r] = {}
+                cur = cur[r]
+            cur[rest[-1]] = value
+            node[part] = tomlkit.item(sub)
+            return
+        node = node[part]
+    leaf = parts[-1]
+    if leaf in node:
+        node[leaf] = _item_like(value, node[leaf])
+    else:
+        node[leaf] = value
+
+
+def _set_plain(data: dict[str, Any], path: str, value: Value) -> None:
+    *tables, leaf = path.split(".")
+    node = data
+    for t in tables:
+        node = node.setdefault(t, {})
+    node[leaf] = value
+
+
+def intended_data(snap: Snapshot, settings: Settings) -> dict[str, Any]:
+    """The plain data the file should hold after saving ``settings``."""
+    if not snap.exists:
+        return settings.to_nested()
+    data = copy.deepcopy(snap.data)
+    for path, value in changes(snap, settings).items():
+        _set_plain(data, path, value)
+    return data
+
+
+def changes(snap: Snapshot, settings: Settings) -> dict[str, Value]:
+    old, new = snap.settings.to_flat(), settings.to_flat()
+    return {p: v for p, v in new.items() if old[p] != v}
+
+
+def render(snap: Snapshot, settings: Settings) -> str:
+    """The new file text: leaf edits only; verified with tomllib."""
+    if snap.text is None:
+        text = render_template(settings)
+    else:
+        todo = changes(snap, settings)
+        if not todo:
+            return snap.text
+        doc = tomlkit.parse(snap.text)
+        for path, value in todo.items():
+            _set_leaf(doc, path, value)
+        text = doc.as_string()
+        if _uses_crlf(snap.text):
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    try:
+        ok = tomllib.loads(text) == intended_data(snap, settings)
+    except tomllib.TOMLDecodeError:
+        ok = False
+    if not ok:
+        raise ConfigWriteError(str(snap.path), _(
+            "the change could not be placed in the file without disturbing it (an unusual "
+            "layout of the keys); nothing was written. Edit the file by hand or move the "
+            "key into its [table]."))
+    return text
+
+
+# --- writing ------------------------------------------------------------------
+
+
+def temp_name(real: Path) -> Path:
+    return real.with_name(f".{real.name}{TMP_INFIX}{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cleanup_temps(real: Path, *, only_dead: bool = True) -> list[Path]:
+    """Remove temp files a killed writer left beside ``real`` (and its backup).
+    With ``only_dead`` (no lock held) only those whose writer pid is gone."""
+    removed: list[Path] = []
+    try:
+        entries = list(real.parent.iterdir())
+    except OSError:
+        return removed
+    for base in (real.name, backup_path(real).name):
+        prefix = f".{base}{TMP_INFIX}"
+        for entry in entries:
+            if not entry.name.startswith(prefix):
+                continue
+            pid_text = entry.name[len(prefix):].split("-", 1)[0]
+            if only_dead and pid_text.isdigit() and _pid_alive(int(pid_text)):
+                continue
+            with contextlib.suppress(OSError):
+                entry.unlink()
+                removed.append(entry)
+    return removed
+
+
+def _reason(e: OSError) -> str:
+    if e.errno == errno.ENOSPC:
+        return _("no space left on the device")
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return _("permission denied")
+    if e.errno == errno.EROFS:
+        return _("the file system is read-only")
+    if e.errno == errno.EIO:
+        return _("input/output error (the disk may be failing)")
+    if e.errno == errno.EDQUOT:
+        return _("the disk quota is exceeded")
+    return e.strerror or type(e).__name__
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(real: Path, data: bytes, *, like: os.stat_result | None,
+                 shown: str | None = None) -> None:
+    """Replace ``real`` with ``data`` atomically.  ``like``: the stat of the file
+    being replaced (mode and owner are kept) or None for a new file (0600)."""
+    shown = shown or str(real)
+    tmp = temp_name(real)
+    fd = -1
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, NEW_FILE_MODE)
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        if like is not None:
+            if (like.st_uid, like.st_gid) != (os.getuid(), os.getgid()):
+                try:
+                    os.fchown(fd, like.st_uid, like.st_gid)
+                except PermissionError:
+                    raise ConfigWriteError(shown, _(
+                        "cannot keep the file's owner ({uid}:{gid}); run as root or as the "
+                        "owner. The file was not changed.").format(
+                            uid=like.st_uid, gid=like.st_gid)) from None
+            os.fchmod(fd, stat.S_IMODE(like.st_mode))
+        else:
+            os.fchmod(fd, NEW_FILE_MODE)
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, real)
+        _fsync_dir(real.parent)
+    except BaseException as e:
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise ConfigWriteError(shown, _(
+                "cannot write: {reason}. The file was not changed.").format(
+                    reason=_reason(e))) from None
+        raise
+
+
+def save_bytes(snap_real: Path, new: bytes, *, old: bytes | None, shown: str) -> None:
+    """Write ``new`` to ``snap_real``, keeping ``old`` as ``<name>.bak`` (same
+    mode and owner).  Caller holds the lock."""
+    try:
+        like = os.stat(snap_real) if old is not None else None
+    except FileNotFoundError:
+        like = None
+    if old is not None and like is not None:
+        write_atomic(backup_path(snap_real), old, like=like, shown=shown)
+    write_atomic(snap_real, new, like=like, shown=shown)
+
+
+@contextlib.contextmanager
+def locked(real: Path, shown: str | None = None) -> Iterator[None]:
+    """Hold an exclusive flock on ``<name>.lock`` beside ``real``."""
+    shown = shown or str(real)
+    lp = lock_path(real)
+    try:
+        fd = os.open(lp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, NEW_FILE_MODE)
+    except FileNotFoundError:
+        raise ConfigWriteError(shown, _("cannot write: the directory {dir} does not exist"
+                                        ).format(dir=real.parent)) from None
+    except OSError as e:
+        raise ConfigWriteError(shown, _(
+            "cannot write in the directory {dir}: {reason}. The file was not changed."
+        ).format(dir=real.parent, reason=_reason(e))) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def snapshot_of(path: Path, raw: bytes, mode: int | None) -> Snapshot:
+    """A Snapshot of bytes just written (or read) for ``path``."""
+    shown = str(path)
+    text = decode(raw, shown)
+    _doc, data = parse(text, shown)
+    return Snapshot(path, real_path(path), raw, text, data, settings_from_data(data, shown), mode)
