@@ -1,0 +1,436 @@
+"""The subcommands of ``mailconsole``.  Each ``cmd_<name>(args, path) -> int``.
+
+They only talk to :class:`config.service.SettingsService` and ``mailer``;
+exceptions travel up to :func:`mailconsole.cli.handle_exception`, which turns
+them into one line and an exit code.  Imports of the mailer (and with it the
+TLS stack) happen inside ``test-mail`` and ``send`` only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from config.i18n import _
+from config.model import FIELDS, SECRET_KEYS, Value
+from mailconsole.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_SYNTAX,
+    CommandFailed,
+    UsageError,
+    _dump,
+    err,
+    remember_secret,
+)
+
+if TYPE_CHECKING:
+    from config.model import Settings
+    from config.service import SettingsService
+    from config.validate import Problem
+    from mailer.report import Report, Step
+
+PASSWORD_KEY = "mail.smtp.password"
+
+
+# --- helpers ----------------------------------------------------------------
+
+
+def service(path: str) -> SettingsService:
+    from config.service import SettingsService
+
+    return SettingsService(path)
+
+
+def load(svc: SettingsService) -> Settings:
+    settings = svc.load()
+    remember_secret(settings.mail.smtp.password)
+    return settings
+
+
+def known_key(key: str) -> str:
+    """``key`` if it is a setting; else a UsageError with the closest match."""
+    if key in FIELDS:
+        return key
+    import difflib
+
+    close = difflib.get_close_matches(key, list(FIELDS), n=1)
+    if close:
+        raise UsageError(_("{key}: unknown setting — did you mean {close}? "
+                           "('mailconsole show' lists them all)").format(key=key, close=close[0]))
+    raise UsageError(_("{key}: unknown setting — 'mailconsole show' lists them all")
+                     .format(key=key))
+
+
+def password_state(value: Value) -> str:
+    return "set" if value else "unset"
+
+
+def public_flat(settings: Settings) -> dict[str, Value]:
+    """Every setting, the secrets replaced by "set"/"unset"."""
+    return {
+        key: (password_state(value) if key in SECRET_KEYS else value)
+        for key, value in settings.to_flat().items()
+    }
+
+
+def toml_value(value: Value) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def plain_value(value: Value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def problem_dict(problem: Problem) -> dict[str, Any]:
+    fix = None
+    if problem.fix:
+        fix = {k: ("********" if k in SECRET_KEYS else v) for k, v in problem.fix.items()}
+    return {"key": problem.key, "severity": problem.severity, "message": problem.message,
+            "fix": fix, "fix_label": problem.fix_label}
+
+
+def fix_hint(problem: Problem) -> str:
+    if not problem.fix or any(k in SECRET_KEYS for k in problem.fix):
+        return ""
+    assignments = " ".join(f"{k}={plain_value(v)}" for k, v in problem.fix.items())
+    label = problem.fix_label or _("fix")
+    return _(" ({label}: mailconsole set {assignments})").format(
+        label=label, assignments=assignments)
+
+
+def print_warnings(problems: list[Problem], path: str) -> None:
+    for p in problems:
+        if p.severity == "warning":
+            err(_("{path}: warning: {key}: {message}").format(
+                path=path, key=p.key, message=p.message))
+
+
+def summary(keys: list[str], settings: Settings) -> str:
+    shown = []
+    for key in keys:
+        value = settings.get(key)
+        shown.append(f"{key} = " + (f"({password_state(value)})" if key in SECRET_KEYS
+                                    else toml_value(value)))
+    return ", ".join(shown)
+
+
+# --- show / get -------------------------------------------------------------
+
+
+def cmd_show(args: argparse.Namespace, path: str) -> int:
+    svc = service(path)
+    settings = load(svc)
+    exists = svc.exists
+    flat = public_flat(settings)
+    if args.json:
+        print(_dump({"file": str(path), "exists": exists, "settings": flat}))
+        return EXIT_OK
+    if not exists:
+        err(_("{path} does not exist; showing the defaults ('mailconsole set' creates it)")
+            .format(path=path))
+    lines = []
+    for key, value in flat.items():
+        if key in SECRET_KEYS:
+            lines.append(f"# {key} = ({value})")
+        else:
+            lines.append(f"{key} = {toml_value(value)}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def cmd_get(args: argparse.Namespace, path: str) -> int:
+    key = known_key(args.key)
+    if key in SECRET_KEYS:
+        raise UsageError(_("{key}: the password is never printed; 'mailconsole show' says "
+                           "whether it is set").format(key=key))
+    settings = load(service(path))
+    print(plain_value(settings.get(key)))
+    return EXIT_OK
+
+
+# --- set / unset --------------------------------------------------------------
+
+
+def parse_assignments(items: list[str]) -> dict[str, Value]:
+    from config.errors import ConfigTypeError
+    from config.model import parse_value
+
+    values: dict[str, Value] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            shown = item if key not in SECRET_KEYS else key
+            raise UsageError(_("{item!r}: expected KEY=VALUE, e.g. mail.relay=external")
+                             .format(item=shown))
+        known_key(key)
+        if key in SECRET_KEYS:
+            remember_secret(text)
+            raise UsageError(_("{key}: a password on the command line is refused (it shows in "
+                               "ps and the shell history) — use --password-stdin").format(key=key))
+        try:
+            values[key] = parse_value(key, text)
+        except ConfigTypeError as exc:
+            raise CommandFailed(_("{key}: {message} — nothing was written").format(
+                key=key, message=exc.message)) from None
+    return values
+
+
+def read_password() -> str:
+    if sys.stdin is None:
+        raise UsageError(_("--password-stdin: there is no standard input"))
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass(_("Password for {key}: ").format(key=PASSWORD_KEY))
+    else:
+        line = sys.stdin.readline()
+        if not line:
+            raise UsageError(_("--password-stdin: standard input is empty — pipe the password "
+                               "in, e.g. printf '%s\\n' \"$PW\" | mailconsole set "
+                               "--password-stdin"))
+        password = line.removesuffix("\n").removesuffix("\r")
+    remember_secret(password)
+    if not password:
+        raise UsageError(_("--password-stdin: the password is empty — to remove it, run "
+                           "'mailconsole unset {key}'").format(key=PASSWORD_KEY))
+    return password
+
+
+def cmd_set(args: argparse.Namespace, path: str) -> int:
+    values = parse_assignments(args.assignments)
+    if args.password_stdin:
+        values[PASSWORD_KEY] = read_password()
+    if not values:
+        raise UsageError(_("nothing to set — give KEY=VALUE or --password-stdin"))
+    svc = service(path)
+    settings, changed = svc.update(values)
+    remember_secret(settings.mail.smtp.password)
+    if changed:
+        print(_("{path}: saved {summary}").format(path=path, summary=summary(list(values),
+                                                                            settings)))
+    else:
+        print(_("{path}: unchanged").format(path=path))
+    print_warnings(svc.validate(settings), path)
+    return EXIT_OK
+
+
+def cmd_unset(args: argparse.Namespace, path: str) -> int:
+    keys = [known_key(k) for k in args.keys]
+    svc = service(path)
+    settings, changed = svc.reset(keys)
+    remember_secret(settings.mail.smtp.password)
+    if changed:
+        print(_("{path}: back to the default: {summary}").format(
+            path=path, summary=summary(keys, settings)))
+    else:
+        print(_("{path}: unchanged").format(path=path))
+    print_warnings(svc.validate(settings), path)
+    return EXIT_OK
+
+
+# --- validate -------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace, path: str) -> int:
+    svc = service(path)
+    settings = load(svc)
+    problems = svc.validate(settings)
+    errors = [p for p in problems if p.severity == "error"]
+    if args.json:
+        print(_dump({
+            "file": str(path), "ok": not errors,
+            "errors": len(errors), "warnings": len(problems) - len(errors),
+            "problems": [problem_dict(p) for p in problems],
+        }))
+    elif not problems:
+        print(_("{path}: OK").format(path=path))
+    else:
+        for p in problems:
+            severity = _("error") if p.severity == "error" else _("warning")
+            print(_("{path}: {severity}: {key}: {message}{hint}").format(
+                path=path, severity=severity, key=p.key, message=p.message, hint=fix_hint(p)))
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+# --- apply -------------------------------------------------------------------------
+
+
+def read_apply_file(name: str) -> tuple[str, str]:
+    """(text, name for messages) of the apply FILE ('-': standard input)."""
+    if name == "-":
+        data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+        name = _("<standard input>")
+    else:
+        try:
+            data = Path(name).read_bytes()
+        except OSError as exc:
+            from mailconsole.cli import describe_os_error
+
+            exc.filename = exc.filename or name
+            raise CommandFailed(describe_os_error(exc, None), EXIT_FAILED) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise CommandFailed(_("{file}:{line}:{col}: not valid UTF-8 — save the file as UTF-8; "
+                              "nothing was changed").format(file=name, line=line, col=col),
+                            EXIT_SYNTAX) from None
+    return text, name
+
+
+def cmd_apply(args: argparse.Namespace, path: str) -> int:
+    text, source = read_apply_file(args.file)
+    svc = service(path)
+    result = svc.apply_toml(text, check=args.check, source=source)
+    remember_secret(result.settings.mail.smtp.password)
+    if args.json:
+        print(_dump({"changed": bool(result.changed), "check": bool(args.check),
+                     "diff": result.diff, "file": str(path)}))
+    else:
+        if result.diff:
+            sys.stdout.write(result.diff if result.diff.endswith("\n") else result.diff + "\n")
+        if not result.changed:
+            msg = _("{path}: no change")
+        elif args.check:
+            msg = _("{path}: would change (run without --check to apply)")
+        else:
+            msg = _("{path}: changed")
+        print(msg.format(path=path))
+    print_warnings(svc.validate(result.settings), path)
+    return EXIT_OK
+
+
+# --- test-mail / send ------------------------------------------------------------
+
+
+STATUS_MARKS = {
+    "running": "..",
+    "ok": "ok",
+    "failed": "FAILED",
+    "skipped": "skipped",
+    "warning": "warning",
+}
+
+
+class Progress:
+    """Prints each step: on a terminal one live line per step (rewritten with
+    ``\\r`` while it runs), when piped a plain line when it ends."""
+
+    def __init__(self, stream: Any, *, live: bool) -> None:
+        self.stream = stream
+        self.live = live
+
+    def line(self, step: Step) -> str:
+        mark = _(STATUS_MARKS.get(step.status, step.status))
+        text = f"{mark:<8}{step.title}"
+        if step.status != "running":
+            text += f" ({step.duration:.2f} s)"
+        if step.reply:
+            text += f" — {step.reply}"
+        if step.detail:
+            text += f" — {step.detail}"
+        return text
+
+    def on_step(self, step: Step) -> None:
+        from mailconsole.cli import redact
+
+        text = redact(self.line(step))
+        if self.live:
+            end = "" if step.status == "running" else "\n"
+            self.stream.write("\r\x1b[K" + text + end)
+        elif step.status != "running":
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def failure_line(report: Report, what: str) -> str:
+    f = report.failure
+    if f is None:
+        return _("{what} failed — run 'mailconsole test-mail' for a diagnosis").format(what=what)
+    return _("{what} failed at {step}: {cls}: {message} — {advice}").format(
+        what=what, step=f.step or "?", cls=f.cls, message=f.message, advice=f.advice)
+
+
+def cmd_test_mail(args: argparse.Namespace, path: str) -> int:
+    svc = service(path)
+    settings = load(svc)
+    if args.timeout is not None:
+        settings = settings.with_values({"mail.smtp.timeout": args.timeout})
+    recipient = args.to or settings.mail.test_recipient
+    if not recipient:
+        raise UsageError(_("no recipient — pass --to ADDR or set mail.test_recipient"))
+    from mailer import send_test_mail
+
+    progress = None if args.json else Progress(sys.stdout, live=sys.stdout.isatty())
+    report = send_test_mail(settings=settings, recipient=recipient,
+                            on_step=progress.on_step if progress else None)
+    if args.json:
+        print(report.to_json())
+    else:
+        if report.ok:
+            where = report.server or _("the local sendmail")
+            queue = _(" (queue id {id})").format(id=report.queue_id) if report.queue_id else ""
+            print(_("Test mail to {to} accepted by {where}{queue}.").format(
+                to=", ".join(report.recipients) or recipient, where=where, queue=queue))
+        elif report.failure:
+            print(_("Test mail NOT delivered: {message}").format(message=report.failure.message))
+            print(_("What to do: {advice}").format(advice=report.failure.advice))
+        for w in report.warnings:
+            print(_("Warning: {warning}").format(warning=w))
+    if not report.ok:
+        err(failure_line(report, _("test mail")))
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def read_message(args: argparse.Namespace) -> tuple[Any, list[str]]:
+    from email import policy
+    from email.parser import BytesParser
+    from email.utils import getaddresses
+
+    data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+    if not data.strip():
+        raise UsageError(_("standard input is empty — pipe an RFC 5322 message in, e.g. "
+                           "mailconsole send --to ADDR < message.eml"))
+    message = BytesParser(policy=policy.SMTP).parsebytes(data)
+    recipients: list[str] = []
+    for addr in args.to:
+        if addr not in recipients:
+            recipients.append(addr)
+    if args.from_headers:
+        values = []
+        for header in ("To", "Cc", "Bcc"):
+            values += [str(v) for v in message.get_all(header, [])]
+        for _name, addr in getaddresses(values):
+            if addr and addr not in recipients:
+                recipients.append(addr)
+        del message["Bcc"]
+    if not recipients:
+        raise UsageError(_("no recipients — pass --to ADDR, or -t to take them from the "
+                           "To/Cc/Bcc headers"))
+    return message, recipients
+
+
+def cmd_send(args: argparse.Namespace, path: str) -> int:
+    message, recipients = read_message(args)
+    settings = load(service(path))
+    from mailer import send
+
+    report = send(settings=settings, message=message, recipients=recipients)
+    if not report.ok:
+        err(failure_line(report, _("send")))
+        return EXIT_FAILED
+    return EXIT_OK
