@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.servers.certs import TestCA
+from tests.servers.faults import FaultServer
 from tests.servers.smtp import CaptureServer
 
 SENTINEL_PASSWORD = "Sentinel-Pw-7f3a9c"
@@ -46,3 +47,20 @@ def smtp_server(ca: TestCA) -> Iterator[Callable[..., CaptureServer]]:
 def sentinel_password() -> str:
     """The password the server fixtures use by default; search for it in output."""
     return SENTINEL_PASSWORD
+
+
+@pytest.fixture
+def fault_server(ca: TestCA) -> Iterator[Callable[..., FaultServer]]:
+    """Factory: ``fault_server("rcpt_5xx")`` or ``fault_server(replies=..., tls=...)``
+    -> a started FaultServer (see tests/servers/faults.py: FAULTS); stopped after the
+    test.  ``.commands`` lists every command line it received."""
+    started: list[FaultServer] = []
+
+    def make(fault: str | None = None, **kwargs: Any) -> FaultServer:
+        server = FaultServer(fault, ca=ca, **kwargs).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()

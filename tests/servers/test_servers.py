@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
+import time
 from email.message import EmailMessage
 
 import pytest
@@ -104,3 +106,154 @@ def test_each_certificate_fails_verification_for_its_own_reason(smtp_server, ca,
     with pytest.raises(ssl.SSLCertVerificationError) as err:
         smtplib.SMTP_SSL("127.0.0.1", server.port, timeout=5, context=ctx)
     assert reason in str(err.value)
+
+
+# --- the fault server ---------------------------------------------------------------
+
+def _connect(server, timeout=3.0):
+    sock = socket.create_connection((server.host, server.port), timeout=timeout)
+    return sock, sock.makefile("rb")
+
+
+def test_the_fault_server_walks_a_client_through_starttls_and_auth(fault_server, ca):
+    server = fault_server(None)
+    with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+        client.starttls(context=ca.client_context())
+        client.login("user", "pw-never-recorded")
+        client.send_message(_message(), "a@example.com", ["b@example.org"])
+    assert server.verbs()[:4] == ["EHLO", "STARTTLS", "EHLO", "AUTH"]
+    assert "mail FROM:<a@example.com>" in " ".join(server.commands)
+    assert not any("pw-never-recorded" in c for c in server.commands)
+    assert [r.tls for r in server.received][:3] == [False, False, True]
+
+
+@pytest.mark.parametrize("fault, code", [
+    ("rcpt_4xx", 450), ("rcpt_5xx", 550), ("relay_denied", 554),
+])
+def test_rcpt_faults_answer_their_code(fault_server, fault, code):
+    server = fault_server(fault, tls="none")
+    with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+        client.ehlo()
+        client.mail("a@example.com")
+        got, text = client.rcpt("b@example.org")
+    assert got == code
+    if fault == "relay_denied":
+        assert text.startswith(b"5.7.1 <b@example.org>: Relay access denied")
+
+
+@pytest.mark.parametrize("fault, code", [("data_4xx", 451), ("data_5xx", 554),
+                                         ("data_cmd_5xx", 554)])
+def test_data_faults_answer_their_code(fault_server, fault, code):
+    server = fault_server(fault, tls="none")
+    with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+        with pytest.raises(smtplib.SMTPDataError) as err:
+            client.sendmail("a@example.com", ["b@example.org"], b"Subject: x\r\n\r\nhi\r\n")
+    assert err.value.smtp_code == code
+
+
+@pytest.mark.parametrize("fault, verb", [
+    ("hangup_at_ehlo", "ehlo"), ("hangup_at_mail", "mail"), ("hangup_at_rcpt", "rcpt"),
+    ("hangup_mid_data", "data"),
+])
+def test_hangups_close_the_connection_at_their_command(fault_server, fault, verb):
+    server = fault_server(fault, tls="none", offer_auth=False)
+    client = smtplib.SMTP(server.host, server.port, timeout=5)
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        client.ehlo()
+        client.mail("a@example.com")
+        client.rcpt("b@example.org")
+        client.data(b"Subject: x\r\n\r\n" + b"line\r\n" * 1000)
+    assert server.verbs()[-1] == verb.upper()
+
+
+def test_hangup_after_greeting_and_421(fault_server):
+    for fault, first in (("hangup_after_greeting", b"220 "), ("greeting_421", b"421 4.3.2")):
+        server = fault_server(fault)
+        sock, rfile = _connect(server)
+        assert rfile.readline().startswith(first)
+        assert rfile.readline() == b""  # closed
+        sock.close()
+
+
+def test_garbage_long_line_and_endless_continuation(fault_server):
+    server = fault_server("garbage_greeting")
+    sock, rfile = _connect(server)
+    assert rfile.readline().startswith(b"HTTP/1.1 400")
+    sock.close()
+    server = fault_server("long_line")
+    sock, rfile = _connect(server)
+    assert len(rfile.readline()) == 9006
+    sock.close()
+    server = fault_server("endless_continuation")
+    sock, rfile = _connect(server)
+    rfile.readline()
+    sock.sendall(b"EHLO me\r\n")
+    lines = [rfile.readline() for _ in range(5000)]
+    assert all(line.startswith(b"250-") for line in lines)
+    sock.close()
+
+
+def test_silence_and_drip(fault_server):
+    server = fault_server("silence")
+    sock, _ = _connect(server, timeout=1.0)
+    with pytest.raises(socket.timeout):
+        sock.recv(10)
+    sock.close()
+    server = fault_server("drip")
+    sock, _ = _connect(server, timeout=2.5)
+    start = time.monotonic()
+    got = b""
+    while len(got) < 3:
+        got += sock.recv(10)
+    assert got[:3] == b"220"
+    assert time.monotonic() - start >= 1.5  # three bytes take two seconds
+    sock.close()
+
+
+def test_tls_reset_resets_the_handshake(fault_server, ca):
+    server = fault_server("tls_reset")
+    with pytest.raises(ConnectionResetError):
+        smtplib.SMTP_SSL(server.host, server.port, timeout=5, context=ca.client_context())
+    server = fault_server("starttls_reset")
+    with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+        with pytest.raises(ConnectionResetError):
+            client.starttls(context=ca.client_context())
+
+
+def test_starttls_faults(fault_server, ca):
+    server = fault_server("no_starttls")
+    with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+        client.ehlo()
+        assert not client.has_extn("starttls")
+    server = fault_server("starttls_454")
+    with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+        client.ehlo()
+        assert client.has_extn("starttls")
+        assert client.docmd("STARTTLS")[0] == 454
+    server = fault_server("starttls_injection")
+    sock, rfile = _connect(server)
+    rfile.readline()
+    sock.sendall(b"EHLO me\r\nSTARTTLS\r\n")
+    while not rfile.readline().startswith(b"250 "):
+        pass
+    assert rfile.readline().startswith(b"220 ")
+    assert rfile.readline() == b"250-INJECTED-AFTER-STARTTLS\r\n"  # same packet
+    rfile.readline()
+    tls = ca.client_context().wrap_socket(sock, server_hostname="127.0.0.1")
+    tls.sendall(b"EHLO me\r\n")
+    assert tls.recv(100).startswith(b"250-")
+    tls.close()
+
+
+def test_auth_faults(fault_server, ca):
+    server = fault_server("auth_oauth2")
+    with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+        client.starttls(context=ca.client_context())
+        with pytest.raises(smtplib.SMTPAuthenticationError) as err:
+            client.login("u", "p")
+    assert err.value.smtp_code == 535 and b"5.7.139" in err.value.smtp_error
+    server = fault_server("no_auth")
+    with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+        client.starttls(context=ca.client_context())
+        client.ehlo()
+        assert not client.has_extn("auth")
