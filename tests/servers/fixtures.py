@@ -13,6 +13,7 @@ import pytest
 
 from tests.servers.certs import TestCA
 from tests.servers.faults import FaultServer
+from tests.servers.pop3 import DOVECOT, Pop3Server, dovecot_available
 from tests.servers.smtp import CaptureServer
 
 SENTINEL_PASSWORD = "Sentinel-Pw-7f3a9c"
@@ -64,3 +65,16 @@ def fault_server(ca: TestCA) -> Iterator[Callable[..., FaultServer]]:
     yield make
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def pop3_server(ca: TestCA) -> Iterator[Pop3Server]:
+    """Debian's dovecot on loopback: ``.host``, ``.pop3_port`` (plain + STLS),
+    ``.pop3s_port`` (implicit TLS), ``.user``, ``.password`` (the sentinel),
+    ``.ca_file``, ``.logins()`` / ``.wait_for_login()`` / ``.failed_logins()``
+    parsed from dovecot's log.  Skips only if dovecot is not installed."""
+    if not dovecot_available():
+        pytest.skip(f"{DOVECOT} is missing (scripts/bootstrap installs dovecot-pop3d)")
+    server = Pop3Server(ca, password=SENTINEL_PASSWORD).start()
+    yield server
+    server.stop()

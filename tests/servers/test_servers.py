@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import poplib
 import smtplib
 import socket
 import ssl
@@ -257,3 +258,33 @@ def test_auth_faults(fault_server, ca):
         client.starttls(context=ca.client_context())
         client.ehlo()
         assert not client.has_extn("auth")
+
+
+# --- dovecot (POP3) -----------------------------------------------------------------
+
+def test_dovecot_logs_in_over_stls_pop3s_and_plain_and_refuses_a_wrong_password(
+        pop3_server, ca):
+    s = pop3_server
+    client = poplib.POP3(s.host, s.pop3_port, timeout=5)
+    assert "STLS" in client.capa()
+    client.stls(context=ca.client_context())
+    client.user(s.user)
+    assert client.pass_(s.password).startswith(b"+OK")
+    client.quit()
+    client = poplib.POP3_SSL(s.host, s.pop3s_port, timeout=5, context=ca.client_context())
+    client.user(s.user)
+    assert client.pass_(s.password).startswith(b"+OK")
+    client.quit()
+    client = poplib.POP3(s.host, s.pop3_port, timeout=5)
+    client.user(s.user)
+    with pytest.raises(poplib.error_proto):
+        client.pass_("wrong")
+    client.quit()
+    logins = s.wait_for_login(2)
+    assert [(x.user, x.port, x.tls) for x in logins] == [
+        (s.user, s.pop3_port, True), (s.user, s.pop3s_port, True)]
+    deadline = time.monotonic() + 5
+    while s.failed_logins() < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert s.failed_logins() == 1
+    assert s.password not in s.log()
