@@ -1,0 +1,98 @@
+"""The Textual app and its one factory.
+
+``make_app`` builds the app for ``run`` (the ``mailconsole`` command), the
+demo and the tests alike; ``run`` adds the console set-up around it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+
+from config.errors import ConfigError
+from config.i18n import _, set_language
+from config.service import SettingsService
+from tui.mail_server import MailServerScreen
+
+
+class MailConsoleApp(App[int]):
+    """The console app: today one screen, the mail server."""
+
+    TITLE = "mailconsole"
+    ENABLE_COMMAND_PALETTE = False
+    ALLOW_SELECT = False  # no screen text selection (and nothing to copy from it)
+    # Ctrl+Q is the screen's (it asks when there are unsaved changes).
+    BINDINGS: list[Any] = []
+
+    def __init__(self, service: SettingsService, mailer: Any, *, mode: str = "rich",
+                 demo_note: str | None = None) -> None:
+        super().__init__()
+        self.service = service
+        self.mailer = mailer
+        self.mode = mode
+        self.demo_note = demo_note
+
+    def on_mount(self) -> None:
+        self.push_screen(MailServerScreen(self.service, self.mailer, demo_note=self.demo_note))
+
+    def _fatal_error(self) -> None:
+        """Textual's crash report, without local variables (they may hold the
+        password: Textual's default is ``Traceback(show_locals=True)``)."""
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(
+            Segments(self.console.render(traceback, self.console.options))
+        )
+        self._close_messages_no_wait()
+
+
+def default_mailer() -> Any:
+    """The real mailer package (imported late: it is only needed to send)."""
+    import mailer
+
+    return mailer
+
+
+def make_app(config_path: str | Path, *, mode: str = "rich", lang: str | None = None,
+             mailer: Any = None, demo_note: str | None = None,
+             service: SettingsService | None = None) -> MailConsoleApp:
+    """Build the app on ``config_path`` (the one factory for run, demo and tests)."""
+    if lang is not None:
+        set_language(lang)
+    return MailConsoleApp(
+        service if service is not None else SettingsService(config_path),
+        mailer if mailer is not None else default_mailer(),
+        mode=mode,
+        demo_note=demo_note,
+    )
+
+
+def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = None,
+        demo_note: str | None = None, mailer: Any = None) -> int:
+    """Run the screen on ``config_path`` in the terminal; return the exit code."""
+    from tui import console
+
+    set_language(lang)
+    service = SettingsService(config_path)
+    try:
+        service.load()
+    except ConfigError as err:
+        print(_("mailconsole: cannot open the settings: {error}").format(error=err),
+              file=sys.stderr)
+        return err.exit_code
+    chosen = console.detect_mode(mode)
+    console.prepare_environment(chosen)
+    app = make_app(config_path, mode=chosen, mailer=mailer, demo_note=demo_note,
+                   service=service)
+    console.install(app, chosen)
+    result = app.run()
+    if app.return_code not in (None, 0):
+        return int(app.return_code)
+    return int(result or 0)

@@ -1,0 +1,114 @@
+"""Small widgets the mail-server screen is built from.
+
+All of them are compact (one line, no border) so that a focus move or a
+keystroke costs a few hundred bytes on a serial line, and none animates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.message import Message
+from textual.selection import Selection
+from textual.widgets import Checkbox, Input, RadioButton, RadioSet
+
+from config.i18n import _
+
+
+class FieldInput(Input):
+    """A one-line, compact input without cursor blink."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("compact", True)
+        super().__init__(*args, **kwargs)
+        self.cursor_blink = False
+
+
+class PasswordInput(FieldInput):
+    """A masked input whose content never leaves the process.
+
+    Copy and cut do not reach the clipboard (Textual's Input would send the
+    selection to the terminal as OSC 52, i.e. to the SSH client's clipboard);
+    screen text selection gets nothing from it; the repr shows no value.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["password"] = True
+        super().__init__(*args, **kwargs)
+
+    def action_copy(self) -> None:
+        self.app.notify(_("The password is never copied."), severity="warning", timeout=3)
+
+    def action_cut(self) -> None:
+        self.app.notify(_("The password is never copied."), severity="warning", timeout=3)
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        return None
+
+    def __rich_repr__(self):  # type: ignore[override]
+        yield "id", self.id
+        yield "password", True
+
+    def __repr__(self) -> str:
+        return f"PasswordInput(id={self.id!r})"
+
+
+class Choice(RadioSet):
+    """A compact radio set where the arrow keys choose at once (like a
+    classic radio group), so that leaving with Tab never loses a choice."""
+
+    def __init__(self, *buttons: RadioButton, **kwargs) -> None:
+        kwargs.setdefault("compact", True)
+        super().__init__(*buttons, **kwargs)
+
+    def action_next_button(self) -> None:
+        super().action_next_button()
+        self.action_toggle_button()
+
+    def action_previous_button(self) -> None:
+        super().action_previous_button()
+        self.action_toggle_button()
+
+    @property
+    def value(self) -> str | None:
+        button = self.pressed_button
+        if button is None or button.id is None:
+            return None
+        return button.id.split("--", 1)[1]
+
+    def choose(self, value: str) -> None:
+        for button in self.query(RadioButton):
+            if button.id == f"{self.id}--{value}":
+                button.value = True
+                self._selected = self._nodes.index(button)
+                return
+
+
+class GuardedCheckbox(Checkbox):
+    """A checkbox that may refuse to be ticked; ``guard()`` returns the reason
+    (shown to the admin) or "" when ticking is allowed."""
+
+    def __init__(self, *args, guard: Callable[[], str] | None = None, **kwargs) -> None:
+        kwargs.setdefault("compact", True)
+        super().__init__(*args, **kwargs)
+        self.guard = guard
+
+    def action_toggle_button(self) -> None:
+        if not self.value and self.guard is not None:
+            reason = self.guard()
+            if reason:
+                self.post_message(self.Refused(self, reason))
+                return
+        super().action_toggle_button()
+
+    def _on_click(self, event) -> None:  # mouse goes through the same guard
+        event.stop()
+        self.action_toggle_button()
+
+    class Refused(Message):
+        """Posted when ticking was refused; ``reason`` says why."""
+
+        def __init__(self, checkbox: GuardedCheckbox, reason: str) -> None:
+            super().__init__()
+            self.checkbox = checkbox
+            self.reason = reason
