@@ -7,6 +7,7 @@ tests/conftest.py.  See the module docstrings of tests/servers/*.py for details.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,15 @@ import pytest
 from tests.servers.certs import TestCA
 from tests.servers.faults import FaultServer
 from tests.servers.pop3 import DOVECOT, Pop3Server, dovecot_available
+from tests.servers.sendmail import (
+    MSMTP,
+    RecordingSendmail,
+    exit_wrapper,
+    missing_path,
+    msmtp_available,
+    msmtp_wrapper,
+    recording_wrapper,
+)
 from tests.servers.smtp import CaptureServer
 
 SENTINEL_PASSWORD = "Sentinel-Pw-7f3a9c"
@@ -78,3 +88,36 @@ def pop3_server(ca: TestCA) -> Iterator[Pop3Server]:
     server = Pop3Server(ca, password=SENTINEL_PASSWORD).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def msmtp_sendmail(tmp_path: Path) -> Callable[[CaptureServer], Path]:
+    """Factory: ``msmtp_sendmail(server)`` -> path of a ``sendmail`` script that runs
+    Debian's msmtp delivering to ``server`` (a CaptureServer).  Skips only if msmtp
+    is not installed."""
+    if not msmtp_available():
+        pytest.skip(f"{MSMTP} is missing (scripts/bootstrap installs msmtp-mta)")
+
+    def make(server: CaptureServer) -> Path:
+        return msmtp_wrapper(tmp_path / f"msmtp-{server.port}", server)
+
+    return make
+
+
+@pytest.fixture
+def tempfail_sendmail(tmp_path: Path) -> Path:
+    """A sendmail that reads the message, prints sendmail.TEMPFAIL_MESSAGE to stderr
+    and exits 75 (EX_TEMPFAIL)."""
+    return exit_wrapper(tmp_path / "sendmail-tempfail", 75)
+
+
+@pytest.fixture
+def missing_sendmail(tmp_path: Path) -> Path:
+    """A sendmail path that does not exist."""
+    return missing_path(tmp_path)
+
+
+@pytest.fixture
+def recording_sendmail(tmp_path: Path) -> RecordingSendmail:
+    """A sendmail that stores its arguments (``.argv()``) and stdin (``.stdin()``)."""
+    return recording_wrapper(tmp_path / "sendmail-recording")

@@ -6,6 +6,7 @@ import poplib
 import smtplib
 import socket
 import ssl
+import subprocess
 import time
 from email.message import EmailMessage
 
@@ -288,3 +289,29 @@ def test_dovecot_logs_in_over_stls_pop3s_and_plain_and_refuses_a_wrong_password(
         time.sleep(0.05)
     assert s.failed_logins() == 1
     assert s.password not in s.log()
+
+
+# --- sendmail programs --------------------------------------------------------------
+
+@pytest.mark.parametrize("tls", ["starttls", "implicit", "none"])
+def test_msmtp_delivers_to_the_capture_server(smtp_server, msmtp_sendmail, tls):
+    server = smtp_server(tls=tls)
+    path = msmtp_sendmail(server)
+    proc = subprocess.run([str(path), "-i", "-f", "env@example.com", "--", "to@example.org"],
+                          input=_message().as_bytes(), capture_output=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    (got,) = server.wait_for_messages(1)
+    assert got.mail_from == "env@example.com" and got.rcpt_tos == ["to@example.org"]
+    assert got.tls is (tls != "none") and got.user == server.user
+    assert got.message["Subject"] == "self-test"
+
+
+def test_the_other_sendmail_variants(tempfail_sendmail, missing_sendmail, recording_sendmail):
+    proc = subprocess.run([str(tempfail_sendmail), "-i", "--", "a@example.org"],
+                          input=b"x", capture_output=True, timeout=10)
+    assert proc.returncode == 75 and b"temporary failure" in proc.stderr
+    assert not missing_sendmail.exists()
+    proc = subprocess.run([str(recording_sendmail.path), "-i", "-f", "a b@x", "--", "c@y"],
+                          input=b"body\n", timeout=10)
+    assert recording_sendmail.argv() == ["-i", "-f", "a b@x", "--", "c@y"]
+    assert recording_sendmail.stdin() == b"body\n"
