@@ -122,6 +122,10 @@ def parse(text: str, path: str) -> tuple[tomlkit.TOMLDocument, dict[str, Any]]:
     except Exception as e:  # tomlkit raises other errors for some valid TOML
         raise ConfigSyntaxError(path, 1, 1, _(
             "the file cannot be edited safely: {reason}").format(reason=str(e))) from None
+    if doc.as_string() != text:  # tomlkit must reproduce the file exactly
+        raise ConfigSyntaxError(path, 1, 1, _(
+            "the file cannot be edited safely (its layout is not reproduced exactly); "
+            "edit it by hand"))
     return doc, data
 
 
