@@ -1,0 +1,252 @@
+"""Building mails (M6) and checking addresses before anything connects.
+
+Every mail is built with the stdlib ``email`` package and ``policy.SMTP``.
+HTML on: ``multipart/alternative`` = text/plain + ``multipart/related``
+(text/html + the logo inline by Content-ID), so the branding shows without
+remote images.  HTML off: text/plain only, no logo.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Iterable, Sequence
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, getaddresses, make_msgid
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from config.i18n import _
+
+if TYPE_CHECKING:
+    from config.model import Settings
+
+LOGO_PATH = Path(__file__).resolve().parent / "assets" / "logo.png"
+MAX_ADDRESS = 254
+MAX_HEADER_TEXT = 998
+
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LOCAL_RE = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*\Z")
+_LABEL_RE = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class AddressError(ValueError):
+    """An address, name or subject is not acceptable; ``str()`` says why (translated)."""
+
+    def __init__(self, value: str, reason: str) -> None:
+        super().__init__(reason)
+        self.value, self.reason = value, reason
+
+
+def check_text(value: str, what: str) -> str:
+    """Reject CR, LF, NUL and other control characters in a name or subject."""
+    if not isinstance(value, str):
+        raise AddressError(repr(value), _("{what} must be text").format(what=what))
+    if _CONTROL_RE.search(value):
+        raise AddressError(
+            value,
+            _("{what} contains a line break or another control character").format(what=what),
+        )
+    if len(value) > MAX_HEADER_TEXT:
+        raise AddressError(value, _("{what} is too long").format(what=what))
+    return value
+
+
+def check_address(value: str) -> str:
+    """Return ``value`` as exactly one bare addr-spec (domain IDNA-encoded), or
+    raise AddressError.  No display name, no angle brackets, no comments, no
+    whitespace or control characters, no leading ``-``, no quoted local part.
+
+    TODO(config): switch to config.validate's address checker once it lands
+    (it implements the same rules for the settings)."""
+    if not isinstance(value, str):
+        raise AddressError(repr(value), _("not text"))
+    if _CONTROL_RE.search(value):
+        raise AddressError(value, _("contains a line break or another control character"))
+    if value != value.strip() or any(c.isspace() for c in value):
+        raise AddressError(value, _("contains spaces"))
+    if not value:
+        raise AddressError(value, _("is empty"))
+    if value.startswith("-"):
+        raise AddressError(value, _("starts with \"-\""))
+    if len(value) > MAX_ADDRESS:
+        raise AddressError(value, _("is longer than 254 characters"))
+    if value.count("@") != 1:
+        raise AddressError(value, _("must contain exactly one \"@\""))
+    local, domain = value.split("@")
+    if not local or len(local) > 64 or not _LOCAL_RE.match(local):
+        raise AddressError(
+            value, _("the part before \"@\" has characters an address cannot have")
+        )
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii") if not domain.isascii() else domain
+    except UnicodeError:
+        raise AddressError(value, _("the domain is not a valid name")) from None
+    labels = ascii_domain.rstrip(".").split(".")
+    if not ascii_domain or not all(_LABEL_RE.match(label) for label in labels):
+        raise AddressError(value, _("the domain is not a valid name"))
+    return f"{local}@{ascii_domain}"
+
+
+def recipients_from_headers(message: EmailMessage) -> list[str]:
+    """The addresses of To, Cc and Bcc (for ``sendmail -t`` style callers).
+    Each one is checked; the mailer itself never derives the envelope."""
+    fields: list[str] = []
+    for name in ("To", "Cc", "Bcc"):
+        fields.extend(str(v) for v in message.get_all(name, []))
+    return [check_address(addr) for _name, addr in getaddresses(fields) if addr]
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] or "localhost"
+
+
+def _from_header(settings: Settings) -> Address:
+    sender = check_address(settings.mail.sender)
+    name = check_text(settings.mail.sender_name, _("The sender name"))
+    local, _at, domain = sender.partition("@")
+    return Address(display_name=name, username=local, domain=domain)
+
+
+def build_message(
+    *,
+    settings: Settings,
+    recipients: Sequence[str],
+    subject: str,
+    text: str,
+    html_body: str | None = None,
+) -> EmailMessage:
+    """A branded mail following M6: with ``mail.html`` on, ``html_body`` (an
+    HTML fragment; escaped ``text`` if None) inside the branding with the
+    inline logo; off: ``text`` only.  Raises AddressError for bad input."""
+    rcpts = [check_address(r) for r in recipients]
+    check_text(subject, _("The subject"))
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = _from_header(settings)
+    msg["To"] = ", ".join(rcpts)
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=_domain(check_address(settings.mail.sender)))
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text)
+    if settings.mail.html:
+        logo_cid = make_msgid(idstring="logo", domain=_domain(settings.mail.sender))
+        fragment = html_body if html_body is not None else (
+            "<pre style=\"font-family:monospace\">" + escape(text) + "</pre>"
+        )
+        msg.add_alternative(_branded_html(subject, fragment, logo_cid[1:-1]), subtype="html")
+        html_part = msg.get_payload()[1]  # type: ignore[index]
+        assert isinstance(html_part, EmailMessage)
+        html_part.add_related(
+            LOGO_PATH.read_bytes(), maintype="image", subtype="png", cid=logo_cid,
+            filename="logo.png", disposition="inline",
+        )
+    return msg
+
+
+def _branded_html(title: str, fragment: str, cid: str) -> str:
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        f"<title>{escape(title)}</title></head>\n"
+        "<body style=\"font-family:sans-serif;color:#222\">\n"
+        "<table role=\"presentation\" style=\"border-bottom:3px solid #1f5ea8;"
+        "margin-bottom:1em\"><tr>"
+        f"<td><img src=\"cid:{escape(cid)}\" alt=\"mailconsole\" width=\"48\" height=\"48\">"
+        "</td><td style=\"font-size:1.4em;padding-left:.5em;color:#1f5ea8\">"
+        f"{escape(title)}</td></tr></table>\n{fragment}\n</body></html>\n"
+    )
+
+
+def _security_label(security: str) -> str:
+    return {
+        "tls": _("TLS from the first byte"),
+        "starttls": _("STARTTLS"),
+        "none": _("unencrypted"),
+    }.get(security, security)
+
+
+def mail_facts(settings: Settings, *, now: float | None = None) -> list[tuple[str, str]]:
+    """The (label, value) lines the test mail states.  Never the password."""
+    mail, smtp = settings.mail, settings.mail.smtp
+    when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(now))
+    facts = [(_("Sent at"), when), (_("Host name"), socket.gethostname())]
+    if mail.relay == "internal":
+        facts.append((_("Relay"), _("internal (local sendmail {path})").format(
+            path=mail.internal.sendmail)))
+    else:
+        facts.append((_("Relay"), _("external SMTP server")))
+        facts.append((_("Server"), smtp.server))
+        facts.append((_("Security"), _security_label(smtp.security)))
+        if smtp.security != "none":
+            facts.append((_("Certificates"), _("checked") if smtp.verify_certificates
+                          else _("NOT checked")))
+        if mail.pop3.enabled:
+            login = _("SMTP after POP3 at {server}").format(server=mail.pop3.server)
+        elif smtp.authentication:
+            login = _("SMTP AUTH as {user}").format(user=smtp.username)
+        else:
+            login = _("none")
+        facts.append((_("Login"), login))
+    facts.append((_("Sender"), mail.sender))
+    facts.append((_("HTML mails"), _("on") if mail.html else _("off")))
+    return facts
+
+
+def build_test_message(settings: Settings, recipient: str) -> EmailMessage:
+    """The test mail (M5) for ``recipient``, stating where it came from."""
+    facts = mail_facts(settings)
+    host = socket.gethostname()
+    subject = _("mailconsole test mail from {host}").format(host=host)
+    intro = _("This is a test mail from mailconsole on {host}. If you can read it, the "
+              "appliance can send mail with these settings:").format(host=host)
+    width = max(len(label) for label, _v in facts) + 2
+    lines = [f"  {(label + ':').ljust(width)}{value}" for label, value in facts]
+    text = intro + "\n\n" + "\n".join(lines) + "\n"
+    rows = "".join(
+        f"<tr><th style=\"text-align:left;padding-right:1em\">{escape(label)}</th>"
+        f"<td>{escape(value)}</td></tr>"
+        for label, value in facts
+    )
+    fragment = f"<p>{escape(intro)}</p>\n<table>{rows}</table>"
+    return build_message(
+        settings=settings, recipients=[recipient], subject=subject, text=text,
+        html_body=fragment,
+    )
+
+
+def prepare_for_sending(message: EmailMessage, settings: Settings) -> EmailMessage:
+    """A copy ready for the wire: From/Date/Message-ID filled in if missing,
+    Bcc removed, header values checked for control characters."""
+    import copy
+
+    msg = copy.copy(message)
+    for name, value in msg.items():
+        if _CONTROL_RE.search(str(value)):
+            raise AddressError(name, _("the header {name} contains a line break or control "
+                                       "character").format(name=name))
+    if "From" not in msg:
+        msg["From"] = _from_header(settings)
+    if "Date" not in msg:
+        msg["Date"] = formatdate(localtime=True)
+    if "Message-ID" not in msg:
+        msg["Message-ID"] = make_msgid(domain=_domain(check_address(settings.mail.sender)))
+    del msg["Bcc"]
+    return msg
+
+
+def message_bytes(message: EmailMessage) -> bytes:
+    """The message as CRLF bytes with the SMTP policy."""
+    return message.as_bytes(policy=policy.SMTP)
+
+
+def check_envelope(sender: str, recipients: Iterable[str]) -> tuple[str, list[str]]:
+    """Check the envelope; raise AddressError on the first bad address."""
+    rcpts = [check_address(r) for r in recipients]
+    if not rcpts:
+        raise AddressError("", _("no recipient given"))
+    return check_address(sender), rcpts

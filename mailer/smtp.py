@@ -1,0 +1,305 @@
+"""Our own SMTP client on asyncio streams (not smtplib: its debug output prints
+credentials, and it has no overall deadline or caps).
+
+Called by mailer.api inside one ``asyncio.timeout`` for the whole conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import re
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from config.i18n import _
+from config.model import Settings
+from mailer.errors import MailerError
+from mailer.session import HIDDEN, Recorder, Secret
+from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, Wire, looks_like_tls_port, tls_context
+
+_CODE_RE = re.compile(r"(\d{3})([ -]|\Z)")
+_QUEUE_RE = re.compile(r"queued as\s+<?([A-Za-z0-9._@-]+)>?", re.IGNORECASE)
+SUPPORTED_AUTH = ("PLAIN", "LOGIN", "CRAM-MD5")
+OAUTH_ONLY = ("XOAUTH2", "OAUTHBEARER")
+
+
+@dataclass
+class Reply:
+    code: int
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(f"{self.code} {line}" for line in self.lines) or str(self.code)
+
+    @property
+    def message(self) -> str:
+        return " ".join(self.lines)
+
+
+@dataclass
+class Envelope:
+    sender: str
+    recipients: list[str]
+    data: bytes          # CRLF message, not dot-stuffed
+    eight_bit: bool = False
+
+
+def dot_stuff(data: bytes) -> bytes:
+    """Dot-stuff ``data`` and append the end-of-data marker."""
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    if data.startswith(b"."):
+        data = b"." + data
+    return data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+
+
+def local_name() -> str:
+    """The name we announce in EHLO (an address literal if no usable FQDN)."""
+    name = socket.gethostname()
+    if name and "." in name and all(c.isalnum() or c in ".-" for c in name):
+        return name
+    return name if name and all(c.isalnum() or c in "-" for c in name) else "localhost"
+
+
+class SmtpClient:
+    def __init__(self, wire: Wire, settings: Settings, password: Secret) -> None:
+        self.wire = wire
+        self.rec: Recorder = wire.rec
+        self.settings = settings
+        self.smtp = settings.mail.smtp
+        self.password = password
+        self.extensions: dict[str, str] = {}
+
+    # -- replies ---------------------------------------------------------
+    async def read_reply(self) -> Reply:
+        reply: Reply | None = None
+        for _n in range(MAX_REPLY_LINES):
+            line = await self.wire.read_line()
+            self.rec.server(line.text)
+            m = _CODE_RE.match(line.text)
+            if not m:
+                raise self.rec.error("protocol_error", detail=_(
+                    "the line {line!r} is not an SMTP reply").format(line=line.text[:80]))
+            code = int(m.group(1))
+            if reply is None:
+                reply = Reply(code)
+            elif code != reply.code:
+                raise self.rec.error("protocol_error", detail=_(
+                    "reply codes differ within one reply ({a} and {b})").format(
+                        a=reply.code, b=code))
+            reply.lines.append(line.text[4:])
+            if m.group(2) != "-":
+                return reply
+        raise self.rec.error("protocol_error", detail=_(
+            "a reply of more than {n} lines").format(n=MAX_REPLY_LINES))
+
+    async def command(self, text: str, *, shown: str | None = None) -> Reply:
+        await self.wire.write_line(text, shown=shown)
+        return await self.read_reply()
+
+    def _end_with(self, reply: Reply) -> None:
+        self.rec.end("ok", reply=reply.text)
+
+    def _reject(self, reply: Reply, cls_5xx: str) -> MailerError:
+        """The error for a 4xx/5xx reply at the current step."""
+        self.rec.set_reply(reply.text)
+        if 400 <= reply.code < 500:
+            return self.rec.error("temporary_failure", reply=reply.message)
+        return self.rec.error(cls_5xx, reply=reply.message)
+
+    # -- phases ------------------------------------------------------------
+    async def greeting(self, security: str) -> None:
+        self.rec.start("greeting", _("Wait for the server's greeting"))
+        read: asyncio.Future[Any] = asyncio.ensure_future(self.read_reply())
+        probe: asyncio.Future[bool] | None = None
+        try:
+            done, _pending = await asyncio.wait({read}, timeout=PROBE_AFTER)
+            if not done and security != "tls" and self.wire.address is not None:
+                self.rec.note(_("no greeting after {n} seconds; checking whether the port "
+                                "expects TLS").format(n=int(PROBE_AFTER)))
+                probe = asyncio.ensure_future(looks_like_tls_port(self.wire.address,
+                                                                  self.wire.host))
+                waiting: set[asyncio.Future[Any]] = {read, probe}
+                done, _pending = await asyncio.wait(waiting,
+                                                    return_when=asyncio.FIRST_COMPLETED)
+                if read not in done:
+                    if probe.result():
+                        self.rec.note(_("the port completed a TLS handshake"))
+                        raise self.rec.error("plain_on_tls_port")
+                    self.rec.note(_("the port does not speak TLS either; still waiting"))
+            reply = await read
+        finally:
+            for task in (read, probe):
+                if task is not None and not task.done():
+                    task.cancel()
+        if reply.code != 220:
+            if reply.code == 421 or 400 <= reply.code < 500:
+                raise self._reject(reply, "temporary_failure")
+            raise self._reject(reply, "relay_denied" if reply.code == 554 else "protocol_error")
+        self._end_with(reply)
+
+    async def ehlo(self, title: str) -> None:
+        self.rec.start("ehlo", title)
+        reply = await self.command(f"EHLO {local_name()}")
+        if reply.code != 250:
+            can_helo = self.smtp.security == "none" and not self.smtp.authentication
+            if reply.code >= 500 and can_helo:
+                reply = await self.command(f"HELO {local_name()}")
+                if reply.code == 250:
+                    self.extensions = {}
+                    self._end_with(reply)
+                    return
+            raise self._reject(reply, "protocol_error")
+        self.extensions = {}
+        for line in reply.lines[1:]:
+            keyword, _sp, params = line.strip().partition(" ")
+            key = keyword.upper()
+            if key.startswith("AUTH="):
+                key, params = "AUTH", keyword[5:] + (" " + params if params else "")
+            if key == "AUTH" and "AUTH" in self.extensions:
+                params = self.extensions["AUTH"] + " " + params
+            self.extensions[key] = params.strip()
+        self._end_with(reply)
+
+    async def starttls(self) -> None:
+        self.rec.start("starttls", _("Switch to encryption (STARTTLS)"))
+        if "STARTTLS" not in self.extensions:
+            self.rec.set_reply(_("STARTTLS not offered"))
+            raise self.rec.error("starttls_not_offered")
+        reply = await self.command("STARTTLS")
+        if reply.code != 220:
+            if reply.code == 421:
+                raise self._reject(reply, "temporary_failure")
+            self.rec.set_reply(reply.text)
+            raise self.rec.error("starttls_refused", reply=reply.message)
+        junk = self.wire.buffered()
+        if junk:
+            self.rec.note(_("{n} bytes arrived after the STARTTLS answer before the "
+                            "handshake; discarded").format(n=junk))
+            raise self.rec.error("starttls_injection")
+        ctx = tls_context(self.smtp.verify_certificates, self.smtp.ca_file)
+        await self.wire.start_tls(ctx, implicit=False)
+        self._end_with(reply)
+
+    async def implicit_tls(self) -> None:
+        self.rec.start("starttls", _("TLS handshake"))
+        ctx = tls_context(self.smtp.verify_certificates, self.smtp.ca_file)
+        await self.wire.start_tls(ctx, implicit=True)
+        self.rec.end("ok")
+
+    def certificate(self) -> None:
+        self.rec.start("certificate", _("Check the server's certificate"))
+        summary = self.wire.certificate_summary()
+        if summary:
+            self.rec.note(summary)
+        if self.smtp.verify_certificates:
+            self.rec.end("ok", detail=summary or _("certificate is valid"))
+        else:
+            warning = _("certificate checks were off")
+            if warning not in self.rec.report.warnings:
+                self.rec.report.warnings.append(warning)
+            self.rec.end("warning", detail=warning)
+
+    async def login(self) -> None:
+        user = self.smtp.username
+        self.rec.start("login", _("Log in as {user}").format(user=user))
+        offered = self.extensions.get("AUTH", "").upper().split()
+        mechanism = next((m for m in SUPPORTED_AUTH if m in offered), None)
+        if mechanism is None:
+            self.rec.set_reply(_("offered: {m}").format(m=" ".join(offered) or "-"))
+            if offered and all(m in OAUTH_ONLY for m in offered):
+                raise self.rec.error("auth_oauth2_required", reply=" ".join(offered))
+            raise self.rec.error("auth_not_offered", offered=" ".join(offered) or _("none"))
+        if not self.wire.encrypted and not self.smtp.allow_plaintext_auth:
+            raise self.rec.error("plaintext_auth_refused")
+        password = self.password.reveal()
+        if mechanism == "PLAIN":
+            token = _b64(f"\0{user}\0{password}")
+            reply = await self.command(f"AUTH PLAIN {token}", shown=f"AUTH PLAIN {HIDDEN}")
+        elif mechanism == "LOGIN":
+            reply = await self.command("AUTH LOGIN")
+            if reply.code == 334:
+                reply = await self.command(_b64(user), shown=HIDDEN)
+            if reply.code == 334:
+                reply = await self.command(_b64(password), shown=HIDDEN)
+        else:
+            reply = await self.command("AUTH CRAM-MD5")
+            if reply.code == 334:
+                try:
+                    challenge = base64.b64decode(reply.message.strip(), validate=True)
+                except ValueError:
+                    raise self.rec.error("protocol_error", detail=_(
+                        "the CRAM-MD5 challenge is not base64")) from None
+                digest = hmac.new(password.encode("utf-8"), challenge, hashlib.md5).hexdigest()
+                reply = await self.command(_b64(f"{user} {digest}"), shown=HIDDEN)
+        del password
+        if reply.code == 334:  # the server wants more than we have: abort the exchange
+            await self.command("*")
+            raise self.rec.error("auth_failed", reply=reply.message)
+        if reply.code != 235:
+            if "5.7.139" in reply.message or "5.7.3 authentication unsuccessful" in \
+                    reply.message.lower() and "basic" in reply.message.lower():
+                self.rec.set_reply(reply.text)
+                raise self.rec.error("auth_oauth2_required", reply=reply.message)
+            raise self._reject(reply, "auth_failed")
+        self.rec.end("ok", reply=reply.text, detail=_("mechanism {m}").format(m=mechanism))
+
+    async def mail_from(self, env: Envelope) -> None:
+        self.rec.start("mail_from", _("Sender {address}").format(address=env.sender))
+        params = ""
+        if "SIZE" in self.extensions:
+            params += f" SIZE={len(env.data)}"
+        if env.eight_bit and "8BITMIME" in self.extensions:
+            params += " BODY=8BITMIME"
+        reply = await self.command(f"MAIL FROM:<{env.sender}>{params}")
+        if reply.code != 250:
+            if reply.code == 530 or "auth" in reply.message.lower() and reply.code >= 500:
+                raise self._reject(reply, "relay_denied")
+            raise self._reject(reply, "sender_refused")
+        self._end_with(reply)
+
+    async def rcpt_to(self, env: Envelope) -> None:
+        for rcpt in env.recipients:
+            self.rec.start("rcpt_to", _("Recipient {address}").format(address=rcpt))
+            reply = await self.command(f"RCPT TO:<{rcpt}>")
+            if reply.code not in (250, 251):
+                low = reply.message.lower()
+                relay = reply.code == 530 or "relay" in low or "auth" in low
+                raise self._reject(reply, "relay_denied" if relay else "recipient_refused")
+            self._end_with(reply)
+
+    async def data(self, env: Envelope) -> str:
+        self.rec.start("data", _("Send the message ({n} bytes)").format(n=len(env.data)))
+        reply = await self.command("DATA")
+        if reply.code != 354:
+            raise self._reject(reply, "message_refused")
+        self.rec.client(_("<message, {n} bytes>").format(n=len(env.data)))
+        self.rec.client(".")
+        await self.wire.write_raw(dot_stuff(env.data))
+        reply = await self.read_reply()
+        if reply.code != 250:
+            raise self._reject(reply, "message_refused")
+        m = _QUEUE_RE.search(reply.message)
+        queue_id = m.group(1) if m else ""
+        self.rec.end("ok", reply=reply.text,
+                     detail=_("queue id {id}").format(id=queue_id) if queue_id else "")
+        return queue_id
+
+    async def quit(self) -> None:
+        """QUIT politely; the mail is already accepted, so problems only warn."""
+        self.rec.start("quit", _("Say goodbye (QUIT)"))
+        try:
+            async with asyncio.timeout(2.0):
+                reply = await self.command("QUIT")
+            self.rec.end("ok", reply=reply.text)
+        except (MailerError, TimeoutError):
+            self.rec.end("warning", detail=_("no clean goodbye; the mail was already "
+                                             "accepted"))
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
