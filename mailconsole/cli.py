@@ -103,10 +103,31 @@ def _epilog(examples: str) -> str:
     )
 
 
+COMMANDS = ("show", "get", "set", "unset", "validate", "apply", "test-mail", "send", "demo")
+_QUIET = False
+
+
+class _Retry(Exception):
+    """Parsing with only one subcommand built failed: build them all."""
+
+
+class _Unbuilt:
+    """Stands in for a subcommand parser that is not needed for this run
+    (building all nine costs ~10 ms of start-up; see bench/cli_speed.py)."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def add_mutually_exclusive_group(self, *args: Any, **kwargs: Any) -> _Unbuilt:
+        return self
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (plus a pointer to --help), exit 2."""
 
     def error(self, message: str) -> NoReturn:
+        if _QUIET:
+            raise _Retry
         err(_("{message} — see '{prog} --help'").format(message=message, prog=self.prog))
         raise SystemExit(EXIT_USAGE)
 
@@ -125,7 +146,9 @@ def _add_common(p: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``only``, just that subcommand is built (the
+    others are stubs), which is enough to parse a command line naming it."""
     from mailconsole import __version__
 
     fmt = argparse.RawDescriptionHelpFormatter
@@ -162,7 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
         title=_("commands"), metavar=_("COMMAND"), dest="command", parser_class=_Parser,
     )
 
-    def add(name: str, help_: str, examples: str) -> argparse.ArgumentParser:
+    def add(name: str, help_: str, examples: str) -> Any:
+        if only is not None and name != only:
+            return _Unbuilt()
         p = sub.add_parser(
             name, help=help_, description=help_, formatter_class=fmt,
             epilog=_epilog(examples),
@@ -255,6 +280,29 @@ def _seconds(text: str) -> int:
     return value
 
 
+def _command_from_argv(argv: Sequence[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg in COMMANDS and (i == 0 or argv[i - 1] not in ("--config", "--lang")):
+            return arg
+    return None
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse with only the named subcommand built (fast); on any doubt parse
+    again with the full parser, which also gives the error messages."""
+    global _QUIET
+    only = _command_from_argv(argv)
+    if only is not None and not any(a in ("-h", "--help") for a in argv):
+        _QUIET = True
+        try:
+            return build_parser(only).parse_args(argv)
+        except (_Retry, SystemExit):
+            pass
+        finally:
+            _QUIET = False
+    return build_parser().parse_args(argv)
+
+
 def _language_from_argv(argv: Sequence[str]) -> str | None:
     for i, arg in enumerate(argv):
         if arg == "--":
@@ -278,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _SECRETS.clear()
     set_language(_language_from_argv(argv))
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_args(argv)
     except SystemExit as exit_:  # --help, --version, usage errors
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     try:

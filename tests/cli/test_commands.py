@@ -424,3 +424,17 @@ def test_demo_calls_run_demo(run, monkeypatch):
     assert run("demo", "--basic").code == 0
     assert run("--rich", "demo").code == 0
     assert calls == [("basic", None), ("rich", None)]
+
+
+@pytest.mark.parametrize("argv", [
+    ["--config", "show", "get", "mail.relay"],
+    ["--lang", "en", "show", "--json"],
+    ["set", "--config", "/a.toml", "mail.html=false", "--password-stdin"],
+    ["apply", "show", "--check"],
+    ["--basic", "demo"],
+    ["send", "-t", "--to", "a@example.org", "--to", "b@example.org"],
+])
+def test_the_fast_parser_agrees_with_the_full_one(argv):
+    from mailconsole.cli import parse_args
+
+    assert vars(parse_args(argv)) == vars(build_parser().parse_args(argv))

@@ -1,0 +1,110 @@
+"""Start-up speed of the read-only CLI commands, as a ratio to ``python -c pass``.
+
+    .venv/bin/python bench/cli_speed.py [--runs 40] [--json]
+
+Runs ``mailconsole get mail.relay``, ``show`` and ``validate`` (against a
+realistic config file: the commented template with an external relay set)
+and the baseline ``python -c pass`` with the SAME interpreter, interleaved,
+``--runs`` times each after two warm-up rounds, and prints the median wall
+time of each and its ratio to the baseline.  Target (issue 5): ratio <= 2.
+The mailconsole command is the installed console script next to the
+interpreter (as users run it), else ``python -m mailconsole``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
+
+
+def mailconsole_command() -> list[str]:
+    script = Path(sys.executable).parent / "mailconsole"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "mailconsole"]
+
+
+def wall(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{argv}: exit {proc.returncode}: {proc.stderr.decode()}")
+    return elapsed
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=40)
+    ap.add_argument("--json", action="store_true")
+    opts = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "mail.toml"
+        env = dict(os.environ, MAILCONSOLE_CONFIG=str(config), PYTHONPATH=str(ROOT))
+        env.pop("MAILCONSOLE_DEBUG", None)
+        mc = mailconsole_command()
+        subprocess.run([*mc, "set", "mail.relay=external", "mail.smtp.server=smtp.example.com:587",
+                        "mail.smtp.username=pbx", "--password-stdin"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, input=b"pw\n")
+        cases = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "mailconsole get mail.relay": [*mc, "get", "mail.relay"],
+            "mailconsole show": [*mc, "show"],
+            "mailconsole validate": [*mc, "validate"],
+        }
+        times: dict[str, list[float]] = {name: [] for name in cases}
+        for round_ in range(opts.runs + 2):
+            for name, argv in cases.items():
+                t = wall(argv, env)
+                if round_ >= 2:
+                    times[name].append(t)
+
+    medians = {name: statistics.median(ts) for name, ts in times.items()}
+    base = medians["python -c pass"]
+    result = {
+        "machine": machine(),
+        "command": " ".join(mc),
+        "runs": opts.runs,
+        "median_ms": {k: round(v * 1000, 1) for k, v in medians.items()},
+        "ratio": {k: round(v / base, 2) for k, v in medians.items()},
+        "target_ratio": 2.0,
+    }
+    if opts.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"machine: {result['machine']}")
+        print(f"command: {result['command']}   runs: {opts.runs} each, interleaved")
+        for name in cases:
+            print(f"  {name:<30} median {medians[name] * 1000:7.1f} ms   "
+                  f"ratio {medians[name] / base:5.2f}")
+        worst = max(v / base for k, v in medians.items() if k != "python -c pass")
+        print(f"worst ratio {worst:.2f} (target <= 2.0): {'met' if worst <= 2 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
