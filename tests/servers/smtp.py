@@ -29,6 +29,7 @@ import email.policy
 import itertools
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -185,6 +186,9 @@ class CaptureServer:
 
     # -- life cycle -------------------------------------------------------
     def start(self) -> CaptureServer:
+        # aiosmtpd itself sets the deprecated Session.login_data after every AUTH
+        warnings.filterwarnings("ignore", message="Session.login_data is deprecated",
+                                category=DeprecationWarning)
         self._controller.start()
         self.port = self._controller.port
         return self
