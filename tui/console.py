@@ -1,5 +1,4 @@
-"""Console delivery: basic mode for dumb terminals and serial lines, and the
-byte budget.  (Stub: the console engineer fills this in.)
+"""Console delivery: basic mode for dumb terminals and serial lines, and the byte budget.
 
 CONTRACT with tui/app.py:
 
@@ -8,20 +7,193 @@ CONTRACT with tui/app.py:
                                     # terminal size fallback for 0x0 ttys, etc.
     install(app, mode)              # after construction, before run(): line filters (ASCII),
                                     # tolerant input decoding, no mouse, output tweaks
+
+Basic mode (as subiquity does on serial consoles): 16 colours through an ANSI theme
+(none with NO_COLOR), ASCII only with widths kept, no mouse reporting, no cursor blink,
+no animations, the hardware cursor shown in text fields, and a cell-diff output layer
+(tui/console_wire.py) that writes only the cells that changed.  Rich mode keeps
+Textual's look but uses the same output layer and tolerant input.  Ctrl+L repaints
+the screen in both modes.  See docs/console.md.
+
+This module imports Textual only inside :func:`install` (and, if Textual is already
+imported, :func:`prepare_environment` updates its constants), so ``detect_mode`` is cheap.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+from collections.abc import Mapping
 from typing import Any
 
+MODES = ("basic", "rich")
+BASIC_TERMS = frozenset({"", "dumb", "linux", "vt100", "vt102", "vt220", "vt52", "vt320"})
+_SERIAL_TTY = re.compile(r"^(ttyS|ttyUSB|ttyACM|ttyAMA|ttymxc|ttyO|hvc)\d*$")
+BASIC_THEME = "ansi-dark"
 
-def detect_mode(requested: str | None = None) -> str:
-    return requested or "rich"
+# Environment variables prepare_environment sets, with the value they had before.
+_saved_env: dict[str, str | None] = {}
+
+
+def is_serial_tty(name: str | None) -> bool:
+    """True for a serial device name such as /dev/ttyS0, ttyUSB1, ttyAMA0, hvc0."""
+    return bool(name) and bool(_SERIAL_TTY.match(os.path.basename(name or "")))
+
+
+def _tty_name(fd: int = 0) -> str | None:
+    try:
+        return os.ttyname(fd)
+    except OSError:
+        return None
+
+
+def detect_mode(
+    requested: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    tty_name: str | None = None,
+) -> str:
+    """"basic" or "rich".  An explicit request (``--basic`` / ``--rich``) wins.
+
+    Basic for TERM vt100/vt220/linux/dumb/unset/empty, a serial tty on stdin (ttyS*,
+    ttyUSB*, ttyAMA*, hvc*, ...), or NO_COLOR set; rich otherwise.
+    """
+    if requested:
+        choice = requested.lstrip("-").lower()
+        if choice not in MODES:
+            raise ValueError(f"unknown console mode {requested!r} (basic or rich)")
+        return choice
+    env = os.environ if environ is None else environ
+    if "NO_COLOR" in env:
+        return "basic"
+    term = env.get("TERM", "").strip().lower()
+    if term in BASIC_TERMS or re.fullmatch(r"vt\d+", term):
+        return "basic"
+    if is_serial_tty(tty_name if tty_name is not None else _tty_name(0)):
+        return "basic"
+    return "rich"
+
+
+def _set_env(name: str, value: str) -> None:
+    if name not in _saved_env:
+        _saved_env[name] = os.environ.get(name)
+    os.environ[name] = value
+
+
+def _restore_env() -> None:
+    for name, value in _saved_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    _saved_env.clear()
+
+
+def _terminal_size_is_zero() -> bool:
+    for fd in (0, 1, 2):
+        try:
+            if not os.isatty(fd):
+                continue
+            size = os.get_terminal_size(fd)
+        except OSError:
+            continue
+        return size.columns == 0 or size.lines == 0
+    return False
 
 
 def prepare_environment(mode: str) -> None:
-    return None
+    """Set up Textual's environment for ``mode``.  Call BEFORE the App is constructed.
+
+    Basic: TEXTUAL_COLOR_SYSTEM=standard, the ANSI theme (so NO_COLOR gives the
+    terminal's default colours, never black on black), no animations, no kitty
+    keyboard protocol.  Any mode: a dumb/unset TERM never gets truecolor, NO_COLOR gets
+    the ANSI theme, and a tty that reports 0x0 (a serial getty) gets COLUMNS=80 LINES=24
+    so that Textual and Rich agree on 80x24 frames.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown console mode {mode!r}")
+    _restore_env()  # undo a previous call (tests build several apps in one process)
+    term = os.environ.get("TERM", "").strip().lower()
+    if mode == "basic":
+        _set_env("TEXTUAL_COLOR_SYSTEM", "standard")
+        _set_env("TEXTUAL_THEME", BASIC_THEME)
+        _set_env("TEXTUAL_ANIMATIONS", "none")
+        _set_env("TEXTUAL_DISABLE_KITTY_KEY", "1")
+    else:
+        if term in ("", "dumb") and os.environ.get("TEXTUAL_COLOR_SYSTEM", "auto") == "auto":
+            _set_env("TEXTUAL_COLOR_SYSTEM", "standard")
+        if "NO_COLOR" in os.environ:
+            _set_env("TEXTUAL_THEME", BASIC_THEME)
+    if _terminal_size_is_zero():
+        if not os.environ.get("COLUMNS", "").isdigit() or os.environ["COLUMNS"] == "0":
+            _set_env("COLUMNS", "80")
+        if not os.environ.get("LINES", "").isdigit() or os.environ["LINES"] == "0":
+            _set_env("LINES", "24")
+    _sync_textual_constants()
+    from config.i18n import set_ascii
+
+    set_ascii(mode == "basic")  # translated text spelled in ASCII (ae for ä), before layout
+
+
+def _sync_textual_constants() -> None:
+    """Textual reads these variables once, at import; update them if it is imported."""
+    constants = sys.modules.get("textual.constants")
+    if constants is None:
+        return
+    env = os.environ
+    constants.COLOR_SYSTEM = env.get("TEXTUAL_COLOR_SYSTEM", "auto")  # type: ignore[attr-defined]
+    constants.TEXTUAL_ANIMATIONS = constants._get_textual_animations()  # type: ignore[attr-defined]
+    constants.DISABLE_KITTY_KEY = env.get("TEXTUAL_DISABLE_KITTY_KEY") == "1"  # type: ignore[attr-defined]
+    constants.DEFAULT_THEME = env.get("TEXTUAL_THEME", "textual-dark")  # type: ignore[attr-defined]
+    app_module = sys.modules.get("textual.app")
+    if app_module is not None:
+        # App.theme = Reactive(constants.DEFAULT_THEME) was evaluated at import.
+        app_module.App.theme._default = constants.DEFAULT_THEME  # type: ignore[attr-defined]
 
 
 def install(app: Any, mode: str) -> None:
-    return None
+    """Adapt a constructed (not yet running) App to ``mode``.  Call before app.run()."""
+    if mode not in MODES:
+        raise ValueError(f"unknown console mode {mode!r}")
+    from tui.console_driver import make_driver_class
+
+    base = getattr(app.driver_class, "_console_base", app.driver_class)
+    from textual.drivers.linux_driver import LinuxDriver
+
+    if isinstance(base, type) and issubclass(base, LinuxDriver):
+        driver_class = make_driver_class(base, mode)
+        driver_class._console_base = base  # type: ignore[attr-defined]
+        app.driver_class = driver_class
+    app.console_mode = mode
+    if mode == "basic":
+        from tui.console_ascii import make_line_filter
+
+        ascii_filter = make_line_filter()
+        original = app.get_line_filters
+
+        def get_line_filters() -> list[Any]:
+            return [*original(), ascii_filter]
+
+        app.get_line_filters = get_line_filters
+        _no_cursor_blink()
+
+
+def _no_cursor_blink() -> None:
+    """Text cursors do not blink in basic mode (a blink costs bytes twice a second).
+
+    Process-wide: the console runs one app per process.
+    """
+    from textual.widgets import Input, TextArea
+
+    for widget_class in (Input, TextArea):
+        widget_class.cursor_blink._default = False  # type: ignore[attr-defined]
+
+
+def redraw(app: Any) -> None:
+    """Repaint the whole terminal (what Ctrl+L does; for an app's own redraw action)."""
+    driver = getattr(app, "_driver", None)
+    if driver is not None and hasattr(driver, "redraw"):
+        driver.redraw()
+    else:
+        app.refresh(repaint=True, layout=True)

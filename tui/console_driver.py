@@ -1,0 +1,201 @@
+"""A Textual driver for slow, dumb lines (imports Textual; used by tui/console.py).
+
+On top of Textual's LinuxDriver it:
+
+* sends its output through the cell-diff :class:`~tui.console_wire.WireEncoder`
+  (only changed cells reach the terminal; identical frames cost nothing);
+* in basic mode: maps every character to ASCII, turns mouse reporting off, drops
+  terminal queries and modes a serial terminal ignores, and shows the hardware cursor
+  where a text field's cursor is (visible without colour, and it never blinks);
+* decodes input tolerantly: an invalid UTF-8 byte becomes its Latin-1 character
+  (a Latin-1 keyboard's ``ä``) or nothing (C1 line noise) instead of ending the app;
+* repaints the whole screen on Ctrl+L (the key still reaches the app as well).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import selectors
+from typing import Any
+
+from textual import events
+from textual._loop import loop_last
+from textual._parser import ParseError
+from textual._xterm_parser import XTermParser
+from textual.drivers.linux_driver import LinuxDriver
+
+from tui.console_ascii import to_ascii
+from tui.console_wire import WireEncoder
+
+_ERRORS = "mailconsole-latin1"
+
+
+def _latin1_or_nothing(error: UnicodeError) -> tuple[str, int]:
+    """Decode error handler: bytes 0xA0-0xFF as Latin-1, C1 bytes 0x80-0x9F dropped."""
+    assert isinstance(error, UnicodeDecodeError)
+    bad = error.object[error.start : error.end]
+    return "".join(chr(b) for b in bad if b >= 0xA0), error.end
+
+
+codecs.register_error(_ERRORS, _latin1_or_nothing)
+
+
+def tolerant_decoder() -> codecs.IncrementalDecoder:
+    """An incremental UTF-8 decoder that never raises."""
+    return codecs.getincrementaldecoder("utf-8")(errors=_ERRORS)
+
+
+# What basic mode does not send: focus reporting, the synchronized-output and in-band
+# resize queries (nobody answers them on a serial line) and the kitty keyboard protocol.
+BASIC_DROP = frozenset(
+    {
+        "\x1b[?1004h",
+        "\x1b[?1004l",
+        "\x1b[?2026$p",
+        "\x1b[?2048$p",
+        "\x1b[<u",
+        "\x1b[>25u",
+        "\x1b[>1u",
+        "\x1b]22;default\x07",  # mouse pointer shape
+    }
+)
+
+
+def make_driver_class(base: type[LinuxDriver], mode: str) -> type[LinuxDriver]:
+    """A subclass of ``base`` (Textual's LinuxDriver) for ``mode``."""
+    basic = mode == "basic"
+
+    class ConsoleDriver(base):  # type: ignore[valid-type,misc]
+        console_mode = mode
+
+        def __init__(self, app: Any, *, debug: bool = False, mouse: bool = True,
+                     size: tuple[int, int] | None = None) -> None:
+            super().__init__(app, debug=debug, mouse=mouse and not basic, size=size)
+            width, height = size or self._get_terminal_size()
+            self._pending_size: tuple[int, int] | None = None
+            self._encoder = WireEncoder(
+                width,
+                height,
+                translate=to_ascii if basic else None,
+                char_width=None if basic else _cell_width,
+                drop=BASIC_DROP if basic else (),
+                bce=not basic,
+                newline="\n" if _onlcr(self.fileno) else "\r\n",
+            )
+            self._loop: asyncio.AbstractEventLoop | None = None
+            self.bytes_written = 0
+
+        # -- output --------------------------------------------------------------------
+
+        def _get_terminal_size(self) -> tuple[int, int]:
+            size = super()._get_terminal_size()
+            encoder = getattr(self, "_encoder", None)
+            if encoder is not None and size != (encoder.width, encoder.height):
+                self._pending_size = size  # applied on the app's thread, in write()
+            return size
+
+        def _apply_pending_size(self) -> None:
+            if self._pending_size is not None:
+                width, height = self._pending_size
+                self._pending_size = None
+                self._encoder.resize(width, height)
+
+        def write(self, data: str) -> None:
+            self._apply_pending_size()
+            self._encoder.write(data)
+
+        def flush(self) -> None:
+            self._apply_pending_size()
+            data = self._encoder.flush(show_cursor=self._show_cursor())
+            if data:
+                self.bytes_written += len(data)
+                super().write(data)
+            super().flush()
+
+        def _show_cursor(self) -> bool | None:
+            if not basic:
+                return None
+            try:
+                focused = self._app.focused
+            except Exception:
+                return False
+            return focused is not None and hasattr(focused, "cursor_screen_offset")
+
+        def redraw(self) -> None:
+            """Repaint the whole screen from what the app last drew (Ctrl+L)."""
+            if self._writer_thread is None:
+                return
+            self._encoder.invalidate()
+            self.flush()
+
+        def start_application_mode(self) -> None:
+            self._loop = asyncio.get_running_loop()
+            super().start_application_mode()
+
+        # -- input ---------------------------------------------------------------------
+
+        def process_message(self, message: Any) -> None:
+            if (
+                isinstance(message, events.Key)
+                and message.key == "ctrl+l"
+                and self._loop is not None
+            ):
+                self._loop.call_soon_threadsafe(self.redraw)
+            super().process_message(message)
+
+        def run_input_thread(self) -> None:
+            """Textual's input loop, with a decoder that never raises."""
+            selector = selectors.SelectSelector()
+            selector.register(self.fileno, selectors.EVENT_READ)
+            fileno = self.fileno
+            parser = XTermParser(self._debug)
+            feed = parser.feed
+            tick = parser.tick
+            decode = tolerant_decoder().decode
+            import os
+
+            def process_selector_events(selector_events: list[Any], final: bool = False) -> None:
+                for last, (_key, mask) in loop_last(selector_events):
+                    if mask & selectors.EVENT_READ:
+                        data = os.read(fileno, 1024 * 4)
+                        if not data:
+                            break
+                        unicode_data = decode(data, final=final and last)
+                        for event in feed(unicode_data):
+                            self.process_message(event)
+                for event in tick():
+                    self.process_message(event)
+
+            try:
+                while not self.exit_event.is_set():
+                    process_selector_events(selector.select(0.1))
+                selector.unregister(self.fileno)
+                process_selector_events(selector.select(0.1), final=True)
+            finally:
+                selector.close()
+                try:
+                    for _event in feed(""):
+                        pass
+                except (EOFError, ParseError):
+                    pass
+
+    ConsoleDriver.__name__ = ConsoleDriver.__qualname__ = f"Console{base.__name__}"
+    return ConsoleDriver
+
+
+def _onlcr(fd: int) -> bool:
+    """Does the tty turn LF into CR LF on output (so a bare LF starts a new row)?"""
+    import termios
+
+    try:
+        oflag = termios.tcgetattr(fd)[1]
+    except (termios.error, OSError):
+        return False
+    return bool(oflag & termios.OPOST) and bool(oflag & termios.ONLCR)
+
+
+def _cell_width(ch: str) -> int:
+    from rich.cells import get_character_cell_size
+
+    return get_character_cell_size(ch)
