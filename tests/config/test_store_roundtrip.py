@@ -155,6 +155,7 @@ _values = {
     "mail.smtp.password": st.text(max_size=20),
     "mail.smtp.timeout": st.integers(-5, 10**6),
     "mail.html": st.booleans(),
+    "mail.internal.sendmail": st.text(max_size=12),
     "mail.pop3.server": st.text(alphabet="ab'\"\\#=[]{} \t\u00e9", max_size=10),
     "appliance.deployment": st.sampled_from(["cloud", "on-premises"]),
 }

@@ -1,0 +1,90 @@
+"""Crash safety and concurrency: SIGKILL at random moments, and parallel writers."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import signal
+import time
+import tomllib
+
+import pytest
+
+from config import store
+from config.service import SettingsService
+
+BASE = (
+    "# kill test\n[mail]\nsender_name = \"v0\"  # the version counter\n"
+    "sender = \"pbx@customer.example\"\n\n[vendor]\nkeep = true\n"
+)
+
+
+def version_text(n: int) -> str:
+    return BASE.replace('"v0"', f'"v{n}"')
+
+
+def _next_version(s):
+    return {"mail.sender_name": f"v{int(s.mail.sender_name[1:]) + 1}"}
+
+
+def _save_forever(path: str) -> None:
+    svc = SettingsService(path)
+    while True:
+        svc.update(_next_version)
+
+
+@pytest.mark.slow
+def test_a_writer_killed_100_times_at_random_moments_never_leaves_a_broken_file(tmp_path):
+    path = tmp_path / "mail.toml"
+    path.write_text(BASE)
+    rng = random.Random(4711)
+    last = 0
+    interrupted = 0
+    for _round in range(100):
+        pid = os.fork()
+        if pid == 0:  # child: save in a loop until killed
+            try:
+                _save_forever(str(path))
+            finally:
+                os._exit(1)
+        time.sleep(rng.uniform(0.0, 0.03))
+        os.kill(pid, signal.SIGKILL)
+        _pid, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status), "the child died of something else"
+        if any(store.TMP_INFIX in p.name for p in tmp_path.iterdir()):
+            interrupted += 1
+        text = path.read_text()
+        n = int(tomllib.loads(text)["mail"]["sender_name"][1:])
+        assert text == version_text(n), "the file is one complete version"
+        assert n >= last, "a completed save was never lost"
+        last = n
+        bak = path.with_name("mail.toml.bak")
+        if bak.exists():
+            b = int(tomllib.loads(bak.read_text())["mail"]["sender_name"][1:])
+            assert bak.read_text() == version_text(b)
+        SettingsService(path).load()  # the next start cleans up
+        assert [p.name for p in tmp_path.iterdir() if store.TMP_INFIX in p.name] == []
+    assert last > 0, "the child got to save at all"
+    print(f"\n{last} versions written; {interrupted} of 100 kills hit a write in progress")
+
+
+def _increment(path: str, n: int) -> None:
+    svc = SettingsService(path)
+    for _ in range(n):
+        svc.update(_next_version)
+
+
+@pytest.mark.slow
+def test_four_processes_incrementing_200_times_each_lose_no_update(tmp_path):
+    path = tmp_path / "mail.toml"
+    path.write_text(BASE)
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_increment, args=(str(path), 200)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+        assert p.exitcode == 0
+    assert path.read_text() == version_text(800)
+    assert [p.name for p in tmp_path.iterdir() if store.TMP_INFIX in p.name] == []
