@@ -246,6 +246,7 @@ async def _deliver(
         if mail.pop3.enabled:
             await _pop3_login(settings, password, rec, wires)
         host, port = parse_server(smtp.server, 25)
+        rec.context["host"] = host
         wire = Wire(rec, host, port)
         wires.append(wire)
         rec.start("resolve", _("Look up {host}").format(host=host))

@@ -25,29 +25,11 @@ _HOSTNAME = {62, 64}                  # host name mismatch, IP address mismatch
 
 
 def parse_server(value: str, default_port: int) -> tuple[str, int]:
-    """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` -> (host, port).
-    Raises ValueError with a translated reason."""
-    value = value.strip()
-    if not value:
-        raise ValueError(_("no server is set"))
-    if value.startswith("["):
-        host, sep, rest = value[1:].partition("]")
-        if not sep or not host:
-            raise ValueError(_("an IPv6 address must be written as [address]:port"))
-        if rest and not rest.startswith(":"):
-            raise ValueError(_("unexpected text after the IPv6 address"))
-        port_text = rest[1:] if rest else ""
-    else:
-        if value.count(":") > 1:
-            raise ValueError(_("write an IPv6 address in brackets, e.g. [2001:db8::1]:587"))
-        host, _sep, port_text = value.partition(":")
-    if not host or any(c.isspace() or ord(c) < 32 for c in host) or host.startswith("-"):
-        raise ValueError(_("the host name is not valid"))
-    if port_text == "" and ":" not in value.rpartition("]")[2]:
-        return host, default_port
-    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-        raise ValueError(_("the port must be a number from 1 to 65535"))
-    return host, int(port_text)
+    """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` -> (connectable host,
+    port), with config.validate's rules.  Raises ValueError with the reason."""
+    from config.validate import parse_host
+
+    return parse_host(value.strip(), default_port)
 
 
 def tls_context(verify: bool, ca_file: str) -> ssl.SSLContext:
