@@ -338,10 +338,10 @@ class Progress:
         text = f"{mark:<8}{step.title}"
         if step.status != "running":
             text += f" ({step.duration:.2f} s)"
-        if step.reply:
-            text += f" — {step.reply}"
-        if step.detail:
-            text += f" — {step.detail}"
+        for extra in (step.reply, step.detail):
+            lines = extra.strip().splitlines()
+            if lines:  # one line per step: a multi-line reply (EHLO) shows its first
+                text += f" — {lines[0]}" + (" …" if len(lines) > 1 else "")
         return text
 
     def on_step(self, step: Step) -> None:
@@ -349,8 +349,13 @@ class Progress:
 
         text = redact(self.line(step))
         if self.live:
-            end = "" if step.status == "running" else "\n"
-            self.stream.write("\r\x1b[K" + text + end)
+            if step.status == "running":  # must fit, or \r cannot rewrite it
+                import shutil
+
+                width = shutil.get_terminal_size().columns - 1
+                self.stream.write("\r\x1b[K" + text[:max(width, 10)])
+            else:
+                self.stream.write("\r\x1b[K" + text + "\n")
         elif step.status != "running":
             self.stream.write(text + "\n")
         self.stream.flush()
