@@ -35,7 +35,7 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.items import String, StringType
 
-from config.errors import ConfigSyntaxError, ConfigTypeError, ConfigWriteError
+from config.errors import ConfigError, ConfigSyntaxError, ConfigTypeError, ConfigWriteError
 from config.i18n import _
 from config.model import FIELDS, Settings, Value
 from config.template import render_template
@@ -162,8 +162,8 @@ def read(path: Path) -> Snapshot:
     except IsADirectoryError:
         raise ConfigSyntaxError(shown, 1, 1, _("is a directory, not a file")) from None
     except PermissionError:
-        raise ConfigWriteError(shown, _("cannot be read: permission denied (run as root or "
-                                        "as the file's owner)")) from None
+        raise ConfigError(shown + ": " + _("cannot be read: permission denied (run as root "
+                                           "or as the file's owner)")) from None
     text = decode(raw, shown)
     _doc, data = parse(text, shown)
     return Snapshot(path, real, raw, text, data, settings_from_data(data, shown), st.st_mode)
@@ -392,7 +392,8 @@ def locked(real: Path, shown: str | None = None) -> Iterator[None]:
     try:
         fd = os.open(lp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, NEW_FILE_MODE)
     except FileNotFoundError:
-        raise ConfigWriteError(shown, _("cannot write: the directory {dir} does not exist"
+        raise ConfigWriteError(shown, _("cannot write: the directory {dir} does not exist; "
+                                        "create it first (mkdir -p {dir})"
                                         ).format(dir=real.parent)) from None
     except OSError as e:
         raise ConfigWriteError(shown, _(
