@@ -91,15 +91,15 @@ def pop3_server(ca: TestCA) -> Iterator[Pop3Server]:
 
 
 @pytest.fixture
-def msmtp_sendmail(tmp_path: Path) -> Callable[[CaptureServer], Path]:
-    """Factory: ``msmtp_sendmail(server)`` -> path of a ``sendmail`` script that runs
-    Debian's msmtp delivering to ``server`` (a CaptureServer).  Skips only if msmtp
-    is not installed."""
+def msmtp_sendmail(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: ``msmtp_sendmail(server, password=None)`` -> path of a ``sendmail``
+    script that runs Debian's msmtp delivering to ``server`` (a CaptureServer), with
+    the server's password unless another is given.  Skips only if msmtp is missing."""
     if not msmtp_available():
         pytest.skip(f"{MSMTP} is missing (scripts/bootstrap installs msmtp-mta)")
 
-    def make(server: CaptureServer) -> Path:
-        return msmtp_wrapper(tmp_path / f"msmtp-{server.port}", server)
+    def make(server: CaptureServer, password: str | None = None) -> Path:
+        return msmtp_wrapper(tmp_path / f"msmtp-{server.port}", server, password=password)
 
     return make
 

@@ -36,7 +36,9 @@ def _script(path: Path, body: str) -> Path:
     return path
 
 
-def msmtp_wrapper(directory: Path, server: CaptureServer) -> Path:
+def msmtp_wrapper(directory: Path, server: CaptureServer, *,
+                  password: str | None = None) -> Path:
+    """``password`` overrides the server's (e.g. a wrong one)."""
     directory.mkdir(parents=True, exist_ok=True)
     rc = directory / "msmtprc"
     lines = [
@@ -56,7 +58,8 @@ def msmtp_wrapper(directory: Path, server: CaptureServer) -> Path:
     if server.auth:
         # msmtp refuses PLAIN/LOGIN without TLS unless the method is named explicitly
         method = "plain" if server.tls == "none" else "on"
-        lines += [f"auth {method}", f"user {server.user}", f"password {server.password}"]
+        secret = server.password if password is None else password
+        lines += [f"auth {method}", f"user {server.user}", f"password {secret}"]
     else:
         lines.append("auth off")
     lines.append("account default : test")
