@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from email import policy
@@ -149,7 +150,12 @@ def _run_sync(make: Callable[[], asyncio.Future[T] | asyncio.Task[T] | object]) 
 
 def _as_message(message: Message) -> EmailMessage:
     if isinstance(message, bytes | bytearray):
-        parsed = BytesParser(policy=policy.SMTP).parsebytes(bytes(message))
+        raw = bytes(message)
+        head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
+        if re.search(rb"\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", head):
+            raise AddressError("", _("the message headers contain a control character or a "
+                                     "bare carriage return"))
+        parsed = BytesParser(policy=policy.SMTP).parsebytes(raw)
         assert isinstance(parsed, EmailMessage)
         return parsed
     if not isinstance(message, EmailMessage):
