@@ -33,7 +33,7 @@ from typing import Any
 
 import tomlkit
 import tomlkit.exceptions
-from tomlkit.items import String, StringType
+from tomlkit.items import InlineTable, String, StringType
 
 from config.errors import ConfigError, ConfigSyntaxError, ConfigTypeError, ConfigWriteError
 from config.i18n import _
@@ -203,6 +203,14 @@ def _set_leaf(doc: Any, path: str, value: Value) -> None:
     for i, part in enumerate(parts[:-1]):
         if part not in node:
             rest = parts[i + 1:]
+            if isinstance(node, InlineTable):  # stay inline: {pop3 = {enabled = true}}
+                obj: Any = value
+                for name in reversed(rest):
+                    inline = tomlkit.inline_table()
+                    inline[name] = obj
+                    obj = inline
+                node[part] = obj
+                return
             sub: dict[str, Any] = {}
             cur = sub
             for r in rest[:-1]:
@@ -250,10 +258,13 @@ def render(snap: Snapshot, settings: Settings) -> str:
         todo = changes(snap, settings)
         if not todo:
             return snap.text
-        doc = tomlkit.parse(snap.text)
-        for path, value in todo.items():
-            _set_leaf(doc, path, value)
-        text = doc.as_string()
+        try:
+            doc = tomlkit.parse(snap.text)
+            for path, value in todo.items():
+                _set_leaf(doc, path, value)
+            text = doc.as_string()
+        except Exception:  # tomlkit refused the edit: report it like a failed check
+            text = ""
         if _uses_crlf(snap.text):
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
     try:

@@ -176,3 +176,31 @@ def test_any_edit_round_trips_exactly_and_leaves_unrelated_lines_alone(tmp_path_
     assert SettingsService(path).load() == wanted
     changed = {k for k, v in edit.items() if Settings.from_mapping(tomllib.loads(RICH)).get(k) != v}
     assert len([d for d in changed_lines(RICH, text) if d.startswith("-")]) <= len(changed)
+
+
+LAYOUTS = [
+    '[mail.smtp]\nserver = "a"\n[vendor]\nx = 1\n[mail.pop3]\nserver = "p"\n',
+    '[mail.smtp]\nserver = "a"\n[vendor]\nx = 1\n[mail]\nhtml = true\n',
+    'mail.smtp.server = "a"\n[mail.pop3]\nserver = "p"\n',
+    '[mail]\nsmtp.server = "a"\n[mail.pop3]\nserver = "p"\n',
+    'mail = { smtp = { server = "a" } }\n',
+    '[appliance]\n[mail]\n[mail.smtp]\n',
+    '',
+    '\n\n# only a comment, no newline at the end',
+]
+EDITS = {"mail.smtp.username": "u", "mail.relay": "external", "mail.pop3.enabled": True,
+         "mail.smtp.timeout": 20, "appliance.deployment": "cloud",
+         "mail.internal.sendmail": "/x"}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_edits_land_in_the_right_table_whatever_the_layout(tmp_path, layout):
+    path = tmp_path / "mail.toml"
+    path.write_text(layout)
+    svc = SettingsService(path)
+    base = svc.load()
+    for key, value in [*EDITS.items(), ("all", None)]:
+        wanted = base.with_values(EDITS if key == "all" else {key: value})
+        text = svc.render(wanted)
+        assert Settings.from_mapping(tomllib.loads(text)) == wanted
+        assert tomllib.loads(text).get("vendor") == tomllib.loads(layout).get("vendor")
