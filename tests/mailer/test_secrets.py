@@ -1,0 +1,156 @@
+"""The sentinel password never appears -- plain, base64, or inside the AUTH
+PLAIN payload -- in anything the mailer returns, prints or logs, over
+successful and failing runs."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import logging
+import socket
+import threading
+
+import pytest
+
+from config.model import Settings
+from mailer import send_test_mail
+from mailer.errors import error_for
+
+USER = "tester@example.org"
+
+
+def forms(password: str) -> list[str]:
+    b64 = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
+    return [password, b64(password), b64(f"\0{USER}\0{password}"),
+            b64(f"{USER}\0{USER}\0{password}")]
+
+
+def run_and_collect(settings: Settings, capsys, caplog) -> tuple[object, str]:
+    """Send the test mail; return the report and every text it produced."""
+    steps = []
+    caplog.set_level(logging.DEBUG)
+    report = send_test_mail(settings=settings, recipient="admin@example.org",
+                            on_step=steps.append)
+    out = capsys.readouterr()
+    texts = [report.to_json(), repr(report), report.transcript_text(), out.out, out.err,
+             caplog.text, repr(steps), repr(settings), str(dataclasses.asdict(report))]
+    error = error_for(report)
+    if error is not None:
+        texts += [str(error), repr(error), error.message, error.advice]
+    return report, "\n".join(texts)
+
+
+def assert_no_secret(blob: str, password: str) -> None:
+    for form in forms(password):
+        assert form not in blob, f"secret form {form[:4]}... leaked"
+
+
+@pytest.mark.parametrize("tls,mechanism", [("starttls", "PLAIN"), ("starttls", "LOGIN"),
+                                           ("implicit", "PLAIN"), ("none", "LOGIN")])
+def test_a_successful_send_shows_the_password_nowhere(smtp_server, sentinel_password, capsys,
+                                                      caplog, tls, mechanism):
+    server = smtp_server(tls=tls, mechanisms=(mechanism,))
+    settings = Settings().with_values(server.settings_values(
+        **{"mail.smtp.allow_plaintext_auth": True}))
+    report, blob = run_and_collect(settings, capsys, caplog)
+    assert report.ok, report.failure
+    assert "<credentials hidden>" in report.transcript_text()
+    assert "AUTH" in blob  # the run really logged in: the check is not vacuous
+    assert_no_secret(blob, sentinel_password)
+
+
+def test_a_refused_login_shows_the_password_nowhere(smtp_server, sentinel_password, capsys,
+                                                    caplog):
+    server = smtp_server(tls="starttls", password="the-server-wants-another")
+    settings = Settings().with_values(server.settings_values(
+        **{"mail.smtp.password": sentinel_password}))
+    report, blob = run_and_collect(settings, capsys, caplog)
+    assert report.failure is not None and report.failure.cls == "auth_failed"
+    assert_no_secret(blob, sentinel_password)
+
+
+@pytest.mark.parametrize("fault", ["auth_oauth2", "hangup_at_mail", "rcpt_5xx", "data_5xx",
+                                   "starttls_injection"])
+def test_failing_runs_show_the_password_nowhere(fault_server, sentinel_password, capsys,
+                                                caplog, fault):
+    server = fault_server(fault)
+    settings = Settings().with_values({
+        "mail.relay": "external", "mail.smtp.server": server.address,
+        "mail.smtp.security": "starttls", "mail.smtp.ca_file": server.ca_file,
+        "mail.smtp.username": USER, "mail.smtp.password": sentinel_password,
+        "mail.smtp.timeout": 5})
+    report, blob = run_and_collect(settings, capsys, caplog)
+    assert not report.ok
+    assert_no_secret(blob, sentinel_password)
+
+
+def test_a_settings_failure_shows_the_password_nowhere(sentinel_password, capsys, caplog):
+    settings = Settings().with_values({
+        "mail.relay": "external", "mail.smtp.server": "127.0.0.1:9",
+        "mail.smtp.security": "none", "mail.smtp.username": USER,
+        "mail.smtp.password": sentinel_password})
+    report, blob = run_and_collect(settings, capsys, caplog)
+    assert report.failure is not None and report.failure.cls == "plaintext_auth_refused"
+    assert_no_secret(blob, sentinel_password)
+
+
+class EchoingServer:
+    """A hostile SMTP server that echoes the AUTH payload and the decoded
+    password back in its error reply (so only redaction can save us)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _addr = self.sock.accept()
+        with conn, conn.makefile("rb") as rfile:
+            conn.sendall(b"220 echo ESMTP\r\n")
+            rfile.readline()
+            conn.sendall(b"250-echo\r\n250 AUTH PLAIN\r\n")
+            line = rfile.readline().strip()
+            payload = line.split()[-1]
+            password = base64.b64decode(payload).split(b"\0")[-1]
+            conn.sendall(b"535-5.7.8 you sent " + payload + b"\r\n535 5.7.8 password "
+                         + password + b" is wrong\r\n")
+            rfile.readline()
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(5)
+
+
+def test_a_server_echoing_the_credentials_is_redacted(sentinel_password, capsys, caplog):
+    server = EchoingServer()
+    try:
+        settings = Settings().with_values({
+            "mail.relay": "external", "mail.smtp.server": f"127.0.0.1:{server.port}",
+            "mail.smtp.security": "none", "mail.smtp.allow_plaintext_auth": True,
+            "mail.smtp.username": USER, "mail.smtp.password": sentinel_password,
+            "mail.smtp.timeout": 5})
+        report, blob = run_and_collect(settings, capsys, caplog)
+    finally:
+        server.close()
+    assert report.failure is not None and report.failure.cls == "auth_failed"
+    assert "you sent <credentials hidden>" in report.transcript_text()
+    assert_no_secret(blob, sentinel_password)
+
+
+def test_the_pop3_login_shows_the_password_nowhere(pop3_server, smtp_server, sentinel_password,
+                                                   capsys, caplog):
+    smtp = smtp_server(tls="starttls", auth=False)
+    for password in (sentinel_password, sentinel_password + "-wrong"):
+        settings = Settings().with_values(smtp.settings_values(**{
+            "mail.smtp.authentication": False, "mail.pop3.enabled": True,
+            "mail.pop3.server": f"{pop3_server.host}:{pop3_server.pop3_port}",
+            "mail.smtp.ca_file": pop3_server.ca_file,
+            "mail.smtp.username": pop3_server.user, "mail.smtp.password": password}))
+        report, blob = run_and_collect(settings, capsys, caplog)
+        assert report.ok is (password == sentinel_password), report.failure
+        assert "PASS <credentials hidden>" in report.transcript_text()
+        assert_no_secret(blob, sentinel_password)
+        assert_no_secret(blob, password)
