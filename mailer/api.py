@@ -194,6 +194,7 @@ async def _run(
     wires: list[Wire] = []
     try:
         if cancel is not None and cancel.is_set():
+            by_event.append(True)
             raise asyncio.CancelledError
         await _deliver(settings, build, sender or mail.sender, recipients, rec, wires)
         report.ok = True

@@ -1,0 +1,204 @@
+"""The public API: keyword-only, sync and async, live steps in order,
+cancellation (threading.Event and task cancel) ending with class "cancelled"
+and a closed socket; ``import mailer`` stays light."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import mailer
+from config.model import Settings
+from mailer import Report, SendCancelled, send, send_async, send_test_mail, send_test_mail_async
+from mailer.diagnosis import CLASSES
+from mailer.report import STEP_NAMES
+
+ROOT = Path(__file__).resolve().parents[2]
+RCPT = "admin@example.org"
+
+
+class SilentServer:
+    """Accepts one connection, says nothing, and records when the client hangs up."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = threading.Event()
+        self.closed_by_client = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _addr = self.sock.accept()
+        self.accepted.set()
+        conn.settimeout(20)
+        with conn:
+            try:
+                if conn.recv(1) == b"":
+                    self.closed_by_client.set()
+            except OSError:
+                self.closed_by_client.set()
+
+    def settings(self) -> Settings:
+        return Settings().with_values({
+            "mail.relay": "external", "mail.smtp.server": f"127.0.0.1:{self.port}",
+            "mail.smtp.security": "none", "mail.smtp.authentication": False,
+            "mail.smtp.timeout": 30})
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def silent():
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+def test_the_api_is_keyword_only():
+    with pytest.raises(TypeError):
+        send_test_mail(Settings(), RCPT)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        send(Settings(), b"", None, [RCPT])  # type: ignore[misc]
+
+
+def test_on_step_reports_each_step_running_then_finished_in_order(smtp_server):
+    server = smtp_server(tls="starttls")
+    seen = []
+    report = send_test_mail(settings=Settings().with_values(server.settings_values()),
+                            recipient=RCPT, on_step=seen.append)
+    assert report.ok, report.failure
+    pairs = list(zip(seen[0::2], seen[1::2], strict=True))
+    assert all(a.status == "running" and b.status == "ok" and a.name == b.name
+               for a, b in pairs)
+    assert [a.name for a, _b in pairs] == [s.name for s in report.steps]
+    assert all(s.name in STEP_NAMES and s.title for s in report.steps)
+    assert all(s.duration >= 0 for s in report.steps)
+    data = next(s for s in report.steps if s.name == "data")
+    assert server.messages[0].queue_id in data.reply
+
+
+def test_async_api_returns_the_same_report(smtp_server):
+    server = smtp_server(tls="implicit")
+    settings = Settings().with_values(server.settings_values())
+    report = asyncio.run(send_test_mail_async(settings=settings, recipient=RCPT))
+    assert isinstance(report, Report) and report.ok, report.failure
+    msg = mailer.build_test_message(settings, RCPT)
+    report2 = asyncio.run(send_async(settings=settings, message=msg, recipients=[RCPT]))
+    assert report2.ok and len(server.wait_for_messages(2)) == 2
+
+
+def test_the_sync_api_works_from_inside_a_running_event_loop(smtp_server):
+    server = smtp_server(tls="starttls")
+    settings = Settings().with_values(server.settings_values())
+
+    async def handler() -> Report:
+        return send_test_mail(settings=settings, recipient=RCPT)
+
+    assert asyncio.run(handler()).ok
+
+
+def test_a_threading_event_cancels_the_sync_send_and_closes_the_socket(silent):
+    cancel = threading.Event()
+    steps = []
+    threading.Thread(target=lambda: (silent.accepted.wait(10), time.sleep(0.3),
+                                     cancel.set()), daemon=True).start()
+    started = time.monotonic()
+    report = send_test_mail(settings=silent.settings(), recipient=RCPT, cancel=cancel,
+                            on_step=steps.append)
+    assert time.monotonic() - started < 5
+    assert report.failure is not None and report.failure.cls == "cancelled"
+    assert report.failure.step == "greeting"
+    assert steps[-1].status == "failed"
+    assert silent.closed_by_client.wait(5)
+
+
+def test_a_cancel_set_before_the_call_sends_nothing(silent):
+    cancel = threading.Event()
+    cancel.set()
+    report = send_test_mail(settings=silent.settings(), recipient=RCPT, cancel=cancel)
+    assert report.failure is not None and report.failure.cls == "cancelled"
+    assert not silent.accepted.is_set()
+
+
+def test_cancelling_the_task_ends_with_cancelled_and_closes_the_socket(silent):
+    steps = []
+
+    async def main() -> Report:
+        task = asyncio.create_task(send_test_mail_async(
+            settings=silent.settings(), recipient=RCPT, on_step=steps.append))
+        while not silent.accepted.is_set():
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError) as info:
+            await task
+        assert isinstance(info.value, SendCancelled)
+        return info.value.report
+
+    report = asyncio.run(main())
+    assert report.failure is not None and report.failure.cls == "cancelled"
+    assert steps[-1].name == "greeting" and steps[-1].status == "failed"
+    assert silent.closed_by_client.wait(5)
+
+
+def test_a_broken_callback_does_not_break_the_send(smtp_server):
+    server = smtp_server(tls="starttls")
+
+    def explode(step):
+        raise RuntimeError("callback bug")
+
+    report = send_test_mail(settings=Settings().with_values(server.settings_values()),
+                            recipient=RCPT, on_step=explode)
+    assert report.ok, report.failure
+
+
+def test_every_failure_class_of_the_issue_has_message_and_advice():
+    required = {
+        "dns", "refused", "connect_timeout", "tls_on_plain_port", "plain_on_tls_port",
+        "starttls_not_offered", "starttls_refused", "cert_untrusted", "cert_hostname",
+        "cert_expired", "auth_failed", "auth_oauth2_required", "auth_not_offered",
+        "plaintext_auth_refused", "pop3_login_failed", "sender_refused", "recipient_refused",
+        "relay_denied", "message_refused", "temporary_failure", "sendmail_missing",
+        "sendmail_failed", "timeout", "connection_lost", "protocol_error", "cancelled",
+        "invalid_settings", "invalid_address",
+    }
+    assert required <= set(CLASSES)
+    for cls in CLASSES:
+        message, advice = mailer.diagnosis.describe(cls, {"server": "s:1", "host": "s"})
+        assert message and advice and "{" not in message + advice, cls
+
+
+def test_unknown_host_is_dns_and_closed_port_is_refused():
+    dns = send_test_mail(settings=Settings().with_values({
+        "mail.relay": "external", "mail.smtp.server": "no-such-host.invalid:25",
+        "mail.smtp.security": "none", "mail.smtp.authentication": False,
+        "mail.smtp.timeout": 10}), recipient=RCPT)
+    assert dns.failure is not None and dns.failure.cls == "dns"
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # bound, never listening: connection refused
+    refused = send_test_mail(settings=Settings().with_values({
+        "mail.relay": "external", "mail.smtp.server": f"127.0.0.1:{port}",
+        "mail.smtp.security": "none", "mail.smtp.authentication": False}), recipient=RCPT)
+    assert refused.failure is not None and refused.failure.cls == "refused"
+    assert refused.failure.step == "connect"
+
+
+def test_import_mailer_does_not_load_the_transport():
+    code = ("import sys, mailer; "
+            "heavy = [m for m in ('ssl', 'asyncio', 'email.message', 'textual', 'mailer.smtp')"
+            " if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr
