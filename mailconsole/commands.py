@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from config.i18n import _
+from config.i18n import N_, _
 from config.model import FIELDS, SECRET_KEYS, Value
 from mailconsole.cli import (
     EXIT_FAILED,
@@ -316,12 +316,12 @@ def cmd_apply(args: argparse.Namespace, path: str) -> int:
 # --- test-mail / send ------------------------------------------------------------
 
 
-STATUS_MARKS = {
+STATUS_MARKS = {  # translated at call time
     "running": "..",
-    "ok": "ok",
-    "failed": "FAILED",
-    "skipped": "skipped",
-    "warning": "warning",
+    "ok": N_("ok"),
+    "failed": N_("FAILED"),
+    "skipped": N_("skipped"),
+    "warning": N_("warning"),
 }
 
 
