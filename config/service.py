@@ -43,15 +43,12 @@ anything, compare ``settings.changed_keys(svc.settings)``.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import tomlkit
 
 from config import store
 from config.errors import ConfigConflictError, ConfigInvalidError, ConfigTypeError
@@ -126,6 +123,8 @@ class SettingsService:
         return self._diff(self._snapshot, settings, store.render(self._snapshot, settings))
 
     def _diff(self, snap: store.Snapshot, settings: Settings, new: str) -> str:
+        import difflib
+
         old = snap.text if snap.text is not None else ""
         if old == new:
             return ""
@@ -217,7 +216,7 @@ class SettingsService:
 def parse_partial(text: str, source: str = "<input>") -> dict[str, Value]:
     """The known keys of a partial TOML document; unknown keys and wrong types
     raise ConfigTypeError naming the key path (never echoing the password)."""
-    _doc, data = store.parse(text, source)
+    data = store.parse_data(text, source)
     out: dict[str, Value] = {}
 
     def walk(node: Mapping[str, Any], prefix: str) -> None:
@@ -246,6 +245,8 @@ def _redact_line(line: str, secrets: list[str]) -> str:
     line = _PASSWORD_VALUE.sub(
         lambda m: m.group(1) + (m.group(2) if m.group(2) in ('""', "''") else f'"{REDACTED}"'),
         line)
+    import tomlkit
+
     for secret in secrets:
         if len(secret) >= 3:
             for form in {secret, tomlkit.string(secret).as_string()[1:-1]}:

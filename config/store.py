@@ -23,22 +23,23 @@ import errno
 import fcntl
 import os
 import re
-import secrets
 import stat
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import tomlkit
-import tomlkit.exceptions
-from tomlkit.items import InlineTable, String, StringType
+from typing import TYPE_CHECKING, Any
 
 from config.errors import ConfigError, ConfigSyntaxError, ConfigTypeError, ConfigWriteError
 from config.i18n import _
 from config.model import FIELDS, Settings, Value
 from config.template import render_template
+
+if TYPE_CHECKING:
+    import tomlkit
+
+# tomlkit is imported only when a file is edited: `get`, `show` and `validate`
+# need tomllib alone and start faster.
 
 MAX_BYTES = 1024 * 1024
 TMP_INFIX = ".tmp-"
@@ -98,10 +99,10 @@ def decode(raw: bytes, path: str) -> str:
 _TOMLLIB_POS = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$")
 
 
-def parse(text: str, path: str) -> tuple[tomlkit.TOMLDocument, dict[str, Any]]:
-    """Parse ``text``; (tomlkit document, plain data) or ConfigSyntaxError."""
+def parse_data(text: str, path: str) -> dict[str, Any]:
+    """Parse ``text`` with tomllib; the plain data or ConfigSyntaxError."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         m = _TOMLLIB_POS.match(msg)
@@ -114,6 +115,14 @@ def parse(text: str, path: str) -> tuple[tomlkit.TOMLDocument, dict[str, Any]]:
         reason = msg.replace("(at end of document)", "").strip()
         raise ConfigSyntaxError(path, line, col, _("invalid TOML: {reason} at the end of "
                                                    "the file").format(reason=reason)) from None
+
+
+def parse_document(text: str, path: str) -> tomlkit.TOMLDocument:
+    """Parse ``text`` with tomlkit for editing; ConfigSyntaxError if tomlkit
+    cannot parse it or would not reproduce it exactly."""
+    import tomlkit
+    import tomlkit.exceptions
+
     try:
         doc = tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as e:
@@ -126,7 +135,7 @@ def parse(text: str, path: str) -> tuple[tomlkit.TOMLDocument, dict[str, Any]]:
         raise ConfigSyntaxError(path, 1, 1, _(
             "the file cannot be edited safely (its layout is not reproduced exactly); "
             "edit it by hand"))
-    return doc, data
+    return doc
 
 
 def settings_from_data(data: Mapping[str, Any], path: str | None = None) -> Settings:
@@ -165,7 +174,7 @@ def read(path: Path) -> Snapshot:
         raise ConfigError(shown + ": " + _("cannot be read: permission denied (run as root "
                                            "or as the file's owner)")) from None
     text = decode(raw, shown)
-    _doc, data = parse(text, shown)
+    data = parse_data(text, shown)
     return Snapshot(path, real, raw, text, data, settings_from_data(data, shown), st.st_mode)
 
 
@@ -186,6 +195,9 @@ def _uses_crlf(text: str) -> bool:
 
 def _item_like(value: Value, old: Any) -> Any:
     """A tomlkit item for ``value`` in the style of ``old`` (literal strings stay)."""
+    import tomlkit
+    from tomlkit.items import String, StringType
+
     if isinstance(value, str):
         literal = (
             isinstance(old, String)
@@ -198,6 +210,9 @@ def _item_like(value: Value, old: Any) -> Any:
 
 
 def _set_leaf(doc: Any, path: str, value: Value) -> None:
+    import tomlkit
+    from tomlkit.items import InlineTable
+
     parts = path.split(".")
     node = doc
     for i, part in enumerate(parts[:-1]):
@@ -258,8 +273,8 @@ def render(snap: Snapshot, settings: Settings) -> str:
         todo = changes(snap, settings)
         if not todo:
             return snap.text
+        doc = parse_document(snap.text, str(snap.path))
         try:
-            doc = tomlkit.parse(snap.text)
             for path, value in todo.items():
                 _set_leaf(doc, path, value)
             text = doc.as_string()
@@ -283,7 +298,7 @@ def render(snap: Snapshot, settings: Settings) -> str:
 
 
 def temp_name(real: Path) -> Path:
-    return real.with_name(f".{real.name}{TMP_INFIX}{os.getpid()}-{secrets.token_hex(4)}")
+    return real.with_name(f".{real.name}{TMP_INFIX}{os.getpid()}-{os.urandom(4).hex()}")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -421,5 +436,5 @@ def snapshot_of(path: Path, raw: bytes, mode: int | None) -> Snapshot:
     """A Snapshot of bytes just written (or read) for ``path``."""
     shown = str(path)
     text = decode(raw, shown)
-    _doc, data = parse(text, shown)
+    data = parse_data(text, shown)
     return Snapshot(path, real_path(path), raw, text, data, settings_from_data(data, shown), mode)

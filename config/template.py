@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import textwrap
 
-import tomlkit
-
 from config.i18n import _
 from config.model import FIELDS, Settings, Value
 
@@ -23,6 +21,8 @@ def _comment(text: str) -> list[str]:
 
 def format_value(value: Value) -> str:
     """``value`` as a TOML value (string, boolean or integer)."""
+    import tomlkit
+
     return tomlkit.item(value).as_string()
 
 
