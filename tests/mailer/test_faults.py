@@ -4,6 +4,7 @@ STARTTLS faults never let credentials or the envelope onto the wire."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -19,6 +20,9 @@ FAULT_CLASSES = {
     "hangup_at_ehlo": ("connection_lost", "ehlo"),
     "hangup_at_mail": ("connection_lost", "mail_from"),
     "hangup_at_rcpt": ("connection_lost", "rcpt_to"),
+    "hangup_at_starttls": ("connection_lost", "starttls"),
+    "hangup_at_auth": ("connection_lost", "login"),
+    "hangup_at_data": ("connection_lost", "data"),
     "hangup_mid_data": ("connection_lost", "data"),
     "greeting_421": ("temporary_failure", "greeting"),
     "rcpt_4xx": ("temporary_failure", "rcpt_to"),
@@ -129,3 +133,33 @@ def test_a_closed_port_is_refused(fault_server):
     report, elapsed = _send(server)
     assert report.failure is not None and report.failure.cls == "refused"
     assert report.failure.step == "connect"
+
+
+def test_a_hang_up_after_the_mail_was_queued_still_counts_as_sent(fault_server):
+    server = fault_server("hangup_at_quit")
+    report, _ = _send(server)
+    assert report.ok, report.failure
+    assert report.queue_id  # the 250 ... queued as <id> answer to the message
+    assert [(s.name, s.status) for s in report.steps][-1] == ("quit", "warning")
+
+
+@pytest.mark.parametrize("mode, cls", [("silence", "timeout"),
+                                       ("endless_continuation", "protocol_error")])
+def test_the_deadline_and_caps_also_hold_after_an_implicit_tls_handshake(
+        fault_server, mode, cls):
+    server = fault_server(mode=mode, tls="implicit")
+    report, elapsed = _send(server)
+    assert report.failure is not None and report.failure.cls == cls
+    assert elapsed < DEADLINE + 1
+    assert [s.status for s in report.steps if s.name == "certificate"] == ["ok"]
+
+
+def test_cancel_ends_a_hanging_send_promptly_with_class_cancelled(fault_server):
+    server = fault_server("silence")
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    settings = settings_for(server, **{"mail.smtp.timeout": 30, "mail.smtp.password": "pw"})
+    start = time.monotonic()
+    report = send_test_mail(settings=settings, recipient=RCPT, cancel=cancel)
+    assert report.failure is not None and report.failure.cls == "cancelled"
+    assert time.monotonic() - start < 2.5

@@ -16,6 +16,10 @@ Named faults (FAULTS) -> what the server does:
     hangup_at_ehlo          closes when EHLO arrives (no answer)
     hangup_at_mail          closes when MAIL FROM arrives
     hangup_at_rcpt          closes when RCPT TO arrives
+    hangup_at_starttls      closes when STARTTLS arrives
+    hangup_at_auth          closes when AUTH arrives
+    hangup_at_data          closes when the DATA command arrives
+    hangup_at_quit          accepts the mail (250 queued), closes when QUIT arrives
     hangup_mid_data         answers DATA with 354, closes after the first message line
     greeting_421            "421 4.3.2 ..." instead of 220, then closes
     rcpt_4xx / rcpt_5xx     450 4.2.1 / 550 5.1.1 at RCPT TO
@@ -75,7 +79,11 @@ FAULTS: dict[str, dict[str, Any]] = {
     "hangup_at_ehlo": {"hangup_at": "EHLO"},
     "hangup_at_mail": {"hangup_at": "MAIL"},
     "hangup_at_rcpt": {"hangup_at": "RCPT"},
+    "hangup_at_starttls": {"hangup_at": "STARTTLS"},
+    "hangup_at_auth": {"hangup_at": "AUTH"},
+    "hangup_at_data": {"hangup_at": "DATA"},
     "hangup_mid_data": {"hangup_at": "DATA_LINE"},
+    "hangup_at_quit": {"hangup_at": "QUIT"},
     "greeting_421": {"replies": {"GREETING": "421 4.3.2 Service not available, closing"},
                      "hangup_at": "GREETING"},
     "rcpt_4xx": {"replies": {"RCPT": "450 4.2.1 Mailbox temporarily unavailable"}},
