@@ -24,8 +24,7 @@ class MailConsoleApp(App[int]):
     TITLE = "mailconsole"
     ENABLE_COMMAND_PALETTE = False
     ALLOW_SELECT = False  # no screen text selection (and nothing to copy from it)
-    # Ctrl+Q is the screen's (it asks when there are unsaved changes).
-    BINDINGS: list[Any] = []
+    # App's own Ctrl+Q binding stays; action_quit below asks the screen first.
 
     def __init__(self, service: SettingsService, mailer: Any, *, mode: str = "rich",
                  demo_note: str | None = None) -> None:
@@ -37,6 +36,16 @@ class MailConsoleApp(App[int]):
 
     def on_mount(self) -> None:
         self.push_screen(MailServerScreen(self.service, self.mailer, demo_note=self.demo_note))
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: the form decides (it asks when there are unsaved changes)."""
+        top = self.screen
+        if isinstance(top, MailServerScreen):
+            top.action_request_quit()
+        elif any(isinstance(s, MailServerScreen) for s in self.screen_stack):
+            self.notify(_("Close this dialog first (Esc), then quit with Ctrl+Q."))
+        else:
+            self.exit(0)
 
     def _fatal_error(self) -> None:
         """Textual's crash report, without local variables (they may hold the

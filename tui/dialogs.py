@@ -35,8 +35,8 @@ class Dialog(ModalScreen[R], Generic[R]):
     CSS_PATH = "dialogs.tcss"
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
-    def button(self, label: str, ident: str, variant: str = "default") -> Button:
-        return Button(label, id=ident, variant=variant, compact=True)
+    def button(self, label: str, ident: str) -> Button:
+        return Button(label, id=ident, compact=True)
 
 
 class ConfirmDialog(Dialog[bool]):
@@ -56,8 +56,7 @@ class ConfirmDialog(Dialog[bool]):
             yield Label(self.title_text, classes="dialog-title")
             yield Static(Text(self.question))
             with Horizontal(classes="buttons"):
-                yield self.button(_("{label} (y)").format(label=self.yes or _("Yes")), "yes",
-                                  "primary")
+                yield self.button(_("{label} (y)").format(label=self.yes or _("Yes")), "yes")
                 yield self.button(_("Cancel (Esc)"), "no")
 
     @on(Button.Pressed, "#yes")
@@ -110,7 +109,7 @@ class SaveDialog(Dialog[bool]):
                 yield Static(Text(_("{n} warning(s) remain; see the form.").format(
                     n=self.warnings)), classes="note")
             with Horizontal(classes="buttons"):
-                yield self.button(_("Save (y)"), "yes", "primary")
+                yield self.button(_("Save (y)"), "yes")
                 yield self.button(_("Cancel (Esc)"), "no")
 
     def on_mount(self) -> None:
@@ -149,7 +148,7 @@ class ConflictDialog(Dialog[str]):
                 "the diff and save.")))
             with Horizontal(classes="buttons"):
                 yield self.button(_("Reload (r)"), "reload")
-                yield self.button(_("Apply on top (a)"), "apply", "primary")
+                yield self.button(_("Apply on top (a)"), "apply")
                 yield self.button(_("Cancel (Esc)"), "cancel")
 
     @on(Button.Pressed)
@@ -172,7 +171,7 @@ class QuitDialog(Dialog[str]):
             yield Static(Text(_("The form has changes that are not saved. Save them before "
                                 "quitting?")))
             with Horizontal(classes="buttons"):
-                yield self.button(_("Save (s)"), "save", "primary")
+                yield self.button(_("Save (s)"), "save")
                 yield self.button(_("Discard (d)"), "discard")
                 yield self.button(_("Cancel (Esc)"), "cancel")
 
@@ -234,6 +233,8 @@ class TestMailDialog(Dialog[None]):
     live, allow cancelling, and end with the result (class and advice on
     failure) and the transcript."""
 
+    __test__ = False  # not a pytest test class despite the name
+
     BINDINGS = [
         Binding("escape", "cancel_or_close", "Cancel"),
         Binding("ctrl+t", "transcript", "Transcript", priority=True),
@@ -259,7 +260,7 @@ class TestMailDialog(Dialog[None]):
                 yield Static(id="steps")
             yield Static(id="result")
             with Horizontal(classes="buttons"):
-                yield self.button(_("Send (Enter)"), "send", "primary")
+                yield self.button(_("Send (Enter)"), "send")
                 yield self.button(_("Transcript (^T)"), "transcript")
                 yield self.button(_("Save transcript"), "save-transcript")
                 yield self.button(_("Cancel (Esc)"), "cancel")
@@ -306,8 +307,9 @@ class TestMailDialog(Dialog[None]):
         try:
             report = await self.mailer.send_test_mail_async(
                 settings=self.settings, recipient=recipient, on_step=on_step)
-        except asyncio.CancelledError:
-            self._finished(None, cancelled=True)
+        except asyncio.CancelledError as cancelled:
+            # The mailer's SendCancelled carries the report so far (steps, transcript).
+            self._finished(getattr(cancelled, "report", None), cancelled=True)
             raise
         self._finished(report)
 
@@ -333,7 +335,7 @@ class TestMailDialog(Dialog[None]):
         self.report = report
         self.query_one("#recipient", Input).disabled = False
         self.query_one("#send").display = True
-        self.query_one("#send", Button).label = _("Send again (Enter)")
+        self.query_one("#send", Button).label = _("Resend (Enter)")
         self.query_one("#cancel", Button).label = _("Close (Esc)")
         if cancelled:
             for step in self.steps.values():
@@ -341,6 +343,9 @@ class TestMailDialog(Dialog[None]):
                     step.status = "failed"
             self._render_steps()
             self._result(Text(_("Cancelled. Nothing more is sent.")), error=True)
+            has_transcript = bool(report is not None and report.transcript)
+            self.query_one("#transcript").display = has_transcript
+            self.query_one("#save-transcript").display = has_transcript
             self.query_one("#send").focus()
             return
         text = Text()
@@ -445,7 +450,7 @@ class AskPathDialog(Dialog[str | None]):
             yield Label(self.question, classes="dialog-title")
             yield FieldInput(self.default, id="path")
             with Horizontal(classes="buttons"):
-                yield self.button(_("Save (Enter)"), "ok", "primary")
+                yield self.button(_("Save (Enter)"), "ok")
                 yield self.button(_("Cancel (Esc)"), "cancel")
 
     @on(Input.Submitted)

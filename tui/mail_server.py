@@ -108,7 +108,6 @@ class MailServerScreen(Screen[None]):
         Binding("ctrl+t", "test_mail", "Test mail", priority=True),
         Binding("ctrl+r", "revert", "Revert", priority=True),
         Binding("ctrl+f", "fix", "Apply fix", priority=True),
-        Binding("ctrl+q", "request_quit", "Quit", priority=True),
         Binding("escape", "request_quit", "Quit"),
         Binding("f1,ctrl+g", "help", "Help", priority=True),
         Binding("question_mark", "help", "Help"),
@@ -135,7 +134,6 @@ class MailServerScreen(Screen[None]):
                 if self.demo_note:
                     yield Static(Text(self.demo_note), id="demo-note")
                 yield ProblemLine(id="problems-general")
-                yield Static(id="hint-internal")
                 yield from self._row("mail.relay", lab, Choice(
                     RadioButton(_("internal"), id=wid("mail.relay") + "--internal"),
                     RadioButton(_("external"), id=wid("mail.relay") + "--external"),
@@ -194,9 +192,6 @@ class MailServerScreen(Screen[None]):
     def on_mount(self) -> None:
         self.loaded = self.service.settings  # loads the file unless already loaded
         self.fill(self.loaded)
-        self.query_one("#hint-internal", Static).update(Text(_(
-            "Hint: an external mail server is recommended; receivers' SPF/DMARC filters "
-            "often block mail from the internal one.")))
 
     # -- values <-> widgets ------------------------------------------------
     def fill(self, settings: Settings) -> None:
@@ -251,12 +246,11 @@ class MailServerScreen(Screen[None]):
         external = settings.mail.relay == "external"
         auth = settings.mail.smtp.authentication
         pop3 = settings.mail.pop3.enabled
-        self.query_one("#hint-internal").display = not external
         self.query_one("#external").disabled = not external
         self.query_one("#" + wid("mail.pop3.enabled")).set_class(auth, "-blocked")
-        self.query_one("#" + wid("mail.pop3.server")).disabled = not pop3
+        self.query_one("#row-" + wid("mail.pop3.server")).disabled = not pop3
         for key in ("mail.smtp.username", "mail.smtp.password"):
-            self.query_one("#" + wid(key)).disabled = not (auth or pop3)
+            self.query_one("#row-" + wid(key)).disabled = not (auth or pop3)
         self.problems = self.service.validate(settings)
         self._show_problems()
         self._show_title(settings)

@@ -32,6 +32,24 @@ class PasswordInput(FieldInput):
     screen text selection gets nothing from it; the repr shows no value.
     """
 
+    class Changed(Input.Changed, namespace="input"):
+        """Input.Changed whose repr never shows the value."""
+
+        def __repr__(self) -> str:
+            return "PasswordInput.Changed(value=<redacted>)"
+
+        def __rich_repr__(self):  # type: ignore[override]
+            yield "value", "<redacted>"
+
+    class Submitted(Input.Submitted, namespace="input"):
+        """Input.Submitted whose repr never shows the value."""
+
+        def __repr__(self) -> str:
+            return "PasswordInput.Submitted(value=<redacted>)"
+
+        def __rich_repr__(self):  # type: ignore[override]
+            yield "value", "<redacted>"
+
     def __init__(self, *args, **kwargs) -> None:
         kwargs["password"] = True
         super().__init__(*args, **kwargs)
