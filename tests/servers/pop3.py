@@ -59,6 +59,13 @@ def dovecot_available() -> bool:
     return os.access(DOVECOT, os.X_OK)
 
 
+def dovecot_version() -> tuple[int, int]:
+    out = subprocess.run([DOVECOT, "--version"], capture_output=True, text=True,
+                         timeout=10).stdout
+    m = re.match(r"(\d+)\.(\d+)", out.strip())
+    return (int(m[1]), int(m[2])) if m else (0, 0)
+
+
 class Pop3Server:
     def __init__(self, ca: TestCA, *, user: str = "tester",
                  password: str = "pop3-test-password", cert: str = "valid") -> None:
@@ -160,6 +167,13 @@ service doveadm {{
         return path
 
     def start(self, timeout: float = 15.0) -> Pop3Server:
+        version = dovecot_version()
+        if version[:2] != (2, 3):
+            self.stop()
+            raise RuntimeError(
+                "tests/servers/pop3.py writes a dovecot 2.3 configuration; this machine has "
+                f"dovecot {version[0]}.{version[1]}, whose configuration syntax differs "
+                "(2.4 renamed ssl_cert, mail_location, passdb args ...)")
         last_error = ""
         for _attempt in range(3):  # a free port may be taken between probe and bind
             self.pop3_port, self.pop3s_port = _free_port(), _free_port()
