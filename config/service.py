@@ -236,7 +236,8 @@ def parse_partial(text: str, source: str = "<input>") -> dict[str, Value]:
     return out
 
 
-_PASSWORD_VALUE = re.compile(r"""(password\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')""")
+_PASSWORD_VALUE = re.compile(
+    r"""(password\s*=\s*)("{3}.*?(?:"{3}|$)|'{3}.*?(?:'{3}|$)|"(?:[^"\\]|\\.)*"|'[^']*')""")
 
 
 def _redact_line(line: str, secrets: list[str]) -> str:

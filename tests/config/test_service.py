@@ -162,3 +162,12 @@ def test_the_service_reads_what_it_wrote(cfg):
     assert Settings.from_mapping(tomllib.loads(cfg.read_text())) == s
     assert SettingsService(cfg).load() == s
     assert os.stat(cfg).st_mode & 0o777 == 0o600
+
+
+def test_a_short_or_multi_line_password_is_redacted_in_the_diff(tmp_path):
+    path = tmp_path / "mail.toml"
+    path.write_text('[mail.smtp]\npassword = """pw"""\n')
+    svc = SettingsService(path)
+    diff = svc.diff(svc.load().with_values({"mail.smtp.password": "q1"}))
+    assert '-password = "********"' in diff and '+password = "********"' in diff
+    assert '"""pw' not in diff and '"q1"' not in diff
