@@ -107,7 +107,10 @@ class EchoingServer:
         self.thread.start()
 
     def _serve(self) -> None:
-        conn, _addr = self.sock.accept()
+        try:
+            conn, _addr = self.sock.accept()
+        except OSError:
+            return
         with conn, conn.makefile("rb") as rfile:
             conn.sendall(b"220 echo ESMTP\r\n")
             rfile.readline()
