@@ -438,3 +438,15 @@ def test_the_fast_parser_agrees_with_the_full_one(argv):
     from mailconsole.cli import parse_args
 
     assert vars(parse_args(argv)) == vars(build_parser().parse_args(argv))
+
+
+def test_lang_sets_the_language_before_anything_is_printed(run, monkeypatch):
+    import mailconsole.cli as cli
+
+    chosen = []
+    real = cli.set_language
+    monkeypatch.setattr(cli, "set_language", lambda lang=None: chosen.append(lang) or real(lang))
+    assert run("--lang", "de", "get", "mail.relay").code == 0
+    assert run("get", "--lang=en", "mail.relay").code == 0
+    assert run("get", "mail.relay").code == 0
+    assert chosen == ["de", "en", None]

@@ -181,3 +181,37 @@ def test_a_multi_line_reply_stays_on_the_step_line():
     step = Step(name="ehlo", title="EHLO", status="ok", reply="250-mx\n250-SIZE 1\n250 HELP")
     Progress(out, live=False).on_step(step)
     assert out.getvalue() == "ok      EHLO (0.00 s) — 250-mx …\n"
+
+
+def test_on_a_terminal_each_step_is_one_live_line(cfg, outputs):
+    """The real command with a pty as stdout rewrites the running line with \\r."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.cli.conftest import ROOT, cli_env
+
+    configure(cfg, {"mail.relay": "external", "mail.smtp.server": f"127.0.0.1:{closed_port()}",
+                    "mail.smtp.security": "none", "mail.smtp.authentication": False})
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mailconsole", "test-mail", "--to",
+                               "a@example.org"], stdout=slave, stderr=subprocess.PIPE,
+                              cwd=ROOT, env=cli_env(), timeout=60)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+    out = b"".join(chunks).decode()
+    outputs.add(out, proc.stderr.decode())
+    assert proc.returncode == 1
+    assert "\r\x1b[K..      Connect to 127.0.0.1:" in out
+    assert "\r\x1b[KFAILED  Connect to 127.0.0.1:" in out
