@@ -27,7 +27,14 @@ from config.i18n import _
 from config.model import Settings, Value, field_help
 from config.validate import Problem
 from tui import dialogs
-from tui.widgets import Choice, FieldInput, GuardedCheckbox, PasswordInput
+from tui.widgets import (
+    Choice,
+    ChoiceButton,
+    FieldInput,
+    GuardedCheckbox,
+    PasswordInput,
+    Tick,
+)
 
 # The fields on this screen, top to bottom: (key path, kind).
 # kind: "input", "password", "check", "choice:<v1>,<v2>,...", "yesno".
@@ -135,15 +142,15 @@ class MailServerScreen(Screen[None]):
                     yield Static(Text(self.demo_note), id="demo-note")
                 yield ProblemLine(id="problems-general")
                 yield from self._row("mail.relay", lab, Choice(
-                    RadioButton(_("internal"), id=wid("mail.relay") + "--internal"),
-                    RadioButton(_("external"), id=wid("mail.relay") + "--external"),
+                    ChoiceButton(_("internal"), id=wid("mail.relay") + "--internal"),
+                    ChoiceButton(_("external"), id=wid("mail.relay") + "--external"),
                     id=wid("mail.relay"),
                 ))
                 yield from self._row("mail.sender", lab, FieldInput(id=wid("mail.sender")))
                 yield from self._row("mail.sender_name", lab, FieldInput(
                     id=wid("mail.sender_name"), placeholder=_("(optional)")))
-                yield from self._row("mail.html", lab, Checkbox(
-                    _("send HTML e-mails with logo"), id=wid("mail.html"), compact=True))
+                yield from self._row("mail.html", lab, Tick(
+                    _("send HTML e-mails with logo"), id=wid("mail.html")))
                 with FieldRow(classes="row"):
                     yield Label("", classes="label")
                     yield Button(_("Send test mail"), id="test-mail", compact=True)
@@ -152,16 +159,16 @@ class MailServerScreen(Screen[None]):
                     yield from self._row("mail.smtp.server", lab, FieldInput(
                         id=wid("mail.smtp.server"), placeholder="smtp.example.com:587"))
                     yield from self._row("mail.smtp.security", lab, Choice(
-                        RadioButton("TLS", id=wid("mail.smtp.security") + "--tls"),
-                        RadioButton("STARTTLS", id=wid("mail.smtp.security") + "--starttls"),
-                        RadioButton(_("unencrypted"), id=wid("mail.smtp.security") + "--none"),
+                        ChoiceButton("TLS", id=wid("mail.smtp.security") + "--tls"),
+                        ChoiceButton("STARTTLS", id=wid("mail.smtp.security") + "--starttls"),
+                        ChoiceButton(_("unencrypted"), id=wid("mail.smtp.security") + "--none"),
                         id=wid("mail.smtp.security"),
                     ))
-                    yield from self._row("mail.smtp.verify_certificates", lab, Checkbox(
-                        _("verify"), id=wid("mail.smtp.verify_certificates"), compact=True))
+                    yield from self._row("mail.smtp.verify_certificates", lab, Tick(
+                        _("verify"), id=wid("mail.smtp.verify_certificates")))
                     yield from self._row("mail.smtp.authentication", lab, Choice(
-                        RadioButton(_("yes"), id=wid("mail.smtp.authentication") + "--yes"),
-                        RadioButton(_("no"), id=wid("mail.smtp.authentication") + "--no"),
+                        ChoiceButton(_("yes"), id=wid("mail.smtp.authentication") + "--yes"),
+                        ChoiceButton(_("no"), id=wid("mail.smtp.authentication") + "--no"),
                         id=wid("mail.smtp.authentication"),
                     ))
                     yield from self._row("mail.pop3.enabled", lab, GuardedCheckbox(
@@ -174,8 +181,9 @@ class MailServerScreen(Screen[None]):
                     yield from self._row("mail.smtp.password", lab, PasswordInput(
                         id=wid("mail.smtp.password")))
                 yield from self._row("appliance.deployment", lab, Choice(
-                    RadioButton(_("on-premises"), id=wid("appliance.deployment") + "--on-premises"),
-                    RadioButton(_("cloud"), id=wid("appliance.deployment") + "--cloud"),
+                    ChoiceButton(_("on-premises"),
+                                 id=wid("appliance.deployment") + "--on-premises"),
+                    ChoiceButton(_("cloud"), id=wid("appliance.deployment") + "--cloud"),
                     id=wid("appliance.deployment"),
                 ))
             yield Static(id="help")

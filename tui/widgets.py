@@ -71,6 +71,28 @@ class PasswordInput(FieldInput):
         return f"PasswordInput(id={self.id!r})"
 
 
+class Tick(Checkbox):
+    """A compact checkbox whose mark is blank when off: Textual draws "X" in
+    both states and tells them apart by colour only, which a monochrome or
+    basic-mode terminal cannot show."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("compact", True)
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def BUTTON_INNER(self) -> str:  # noqa: N802 - Textual's name
+        return "X" if self.value else " "
+
+
+class ChoiceButton(RadioButton):
+    """A radio button whose dot is blank when not chosen (see :class:`Tick`)."""
+
+    @property  # type: ignore[override]
+    def BUTTON_INNER(self) -> str:  # noqa: N802 - Textual's name
+        return "\u25cf" if self.value else " "
+
+
 class Choice(RadioSet):
     """A compact radio set where the arrow keys choose at once (like a
     classic radio group), so that leaving with Tab never loses a choice."""
@@ -102,7 +124,7 @@ class Choice(RadioSet):
                 return
 
 
-class GuardedCheckbox(Checkbox):
+class GuardedCheckbox(Tick):
     """A checkbox that may refuse to be ticked; ``guard()`` returns the reason
     (shown to the admin) or "" when ticking is allowed."""
 
