@@ -167,3 +167,39 @@ def test_server_without_auth_gives_auth_not_offered(smtp_server):
     report = send_test_mail(settings=settings, recipient=RCPT)
     assert report.failure is not None and report.failure.cls == "auth_not_offered"
     assert "MAIL" not in server.commands()
+
+
+def _hashed_dir(tmp_path, ca_file=None):
+    """A directory in OpenSSL's hashed layout holding ``ca_file`` (or nothing)."""
+    import shutil
+    import subprocess
+
+    directory = tmp_path / "capath"
+    directory.mkdir(parents=True)
+    if ca_file is not None:
+        digest = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", ca_file],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        shutil.copy(ca_file, directory / f"{digest}.0")
+    else:
+        (directory / "00000000.0").write_text("")
+    return str(directory)
+
+
+@pytest.mark.skipif(__import__("shutil").which("openssl") is None, reason="needs openssl")
+def test_the_system_store_is_used_through_its_hashed_directory(smtp_server, tmp_path,
+                                                               monkeypatch):
+    """Verification without ca_file trusts exactly what the system directory holds."""
+    from mailer import wire
+
+    server = smtp_server(tls="starttls")
+    settings = settings_for(server, **{"mail.smtp.ca_file": ""})
+    for trusted in (True, False):
+        capath = _hashed_dir(tmp_path / str(trusted), server.ca_file if trusted else None)
+        monkeypatch.setattr(wire, "_hashed_capath", lambda capath=capath: capath)
+        wire._tls_context.cache_clear()
+        report = send_test_mail(settings=settings, recipient=RCPT)
+        if trusted:
+            assert report.ok, report.failure
+        else:
+            assert report.failure is not None and report.failure.cls == "cert_untrusted"
+    wire._tls_context.cache_clear()
