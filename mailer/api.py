@@ -344,6 +344,7 @@ async def _pop3_login(settings: Settings, password: Secret, rec: Recorder,
     saved = dict(rec.context)
     rec.context.update(server=pop3.server, host=host)
     rec.start("pop3", _("Log in to the POP3 server {server}").format(server=pop3.server))
+    rec.note(_("SMTP after POP3: POP3 server {server}").format(server=pop3.server))
     wire = Wire(rec, host, port)
     wires.append(wire)
     addrs = await wire.resolve()

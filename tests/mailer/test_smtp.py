@@ -203,3 +203,87 @@ def test_the_system_store_is_used_through_its_hashed_directory(smtp_server, tmp_
         else:
             assert report.failure is not None and report.failure.cls == "cert_untrusted"
     wire._tls_context.cache_clear()
+
+
+class CramMd5Server:
+    """A scripted plain-text SMTP server offering only AUTH CRAM-MD5; it checks
+    the HMAC of its challenge with the expected password."""
+
+    CHALLENGE = b"<1896.697170952@mx.test.invalid>"
+
+    def __init__(self, user: str, password: str) -> None:
+        import socket
+        import threading
+
+        self.user, self.password = user, password
+        self.result: list[str] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        import base64
+        import hashlib
+        import hmac
+
+        try:
+            conn, _addr = self.sock.accept()
+        except OSError:
+            return
+        with conn, conn.makefile("rb") as rfile:
+            def reply(line: bytes) -> None:
+                conn.sendall(line + b"\r\n")
+
+            reply(b"220 cram ESMTP")
+            rfile.readline()
+            reply(b"250-cram\r\n250 AUTH CRAM-MD5")
+            if rfile.readline().strip() != b"AUTH CRAM-MD5":
+                return
+            reply(b"334 " + base64.b64encode(self.CHALLENGE))
+            answer = base64.b64decode(rfile.readline().strip()).decode()
+            user, _sp, digest = answer.partition(" ")
+            good = hmac.new(self.password.encode(), self.CHALLENGE, hashlib.md5).hexdigest()
+            ok = user == self.user and hmac.compare_digest(digest, good)
+            self.result.append("ok" if ok else "bad")
+            reply(b"235 2.7.0 ok" if ok else b"535 5.7.8 bad")
+            for line in iter(rfile.readline, b""):
+                verb = line[:4].upper()
+                if verb == b"DATA":
+                    reply(b"354 go")
+                    for body in iter(rfile.readline, b""):
+                        if body == b".\r\n":
+                            break
+                    reply(b"250 2.0.0 queued as CRAM1")
+                elif verb == b"QUIT":
+                    reply(b"221 bye")
+                    return
+                else:
+                    reply(b"250 ok")
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(5)
+
+
+@pytest.mark.parametrize("password,ok", [("cram-secret-1", True), ("wrong-secret-2", False)])
+def test_cram_md5_is_used_when_it_is_the_only_mechanism(password, ok):
+    server = CramMd5Server("u@example.org", "cram-secret-1")
+    try:
+        settings = Settings().with_values({
+            "mail.relay": "external", "mail.smtp.server": f"127.0.0.1:{server.port}",
+            "mail.smtp.security": "none", "mail.smtp.allow_plaintext_auth": True,
+            "mail.smtp.username": "u@example.org", "mail.smtp.password": password,
+            "mail.smtp.timeout": 5})
+        report = send_test_mail(settings=settings, recipient=RCPT)
+    finally:
+        server.close()
+    assert server.result == ["ok" if ok else "bad"]
+    assert report.ok is ok, report.failure
+    if ok:
+        assert report.queue_id == "CRAM1"
+    else:
+        assert report.failure.cls == "auth_failed"
+    assert password not in report.to_json()
