@@ -13,7 +13,7 @@ from typing import Any
 from textual.app import App
 
 from config.errors import ConfigError
-from config.i18n import _, set_language
+from config.i18n import _, ascii_only, set_language, transliterate
 from config.service import SettingsService
 from tui.mail_server import MailServerScreen
 
@@ -32,7 +32,8 @@ class MailConsoleApp(App[int]):
         self.service = service
         self.mailer = mailer
         self.mode = mode
-        self.demo_note = demo_note
+        # made before basic mode was chosen: spell it in ASCII here (ä -> ae), too
+        self.demo_note = transliterate(demo_note) if demo_note and ascii_only() else demo_note
 
     def on_mount(self) -> None:
         self.push_screen(MailServerScreen(self.service, self.mailer, demo_note=self.demo_note))
