@@ -46,15 +46,21 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from config import store
 from config.errors import ConfigConflictError, ConfigInvalidError, ConfigTypeError
 from config.i18n import _
-from config.model import FIELDS, REDACTED, SECRET_KEYS, Settings, Value, check_type
-from config.validate import Problem, errors, validate
+from config.model import FIELDS, REDACTED, SECRET_KEYS, Settings, Value, _Frozen, check_type
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any
+
+    from config.validate import Problem
+
+# config.validate (ipaddress, its rules) is imported by the first validation:
+# `get` and `show` never validate and start faster.
 
 DEFAULT_PATH = Path("/etc/mailconsole/mail.toml")
 
@@ -65,11 +71,16 @@ def default_config_path() -> Path:
     return Path(env) if env else DEFAULT_PATH
 
 
-@dataclass(frozen=True)
-class ApplyResult:
+class ApplyResult(_Frozen):
+    """What apply_toml did (immutable, like a frozen dataclass)."""
+
+    __match_args__ = ("changed", "diff", "settings")
     changed: bool
     diff: str
     settings: Settings
+
+    def __init__(self, changed: bool, diff: str, settings: Settings) -> None:
+        self._init(changed=changed, diff=diff, settings=settings)
 
 
 Values = Mapping[str, Value]
@@ -112,6 +123,8 @@ class SettingsService:
             return None
 
     def validate(self, settings: Settings | None = None) -> list[Problem]:
+        from config.validate import validate
+
         return validate(self.settings if settings is None else settings,
                         file_mode=self.file_mode)
 
@@ -139,6 +152,8 @@ class SettingsService:
 
     # -- writing -------------------------------------------------------------
     def _check(self, settings: Settings) -> None:
+        from config.validate import errors
+
         problems = self.validate(settings)
         if errors(problems):
             raise ConfigInvalidError(problems)

@@ -18,7 +18,6 @@ under :func:`locked` (an exclusive ``flock`` on ``<name>.lock``).
 from __future__ import annotations
 
 import contextlib
-import copy
 import errno
 import fcntl
 import os
@@ -26,20 +25,20 @@ import re
 import stat
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from config.errors import ConfigError, ConfigSyntaxError, ConfigTypeError, ConfigWriteError
 from config.i18n import _
-from config.model import FIELDS, Settings, Value
-from config.template import render_template
+from config.model import FIELDS, Settings, Value, _Frozen
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from typing import Any
+
     import tomlkit
 
-# tomlkit is imported only when a file is edited: `get`, `show` and `validate`
-# need tomllib alone and start faster.
+# tomlkit (and the template) are imported only when a file is edited: `get`,
+# `show` and `validate` need tomllib alone and start faster.
 
 MAX_BYTES = 1024 * 1024
 TMP_INFIX = ".tmp-"
@@ -47,10 +46,11 @@ NEW_FILE_MODE = 0o600
 TABLES = sorted({p.rsplit(".", 1)[0] for p in FIELDS})
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """One file as read: its bytes (None if missing), text, data and settings."""
+class Snapshot(_Frozen):
+    """One file as read: its bytes (None if missing), text, data and settings.
+    Immutable (a frozen-dataclass-like class; see config.model)."""
 
+    __match_args__ = ("path", "real", "raw", "text", "data", "settings", "mode")
     path: Path  # as given (may be a symlink)
     real: Path  # the file actually read and written
     raw: bytes | None
@@ -58,6 +58,11 @@ class Snapshot:
     data: dict[str, Any]
     settings: Settings
     mode: int | None  # st_mode of the file, None if missing
+
+    def __init__(self, path: Path, real: Path, raw: bytes | None, text: str | None,
+                 data: dict[str, Any], settings: Settings, mode: int | None) -> None:
+        self._init(path=path, real=real, raw=raw, text=text, data=data, settings=settings,
+                   mode=mode)
 
     @property
     def exists(self) -> bool:
@@ -254,6 +259,8 @@ def intended_data(snap: Snapshot, settings: Settings) -> dict[str, Any]:
     """The plain data the file should hold after saving ``settings``."""
     if not snap.exists:
         return settings.to_nested()
+    import copy
+
     data = copy.deepcopy(snap.data)
     for path, value in changes(snap, settings).items():
         _set_plain(data, path, value)
@@ -268,6 +275,8 @@ def changes(snap: Snapshot, settings: Settings) -> dict[str, Value]:
 def render(snap: Snapshot, settings: Settings) -> str:
     """The new file text: leaf edits only; verified with tomllib."""
     if snap.text is None:
+        from config.template import render_template
+
         text = render_template(settings)
     else:
         todo = changes(snap, settings)
