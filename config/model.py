@@ -39,6 +39,7 @@ class _Frozen:
     """Equality, hash, repr and immutability from ``__match_args__``."""
 
     __match_args__: tuple[str, ...] = ()
+    _compare: tuple[str, ...] | None = None  # fields for ==/hash if not all (compare=False)
 
     def _init(self, **values: Any) -> None:
         for name, value in values.items():
@@ -51,7 +52,8 @@ class _Frozen:
         raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def _astuple(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__match_args__)
+        names = self.__match_args__ if self._compare is None else self._compare
+        return tuple(getattr(self, name) for name in names)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
