@@ -1,0 +1,104 @@
+"""German is longer than English: at 80x24 nothing may be cut.  Measured on
+the running screen (Textual's own regions), in German and in German basic mode
+(ASCII: "ä" -> "ae" makes words longer still)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rich.cells import cell_len
+from rich.console import Console
+from rich.text import Text
+from textual.widgets import Button, Label, Static
+
+from config.i18n import _, set_ascii
+from config.model import field_help
+from tests.i18n.test_snapshots_de import GermanFailingMailer
+from tests.tui.helpers import EXTERNAL_STARTTLS, app_for, screen, write_config
+from tui.dialogs import key_table
+from tui.mail_server import labels
+
+SIZE = (80, 24)
+FIX_LABELS = ["use port {port}", "use an external server", "refuse plaintext login"]
+
+
+def wrapped_lines(text: Text, width: int) -> int:
+    return len(text.wrap(Console(width=width, color_system=None), width))
+
+
+@pytest.fixture(params=["umlauts", "ascii"])
+def mode(request, german):
+    set_ascii(request.param == "ascii")
+    return request.param
+
+
+def test_every_label_fits_its_column_and_every_help_fits_the_help_lines(mode, tmp_path):
+    path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
+
+    async def body():
+        app = app_for(path, lang="de")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            form = screen(app)
+            cut = [(str(lb.content), lb.size.width) for lb in form.query(".label").results(Label)
+                   if cell_len(str(lb.content)) >= lb.size.width]
+            assert not cut, f"labels cut (need a blank before the field): {cut}"
+            help_box = form.query_one("#help", Static)
+            width, height = help_box.content_region.width, help_box.content_region.height
+            assert (width, height) == (78, 3)
+            for key, label in labels().items():
+                text = Text(label + ": ", style="bold")
+                text.append(field_help(key))
+                assert wrapped_lines(text, width) <= height, key
+            button_help = Text(_("Send test mail: ")).append(_(
+                "sends a test mail with the values on screen, even unsaved ones, and "
+                "shows each step. Ctrl+T does the same."))
+            assert wrapped_lines(button_help, width) <= height
+
+            keys = form.query_one("#keys", Static)
+            for fix in FIX_LABELS:
+                label = _(fix).format(port=465)
+                line = "  ".join([_("^S Save"), _("^T Test"), _("^F {label}").format(
+                    label=label), _("^R Revert"), _("^Q Quit"), _("F1/^G Help")])
+                assert cell_len(line) <= keys.content_region.width, line
+
+    asyncio.run(body())
+
+
+def test_the_help_dialog_has_one_line_per_key(mode, tmp_path):
+    async def body():
+        app = app_for(tmp_path / "mail.toml", lang="de")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f1")
+            await pilot.pause()
+            static = app.screen.query_one(".diff Static", Static)
+            width = static.content_region.width
+            for keys, what in key_table():
+                assert cell_len(keys) < 28, keys
+                assert 28 + cell_len(what) <= width, what
+
+    asyncio.run(body())
+
+
+def test_the_test_mail_dialog_buttons_fit_in_one_row(mode, tmp_path):
+    path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
+
+    async def body():
+        app = app_for(path, GermanFailingMailer(), lang="de")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+            await pilot.press("enter")
+            for _i in range(12):
+                await pilot.pause()
+            buttons = [b for b in app.screen.query(Button).results(Button) if b.display]
+            assert len(buttons) >= 4
+            row = buttons[0].parent
+            right = row.content_region.right
+            for b in buttons:
+                assert b.region.right <= right, (str(b.label), b.region, right)
+                assert b.region.y == buttons[0].region.y
+                assert b.region.width >= cell_len(str(b.label))
+
+    asyncio.run(body())
