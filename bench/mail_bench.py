@@ -51,6 +51,13 @@ def machine() -> str:
             f"{platform.system()} {platform.release()}")
 
 
+def load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
 def write_config(path: Path, server: CaptureServer) -> None:
     path.write_text(
         "[mail]\n"
@@ -111,8 +118,12 @@ def main() -> int:
     ca = TestCA(tmp / "certs")
     server = CaptureServer(ca, tls="starttls", auth=True, user=USER, password=PASSWORD).start()
     env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp))
+    # An installed program has its bytecode cached; without this (a developer
+    # shell often sets it) every run would compile our modules from source.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:
         cmds = commands(server, tmp)
+        load_before = load()
         names = list(cmds)
         times: dict[str, list[float]] = {n: [] for n in names}
         for name in names:  # warm-up (page cache, pyc files), not counted
@@ -134,6 +145,7 @@ def main() -> int:
                     return 1
                 times[name].append(elapsed)
         print(f"machine: {machine()}")
+        print(f"load average before/after: {load_before} / {load()}")
         print(f"runs: {args.runs} per client, interleaved; loopback STARTTLS + AUTH PLAIN, "
               "certificates verified")
         base = statistics.median(times["swaks"]) if "swaks" in times else None

@@ -37,11 +37,12 @@ from mailer.errors import (
 from mailer.report import STEP_NAMES, Failure, Report, Step, TranscriptLine
 
 if TYPE_CHECKING:
-    from mailer.api import SendCancelled, send, send_async, send_test_mail, send_test_mail_async
+    from mailer.aio import SendCancelled
+    from mailer.api import send, send_async, send_test_mail, send_test_mail_async
     from mailer.message import build_message, build_test_message, recipients_from_headers
 
 _LAZY = {
-    "SendCancelled": "mailer.api",
+    "SendCancelled": "mailer.aio",
     "send": "mailer.api",
     "send_async": "mailer.api",
     "send_test_mail": "mailer.api",

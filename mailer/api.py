@@ -10,57 +10,48 @@ A failed send never raises: the Report says which step failed, the class and
 the advice.  ``cancel`` (a threading.Event) ends the send with class
 "cancelled".  Cancelling the task of an ``*_async`` call also ends it with
 class "cancelled", closes the socket, and raises
-:class:`mailer.errors.SendCancelled` (a CancelledError) carrying the report.
+:class:`mailer.aio.SendCancelled` (a CancelledError) carrying the report.
 
 The whole conversation (or the sendmail run) has one deadline,
 ``mail.smtp.timeout`` seconds.
+
+Two transports run the same conversation code (mailer.smtp, mailer.pop3,
+mailer.relay): the async API uses asyncio (mailer.aio); the sync API uses
+blocking sockets (mailer.blocking) and never imports asyncio, so a one-shot
+``mailconsole test-mail`` does not pay for it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import re
 import threading
 from collections.abc import Callable, Sequence
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from config.i18n import _
 from config.model import Settings
 from mailer.errors import MailerError
-from mailer.message import (
-    AddressError,
-    build_test_message,
-    check_address,
-    check_envelope,
-    check_text,
-    message_bytes,
-    prepare_for_sending,
-)
 from mailer.report import Report
 from mailer.session import OnStep, Recorder, Secret, secret_forms
-from mailer.smtp import Envelope, SmtpClient
-from mailer.wire import Wire, parse_server, tls_context
+from mailer.wire import Runtime, parse_server, tls_context
 
-log = logging.getLogger("mailer")
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+MessageSource = Callable[[], "EmailMessage"]
 
 
-class SendCancelled(asyncio.CancelledError):
-    """Raised by the async API when its task is cancelled; ``report`` holds the
-    finished report (failure class "cancelled").  A CancelledError, so task
-    cancellation keeps working for the caller."""
+class _Driven(Runtime, Protocol):
+    def begin(self, cancel: threading.Event | None) -> None: ...
+    def after_cancel(self, report: Report) -> None: ...
+    def finish(self) -> None: ...
 
-    def __init__(self, report: Report) -> None:
-        super().__init__("cancelled")
-        self.report = report
 
-T = TypeVar("T")
-CANCEL_POLL = 0.05
-Message = EmailMessage | bytes
-MessageSource = Callable[[], EmailMessage]
+def __getattr__(name: str) -> Any:
+    if name == "SendCancelled":  # lives with asyncio; imported only when asked for
+        from mailer.aio import SendCancelled
+
+        return SendCancelled
+    raise AttributeError(f"module 'mailer.api' has no attribute {name!r}")
 
 
 # --- public API -------------------------------------------------------------
@@ -68,7 +59,7 @@ MessageSource = Callable[[], EmailMessage]
 async def send_async(
     *,
     settings: Settings,
-    message: Message,
+    message: EmailMessage | bytes,
     sender: str | None = None,
     recipients: Sequence[str] | None = None,
     on_step: OnStep | None = None,
@@ -77,24 +68,28 @@ async def send_async(
     """Send ``message`` through the relay of ``settings`` to ``recipients``
     (the envelope; never taken from the headers).  ``sender`` defaults to
     mail.sender."""
-    return await _run(settings, lambda: _as_message(message), sender,
+    from mailer.aio import AsyncRuntime
+
+    return await _run(AsyncRuntime(), settings, lambda: _as_message(message), sender,
                       list(recipients or []), on_step, cancel)
 
 
 def send(
     *,
     settings: Settings,
-    message: Message,
+    message: EmailMessage | bytes,
     sender: str | None = None,
     recipients: Sequence[str] | None = None,
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
 ) -> Report:
-    """Synchronous :func:`send_async` (its own event loop, or a thread when
-    called from a running loop)."""
-    return _run_sync(lambda: send_async(
-        settings=settings, message=message, sender=sender, recipients=recipients,
-        on_step=on_step, cancel=cancel))
+    """Synchronous :func:`send_async`: the same conversation on blocking
+    sockets in the calling thread (no event loop; fine inside a running one,
+    which it blocks like any blocking call)."""
+    from mailer.blocking import SyncRuntime, drive
+
+    return drive(_run(SyncRuntime(), settings, lambda: _as_message(message), sender,
+                      list(recipients or []), on_step, cancel))
 
 
 async def send_test_mail_async(
@@ -106,8 +101,10 @@ async def send_test_mail_async(
 ) -> Report:
     """Build the test mail (M5) with ``settings`` (the unsaved values on
     screen) and send it to ``recipient`` (default mail.test_recipient)."""
+    from mailer.aio import AsyncRuntime
+
     to = settings.mail.test_recipient if recipient is None else recipient
-    return await _run(settings, lambda: build_test_message(settings, to), None, [to],
+    return await _run(AsyncRuntime(), settings, _test_message(settings, to), None, [to],
                       on_step, cancel)
 
 
@@ -118,38 +115,35 @@ def send_test_mail(
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
 ) -> Report:
-    """Synchronous :func:`send_test_mail_async`."""
-    return _run_sync(lambda: send_test_mail_async(
-        settings=settings, recipient=recipient, on_step=on_step, cancel=cancel))
+    """Synchronous :func:`send_test_mail_async` (see :func:`send`)."""
+    from mailer.blocking import SyncRuntime, drive
+
+    to = settings.mail.test_recipient if recipient is None else recipient
+    return drive(_run(SyncRuntime(), settings, _test_message(settings, to), None, [to],
+                      on_step, cancel))
 
 
 # --- running ------------------------------------------------------------------
 
-def _run_sync(make: Callable[[], asyncio.Future[T] | asyncio.Task[T] | object]) -> T:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())  # type: ignore[arg-type]
-    # Called from inside a running loop (e.g. a Textual handler): never block
-    # that loop's thread with a nested loop; use a thread with its own loop.
-    box: dict[str, object] = {}
+def _test_message(settings: Settings, to: str) -> MessageSource:
+    def build() -> EmailMessage:
+        from mailer.message import build_test_message
 
-    def target() -> None:
-        try:
-            box["result"] = asyncio.run(make())  # type: ignore[arg-type]
-        except BaseException as exc:  # handed to the caller below
-            box["error"] = exc
+        return build_test_message(settings, to)
 
-    thread = threading.Thread(target=target, name="mailer-send", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box["result"]  # type: ignore[return-value]
+    return build
 
 
-def _as_message(message: Message) -> EmailMessage:
+def _as_message(message: EmailMessage | bytes) -> EmailMessage:
+    from email.message import EmailMessage
+
+    from mailer.message import AddressError
+
     if isinstance(message, bytes | bytearray):
+        import re
+        from email import policy
+        from email.parser import BytesParser
+
         raw = bytes(message)
         head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
         if re.search(rb"\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", head):
@@ -163,14 +157,8 @@ def _as_message(message: Message) -> EmailMessage:
     return message
 
 
-async def _watch(cancel: threading.Event, task: asyncio.Task[object], flag: list[bool]) -> None:
-    while not cancel.is_set():
-        await asyncio.sleep(CANCEL_POLL)
-    flag.append(True)
-    task.cancel()
-
-
 async def _run(
+    runtime: _Driven,
     settings: Settings,
     build: MessageSource,
     sender: str | None,
@@ -187,51 +175,41 @@ async def _run(
                    context={"server": smtp.server if external else mail.internal.sendmail,
                             "timeout": smtp.timeout, "host": smtp.server,
                             "path": mail.internal.sendmail})
-    task = asyncio.current_task()
-    assert task is not None
-    by_event: list[bool] = []
-    watcher = asyncio.ensure_future(_watch(cancel, task, by_event)) if cancel else None
-    wires: list[Wire] = []
     try:
-        if cancel is not None and cancel.is_set():
-            by_event.append(True)
-            raise asyncio.CancelledError
-        await _deliver(settings, build, sender or mail.sender, recipients, rec, wires)
+        runtime.begin(cancel)
+        await _deliver(runtime, settings, build, sender or mail.sender, recipients, rec)
         report.ok = True
-        log.info("sent to %s via %s", ", ".join(report.recipients), report.relay)
+        rec.log_info("sent to %s via %s", ", ".join(report.recipients), report.relay)
     except MailerError as err:
         rec.finish_failure(err)
     except TimeoutError:
         cls = "connect_timeout" if rec.step_name in ("connect", "resolve") else "timeout"
         rec.note(_("deadline of {n} seconds reached").format(n=smtp.timeout))
         rec.finish_failure(rec.error(cls))
-    except asyncio.CancelledError:
+    except runtime.cancelled:
         rec.note(_("cancelled"))
         rec.finish_failure(rec.error("cancelled"))
-        if by_event:
-            task.uncancel()
-        else:
-            raise SendCancelled(report) from None
+        runtime.after_cancel(report)
     except Exception as exc:  # a bug or an unforeseen error: still a clean report
         detail = f"{type(exc).__name__}: {exc}"
-        log.warning("unexpected error while sending: %s", rec.scrub(detail))
+        rec.log_warning("unexpected error while sending: %s", rec.scrub(detail))
         rec.finish_failure(rec.error("protocol_error", detail=detail))
     finally:
-        for wire in wires:
-            wire.abort()
-        if watcher is not None:
-            watcher.cancel()
+        runtime.finish()
     return report
 
 
 async def _deliver(
+    runtime: Runtime,
     settings: Settings,
     build: MessageSource,
     sender: str,
     recipients: list[str],
     rec: Recorder,
-    wires: list[Wire],
 ) -> None:
+    from mailer.message import check_address, message_bytes
+    from mailer.smtp import Envelope, SmtpClient
+
     mail, smtp = settings.mail, settings.mail.smtp
     external = mail.relay == "external"
 
@@ -243,19 +221,18 @@ async def _deliver(
                         eight_bit=any(b > 127 for b in data))
     rec.end("ok")
 
-    async with asyncio.timeout(smtp.timeout):
+    async with runtime.timeout(smtp.timeout):
         if not external:
             from mailer.relay import send_with_sendmail
-            await send_with_sendmail(rec, mail.internal.sendmail, envelope.sender,
+            await send_with_sendmail(rec, runtime, mail.internal.sendmail, envelope.sender,
                                      envelope.recipients, data)
             return
         password = Secret(smtp.password)
         if mail.pop3.enabled:
-            await _pop3_login(settings, password, rec, wires)
+            await _pop3_login(runtime, settings, password, rec)
         host, port = parse_server(smtp.server, 25)
         rec.context["host"] = host
-        wire = Wire(rec, host, port)
-        wires.append(wire)
+        wire = runtime.wire(rec, host, port)
         rec.start("resolve", _("Look up {host}").format(host=host))
         addrs = await wire.resolve()
         rec.end("ok", reply=", ".join(ip for ip, _p in addrs))
@@ -289,6 +266,7 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
     """Raise MailerError (invalid_settings / invalid_address /
     plaintext_auth_refused) or return the message ready to send."""
     from config.validate import validate
+    from mailer.message import AddressError, check_envelope, check_text, prepare_for_sending
 
     mail, smtp = settings.mail, settings.mail.smtp
     problems = [p for p in validate(settings) if p.severity == "error"]
@@ -335,8 +313,8 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
     return message
 
 
-async def _pop3_login(settings: Settings, password: Secret, rec: Recorder,
-                      wires: list[Wire]) -> None:
+async def _pop3_login(runtime: Runtime, settings: Settings, password: Secret,
+                      rec: Recorder) -> None:
     from mailer.pop3 import Pop3Client
 
     smtp, pop3 = settings.mail.smtp, settings.mail.pop3
@@ -345,8 +323,7 @@ async def _pop3_login(settings: Settings, password: Secret, rec: Recorder,
     rec.context.update(server=pop3.server, host=host)
     rec.start("pop3", _("Log in to the POP3 server {server}").format(server=pop3.server))
     rec.note(_("SMTP after POP3: POP3 server {server}").format(server=pop3.server))
-    wire = Wire(rec, host, port)
-    wires.append(wire)
+    wire = runtime.wire(rec, host, port)
     addrs = await wire.resolve()
     await wire.connect(addrs)
     await Pop3Client(wire, settings, password).login()

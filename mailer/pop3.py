@@ -4,19 +4,17 @@ USER/PASS; QUIT.  The PASS line never reaches the transcript."""
 
 from __future__ import annotations
 
-import asyncio
-
 from config.i18n import _
 from config.model import Settings
 from mailer.errors import MailerError
 from mailer.session import HIDDEN, Recorder, Secret
-from mailer.wire import Wire, tls_context
+from mailer.wire import WireLike, tls_context
 
 MAX_CAPA_LINES = 100
 
 
 class Pop3Client:
-    def __init__(self, wire: Wire, settings: Settings, password: Secret) -> None:
+    def __init__(self, wire: WireLike, settings: Settings, password: Secret) -> None:
         self.wire = wire
         self.rec: Recorder = wire.rec
         self.smtp = settings.mail.smtp
@@ -76,7 +74,7 @@ class Pop3Client:
             raise self.rec.error("pop3_login_failed", reply=text)
         self.rec.set_reply(text)
         try:
-            async with asyncio.timeout(2.0):
+            async with self.wire.timeout(2.0):
                 await self._command("QUIT")
         except (MailerError, TimeoutError):  # the login counted; a rude goodbye is fine
             self.rec.note(_("no clean POP3 goodbye"))

@@ -5,12 +5,14 @@ exit status (sysexits.h) and standard error become a failure class."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
+from typing import TYPE_CHECKING
 
 from config.i18n import N_, _
 from mailer.session import Recorder
+
+if TYPE_CHECKING:
+    from mailer.wire import Runtime
 
 MAX_STDERR = 4000
 
@@ -39,8 +41,8 @@ def command_line(path: str, sender: str, recipients: list[str]) -> list[str]:
     return [path, "-i", "-f", sender, "--", *recipients]
 
 
-async def send_with_sendmail(rec: Recorder, path: str, sender: str, recipients: list[str],
-                             data: bytes) -> None:
+async def send_with_sendmail(rec: Recorder, runtime: Runtime, path: str, sender: str,
+                             recipients: list[str], data: bytes) -> None:
     """Run sendmail; raise MailerError on failure.  Cancellation kills it."""
     argv = command_line(path, sender, recipients)
     rec.start("sendmail", _("Hand the mail to {path}").format(path=path))
@@ -48,28 +50,16 @@ async def send_with_sendmail(rec: Recorder, path: str, sender: str, recipients: 
     if not os.path.isabs(path):
         raise rec.error("sendmail_missing", path=path, detail=_("the path must be absolute"))
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True,
-        )
+        status, out, err = await runtime.run_process(argv, data)
     except (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError) as exc:
         raise rec.error("sendmail_missing", path=path, detail=exc.strerror or str(exc)) from None
     except OSError as exc:
         raise rec.error("sendmail_missing", path=path, detail=exc.strerror or str(exc)) from None
-    try:
-        out, err = await proc.communicate(data)
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        with contextlib.suppress(Exception):
-            await asyncio.shield(proc.wait())
-        raise
     text = (err or b"")[:MAX_STDERR].decode("utf-8", "replace").strip()
     text += ("\n" if text else "") + (out or b"")[:MAX_STDERR].decode("utf-8", "replace").strip()
     text = text.strip()
     for line in text.splitlines()[:40]:
         rec.server(line)
-    status = proc.returncode
     if status == 0:
         rec.end("ok", reply=text[:500], detail=_("exit status 0"))
         return

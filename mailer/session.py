@@ -10,17 +10,14 @@ form the mailer ever encodes it (plain, base64, AUTH PLAIN payload) with
 from __future__ import annotations
 
 import base64
-import dataclasses
-import logging
 import re
+import sys
 import time
 from collections.abc import Callable
 
 from mailer.diagnosis import describe
 from mailer.errors import MailerError, error_class
 from mailer.report import Failure, Report, Step, TranscriptLine
-
-log = logging.getLogger("mailer")
 
 HIDDEN = "<credentials hidden>"
 MAX_TRANSCRIPT_LINES = 2000
@@ -87,6 +84,29 @@ class Recorder:
         self.current: Step | None = None
         self._started = 0.0
 
+    # -- logging (logger "mailer") ------------------------------------------------
+    # Debug and info records go out only if the program has imported logging:
+    # without it nothing can have configured a handler, and those levels would
+    # be dropped anyway (logging's last-resort handler shows WARNING and up),
+    # so a one-shot CLI send does not import logging for nothing.
+    @staticmethod
+    def log_debug(msg: str, *args: object) -> None:
+        logging = sys.modules.get("logging")
+        if logging is not None:
+            logging.getLogger("mailer").debug(msg, *args)
+
+    @staticmethod
+    def log_info(msg: str, *args: object) -> None:
+        logging = sys.modules.get("logging")
+        if logging is not None:
+            logging.getLogger("mailer").info(msg, *args)
+
+    @staticmethod
+    def log_warning(msg: str, *args: object) -> None:
+        import logging
+
+        logging.getLogger("mailer").warning(msg, *args)
+
     # -- redaction ------------------------------------------------------
     def scrub(self, text: str) -> str:
         for s in self.secrets:
@@ -100,7 +120,7 @@ class Recorder:
             return
         entry = TranscriptLine(direction, self.scrub(text), round(time.monotonic() - self.t0, 3))
         self.report.transcript.append(entry)
-        log.debug("%s: %s", entry.direction, entry.text)
+        self.log_debug("%s: %s", entry.direction, entry.text)
 
     def client(self, text: str) -> None:
         self.line("C", text)
@@ -116,9 +136,9 @@ class Recorder:
         if self.on_step is None:
             return
         try:
-            self.on_step(dataclasses.replace(step))
+            self.on_step(step.copy())
         except Exception as exc:  # a broken callback must not break the send
-            log.warning("on_step callback raised %s", type(exc).__name__)
+            self.log_warning("on_step callback raised %s", type(exc).__name__)
 
     def start(self, name: str, title: str) -> Step:
         if self.current is not None and self.current.status == "running":
@@ -178,4 +198,5 @@ class Recorder:
             cls=err.cls, message=self.scrub(err.message), advice=self.scrub(err.advice),
             step=err.step or self.step_name,
         )
-        log.info("send failed: %s (%s)", self.report.failure.cls, self.report.failure.message)
+        self.log_info("send failed: %s (%s)", self.report.failure.cls,
+                      self.report.failure.message)

@@ -1,24 +1,20 @@
-"""Our own SMTP client on asyncio streams (not smtplib: its debug output prints
-credentials, and it has no overall deadline or caps).
+"""Our own SMTP client (not smtplib: its debug output prints credentials, and
+it has no overall deadline or caps).
 
-Called by mailer.api inside one ``asyncio.timeout`` for the whole conversation."""
+Coroutines over a mailer.wire.WireLike (asyncio or blocking); called by
+mailer.api inside one time limit for the whole conversation."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import hashlib
-import hmac
 import re
 import socket
-from dataclasses import dataclass, field
-from typing import Any
 
 from config.i18n import _
 from config.model import Settings
 from mailer.errors import MailerError
 from mailer.session import HIDDEN, Recorder, Secret
-from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, Wire, looks_like_tls_port, tls_context
+from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, WireLike, tls_context
 
 _CODE_RE = re.compile(r"(\d{3})([ -]|\Z)")
 _QUEUE_RE = re.compile(r"queued as\s+<?([A-Za-z0-9._@-]+)>?", re.IGNORECASE)
@@ -26,10 +22,12 @@ SUPPORTED_AUTH = ("PLAIN", "LOGIN", "CRAM-MD5")
 OAUTH_ONLY = ("XOAUTH2", "OAUTHBEARER")
 
 
-@dataclass
 class Reply:
-    code: int
-    lines: list[str] = field(default_factory=list)
+    __slots__ = ("code", "lines")
+
+    def __init__(self, code: int, lines: list[str] | None = None) -> None:
+        self.code = code
+        self.lines: list[str] = [] if lines is None else lines
 
     @property
     def text(self) -> str:
@@ -40,12 +38,15 @@ class Reply:
         return " ".join(self.lines)
 
 
-@dataclass
 class Envelope:
-    sender: str
-    recipients: list[str]
-    data: bytes          # CRLF message, not dot-stuffed
-    eight_bit: bool = False
+    __slots__ = ("data", "eight_bit", "recipients", "sender")
+
+    def __init__(self, sender: str, recipients: list[str], data: bytes,
+                 eight_bit: bool = False) -> None:
+        self.sender = sender
+        self.recipients = recipients
+        self.data = data          # CRLF message, not dot-stuffed
+        self.eight_bit = eight_bit
 
 
 def dot_stuff(data: bytes) -> bytes:
@@ -66,7 +67,7 @@ def local_name() -> str:
 
 
 class SmtpClient:
-    def __init__(self, wire: Wire, settings: Settings, password: Secret) -> None:
+    def __init__(self, wire: WireLike, settings: Settings, password: Secret) -> None:
         self.wire = wire
         self.rec: Recorder = wire.rec
         self.settings = settings
@@ -114,28 +115,18 @@ class SmtpClient:
     # -- phases ------------------------------------------------------------
     async def greeting(self, security: str) -> None:
         self.rec.start("greeting", _("Wait for the server's greeting"))
-        read: asyncio.Future[Any] = asyncio.ensure_future(self.read_reply())
-        probe: asyncio.Future[bool] | None = None
-        try:
-            done, _pending = await asyncio.wait({read}, timeout=PROBE_AFTER)
-            if not done and security != "tls" and self.wire.address is not None:
-                self.rec.note(_("no greeting after {n} seconds; checking whether the port "
-                                "expects TLS").format(n=int(PROBE_AFTER)))
-                probe = asyncio.ensure_future(looks_like_tls_port(self.wire.address,
-                                                                  self.wire.host))
-                waiting: set[asyncio.Future[Any]] = {read, probe}
-                done, _pending = await asyncio.wait(waiting,
-                                                    return_when=asyncio.FIRST_COMPLETED)
-                if read not in done:
-                    if probe.result():
-                        self.rec.note(_("the port completed a TLS handshake"))
-                        raise self.rec.error("plain_on_tls_port")
-                    self.rec.note(_("the port does not speak TLS either; still waiting"))
-            reply = await read
-        finally:
-            for task in (read, probe):
-                if task is not None and not task.done():
-                    task.cancel()
+        wire = self.wire
+        if security != "tls" and wire.address is not None and \
+                not await wire.wait_data(PROBE_AFTER):
+            self.rec.note(_("no greeting after {n} seconds; checking whether the port "
+                            "expects TLS").format(n=int(PROBE_AFTER)))
+            is_tls = await wire.probe_tls()
+            if is_tls:
+                self.rec.note(_("the port completed a TLS handshake"))
+                raise self.rec.error("plain_on_tls_port")
+            if is_tls is False:
+                self.rec.note(_("the port does not speak TLS either; still waiting"))
+        reply = await self.read_reply()
         if reply.code != 220:
             if reply.code == 421 or 400 <= reply.code < 500:
                 raise self._reject(reply, "temporary_failure")
@@ -234,6 +225,9 @@ class SmtpClient:
                 except ValueError:
                     raise self.rec.error("protocol_error", detail=_(
                         "the CRAM-MD5 challenge is not base64")) from None
+                import hashlib
+                import hmac
+
                 digest = hmac.new(password.encode("utf-8"), challenge, hashlib.md5).hexdigest()
                 reply = await self.command(_b64(f"{user} {digest}"), shown=HIDDEN)
         del password
@@ -293,7 +287,7 @@ class SmtpClient:
         """QUIT politely; the mail is already accepted, so problems only warn."""
         self.rec.start("quit", _("Say goodbye (QUIT)"))
         try:
-            async with asyncio.timeout(2.0):
+            async with self.wire.timeout(2.0):
                 reply = await self.command("QUIT")
             self.rec.end("ok", reply=reply.text)
         except (MailerError, TimeoutError):

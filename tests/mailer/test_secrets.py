@@ -5,7 +5,6 @@ successful and failing runs."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import logging
 import socket
 import threading
@@ -33,7 +32,7 @@ def run_and_collect(settings: Settings, capsys, caplog) -> tuple[object, str]:
                             on_step=steps.append)
     out = capsys.readouterr()
     texts = [report.to_json(), repr(report), report.transcript_text(), out.out, out.err,
-             caplog.text, repr(steps), repr(settings), str(dataclasses.asdict(report))]
+             caplog.text, repr(steps), repr(settings), report.to_json()]
     error = error_for(report)
     if error is not None:
         texts += [str(error), repr(error), error.message, error.advice]
