@@ -122,6 +122,33 @@ class _Unbuilt:
         return self
 
 
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns`` without importing shutil (which
+    pulls in bz2/lzma, ~4 ms): argparse builds a help formatter for every
+    ``add_argument``, even when no help is printed."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+        columns = columns or 80
+    return columns
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """RawDescriptionHelpFormatter with the same width, computed cheaply."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:
+            width = _terminal_columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (plus a pointer to --help), exit 2."""
 
@@ -151,7 +178,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     others are stubs), which is enough to parse a command line naming it."""
     from mailconsole import __version__
 
-    fmt = argparse.RawDescriptionHelpFormatter
+    fmt = _Formatter
     parser = _Parser(
         prog=PROG,
         formatter_class=fmt,
