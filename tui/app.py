@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App
+from textual.binding import Binding
 
 from config.errors import ConfigError
 from config.i18n import _, ascii_only, set_language, transliterate
@@ -25,6 +26,9 @@ class MailConsoleApp(App[int]):
     ENABLE_COMMAND_PALETTE = False
     ALLOW_SELECT = False  # no screen text selection (and nothing to copy from it)
     # App's own Ctrl+Q binding stays; action_quit below asks the screen first.
+    # F2 (PF2 on a vt100) or Ctrl+B: basic <-> rich display (tui/console.py).
+    BINDINGS = [Binding("f2,ctrl+b", "console_mode", "Basic/rich", show=False,
+                        priority=True)]
 
     def __init__(self, service: SettingsService, mailer: Any, *, mode: str = "rich",
                  demo_note: str | None = None) -> None:
@@ -37,6 +41,12 @@ class MailConsoleApp(App[int]):
 
     def on_mount(self) -> None:
         self.push_screen(MailServerScreen(self.service, self.mailer, demo_note=self.demo_note))
+
+    async def action_console_mode(self) -> None:
+        """F2 / Ctrl+B: switch between basic (ASCII, no mouse) and rich display."""
+        from tui import console
+
+        await console.switch_mode(self)
 
     async def action_quit(self) -> None:
         """Ctrl+Q: the form decides (it asks when there are unsaved changes)."""

@@ -13,7 +13,8 @@ Basic mode (as subiquity does on serial consoles): 16 colours through an ANSI th
 no animations, the hardware cursor shown in text fields, and a cell-diff output layer
 (tui/console_wire.py) that writes only the cells that changed.  Rich mode keeps
 Textual's look but uses the same output layer and tolerant input.  Ctrl+L repaints
-the screen in both modes.  See docs/console.md.
+the screen in both modes; :func:`switch_mode` (the app's F2 / Ctrl+B key) switches
+between the modes at run time.  See docs/console.md.
 
 This module imports Textual only inside :func:`install` (and, if Textual is already
 imported, :func:`prepare_environment` updates its constants), so ``detect_mode`` is cheap.
@@ -166,17 +167,99 @@ def install(app: Any, mode: str) -> None:
         driver_class._console_base = base  # type: ignore[attr-defined]
         app.driver_class = driver_class
     app.console_mode = mode
+    # What switch_mode needs to go back to rich mode (the app may start in basic).
+    app.console_rich = {
+        "theme": _original_env("TEXTUAL_THEME") or "textual-dark",
+        "color_system": _rich_color_system(),
+        "animations": _original_env("TEXTUAL_ANIMATIONS") or "full",
+    }
+    from tui.console_ascii import make_line_filter
+
+    ascii_filter = make_line_filter()
+    ascii_filter.enabled = mode == "basic"
+    app.console_ascii_filter = ascii_filter
+    original = app.get_line_filters
+
+    def get_line_filters() -> list[Any]:
+        filters = list(original())
+        return [*filters, ascii_filter] if ascii_filter.enabled else filters
+
+    app.get_line_filters = get_line_filters
     if mode == "basic":
-        from tui.console_ascii import make_line_filter
-
-        ascii_filter = make_line_filter()
-        original = app.get_line_filters
-
-        def get_line_filters() -> list[Any]:
-            return [*original(), ascii_filter]
-
-        app.get_line_filters = get_line_filters
         _no_cursor_blink()
+
+
+def _original_env(name: str) -> str | None:
+    """The variable's value before prepare_environment changed it."""
+    return _saved_env[name] if name in _saved_env else os.environ.get(name)
+
+
+def _rich_color_system() -> str:
+    """The colour system rich mode uses here: the user's TEXTUAL_COLOR_SYSTEM, or
+    what Rich detects from TERM/COLORTERM; never truecolor for a dumb/unset TERM."""
+    chosen = (_original_env("TEXTUAL_COLOR_SYSTEM") or "auto").strip().lower()
+    if chosen != "auto":
+        return chosen
+    term = os.environ.get("TERM", "").strip().lower()
+    if term in ("", "dumb"):
+        return "standard"
+    import io
+
+    from rich.console import Console
+
+    detected = Console(file=io.StringIO(), force_terminal=True,
+                       _environ=dict(os.environ)).color_system
+    return detected or "standard"
+
+
+async def switch_mode(app: Any, mode: str | None = None) -> str:
+    """Switch a running app between basic and rich mode (the F2 / Ctrl+B key).
+
+    Changes the wire layer's ASCII mapping, mouse reporting, the colour system, the
+    theme (ANSI theme in basic mode; with NO_COLOR the ANSI theme stays in both
+    modes, so nothing ever renders black on black), animations and ASCII spelling of
+    translated text; screens with a ``relabel()`` coroutine compose their texts
+    again (keeping unsaved values); then the whole screen is repainted.  Returns the
+    new mode.
+    """
+    current = getattr(app, "console_mode", "rich")
+    new = mode or ("rich" if current == "basic" else "basic")
+    if new not in MODES:
+        raise ValueError(f"unknown console mode {new!r}")
+    basic = new == "basic"
+    from rich.console import COLOR_SYSTEMS
+
+    from config.i18n import _, set_ascii
+
+    rich_settings = getattr(app, "console_rich", None) or {
+        "theme": "textual-dark", "color_system": "truecolor", "animations": "full"}
+    app.console_mode = new
+    set_ascii(basic)
+    ascii_filter = getattr(app, "console_ascii_filter", None)
+    if ascii_filter is not None:
+        ascii_filter.enabled = basic
+    system = "standard" if basic else rich_settings["color_system"]
+    app.console._color_system = COLOR_SYSTEMS.get(system, COLOR_SYSTEMS["standard"])
+    app.animation_level = "none" if basic else rich_settings["animations"]
+    if not app.no_color:  # NO_COLOR: the ANSI theme chosen at start stays
+        app.theme = BASIC_THEME if basic else rich_settings["theme"]
+    driver = getattr(app, "_driver", None)
+    if driver is not None and hasattr(driver, "set_mode"):
+        driver.set_mode(new)
+    for screen in list(app.screen_stack):
+        relabel = getattr(screen, "relabel", None)
+        if relabel is not None:
+            await relabel()
+        say = getattr(screen, "say", None)
+        if say is not None:
+            say(_("Basic display: ASCII, no mouse. F2 or Ctrl+B: rich display.") if basic
+                else _("Rich display. F2 or Ctrl+B: basic display (ASCII, no mouse)."))
+        for widget in screen.walk_children(with_self=True):
+            widget.refresh()  # line caches hold the old (ASCII or not) text
+    app.refresh(repaint=True, layout=True)
+    if driver is not None and hasattr(driver, "flush"):
+        app.call_after_refresh(driver.flush)  # repaint even if nothing else changed
+    return new
 
 
 def _no_cursor_blink() -> None:

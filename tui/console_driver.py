@@ -63,28 +63,51 @@ BASIC_DROP = frozenset(
 
 
 def make_driver_class(base: type[LinuxDriver], mode: str) -> type[LinuxDriver]:
-    """A subclass of ``base`` (Textual's LinuxDriver) for ``mode``."""
-    basic = mode == "basic"
+    """A subclass of ``base`` (Textual's LinuxDriver) that starts in ``mode``
+    (:meth:`set_mode` switches at run time)."""
 
     class ConsoleDriver(base):  # type: ignore[valid-type,misc]
         console_mode = mode
 
         def __init__(self, app: Any, *, debug: bool = False, mouse: bool = True,
                      size: tuple[int, int] | None = None) -> None:
+            basic = mode == "basic"
+            self._mouse_wanted = mouse
             super().__init__(app, debug=debug, mouse=mouse and not basic, size=size)
             width, height = size or self._get_terminal_size()
             self._pending_size: tuple[int, int] | None = None
             self._encoder = WireEncoder(
-                width,
-                height,
-                translate=to_ascii if basic else None,
-                char_width=None if basic else _cell_width,
-                drop=BASIC_DROP if basic else (),
-                bce=not basic,
-                newline="\n" if _onlcr(self.fileno) else "\r\n",
+                width, height, newline="\n" if _onlcr(self.fileno) else "\r\n",
             )
+            self._basic = False
+            self._set_encoder_mode(basic)
             self._loop: asyncio.AbstractEventLoop | None = None
             self.bytes_written = 0
+
+        def _set_encoder_mode(self, basic: bool) -> None:
+            self._basic = basic
+            self.console_mode = "basic" if basic else "rich"
+            encoder = self._encoder
+            encoder.translate = to_ascii if basic else None
+            encoder.char_width = (lambda ch: 1) if basic else _cell_width
+            encoder.drop = BASIC_DROP if basic else frozenset()
+            encoder.bce = not basic
+
+        def set_mode(self, mode: str) -> None:
+            """Switch to ``mode`` at run time: ASCII translation, mouse reporting,
+            the hardware cursor.  The next flush repaints the whole screen (the
+            terminal may show garbage where Unicode reached a dumb terminal)."""
+            basic = mode == "basic"
+            if basic == self._basic:
+                return
+            if basic and self._mouse:
+                self._disable_mouse_support()
+                self._mouse = False
+            self._set_encoder_mode(basic)
+            if not basic and self._mouse_wanted and not self._mouse:
+                self._mouse = True
+                self._enable_mouse_support()
+            self._encoder.invalidate()
 
         # -- output --------------------------------------------------------------------
 
@@ -114,7 +137,7 @@ def make_driver_class(base: type[LinuxDriver], mode: str) -> type[LinuxDriver]:
             super().flush()
 
         def _show_cursor(self) -> bool | None:
-            if not basic:
+            if not self._basic:
                 return None
             try:
                 focused = self._app.focused

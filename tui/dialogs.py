@@ -192,6 +192,7 @@ def key_table() -> list[tuple[str, str]]:
         (_("Ctrl+Q or Esc"), _("quit (asks if there are unsaved changes)")),
         (_("F1, Ctrl+G or ?"), _("this help")),
         (_("Ctrl+L"), _("redraw the screen")),
+        (_("F2 or Ctrl+B"), _("basic (ASCII, no mouse) / rich display")),
     ]
 
 

@@ -137,7 +137,7 @@ class MailServerScreen(Screen[None]):
         lab = labels()
         yield Static(id="title")
         with Horizontal(id="body"):
-            with VerticalScroll(id="form"):
+            with VerticalScroll(id="form", can_focus=False):  # no invisible Tab stop
                 if self.demo_note:
                     yield Static(Text(self.demo_note), id="demo-note")
                 yield ProblemLine(id="problems-general")
@@ -200,6 +200,24 @@ class MailServerScreen(Screen[None]):
     def on_mount(self) -> None:
         self.loaded = self.service.settings  # loads the file unless already loaded
         self.fill(self.loaded)
+
+    async def relabel(self) -> None:
+        """Compose the screen again (its texts translated anew, e.g. spelled in
+        ASCII after a switch to basic mode), keeping the values on screen and
+        the focus."""
+        settings = self.current()
+        focused = self.focused.id if self.focused is not None else None
+        with self.app.batch_update():  # no frame with the empty new widgets
+            self._filling = True  # their Changed events are not edits
+            try:
+                await self.recompose()
+            finally:
+                self._filling = False
+            self.fill(settings)
+        if focused:
+            for widget in self.query("#" + focused):
+                if widget.focusable:
+                    widget.focus()
 
     # -- values <-> widgets ------------------------------------------------
     def fill(self, settings: Settings) -> None:
@@ -311,6 +329,11 @@ class MailServerScreen(Screen[None]):
         fix = self._fix_problem()
         if fix is not None:
             parts.insert(2, _("^F {label}").format(label=fix.fix_label))
+        # The basic/rich key (F2 or Ctrl+B, also in the help screen) when it fits.
+        basic = getattr(self.app, "console_mode", getattr(self.app, "mode", "rich")) == "basic"
+        switch = _("F2 Rich") if basic else _("F2 Basic")
+        if len("  ".join([*parts, switch])) <= self.app.size.width - 2:
+            parts.append(switch)
         self.query_one("#keys", Static).update(Text("  ".join(parts)))
 
     def _fix_problem(self) -> Problem | None:
@@ -368,7 +391,10 @@ class MailServerScreen(Screen[None]):
             key = key_of(widget.parent.id)
         text = Text()
         if key is not None:
-            text.append(labels()[key] + ": ", style="bold")
+            # Basic mode (serial lines): the field's label is already beside the
+            # highlighted field; repeating it costs ~25 bytes per focus move.
+            if getattr(self.app, "console_mode", None) != "basic":
+                text.append(labels()[key] + ": ", style="bold")
             text.append(field_help(key))
         elif widget.id == "test-mail":
             text.append(_("Send test mail: ") , style="bold")

@@ -1,0 +1,117 @@
+"""The basic <-> rich key (F2, or Ctrl+B) at run time, and focus without colour."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.console.conftest import screen_of
+
+F2_VT100 = b"\x1bOQ"  # PF2: what a vt100 sends for F2
+CTRL_B = b"\x02"
+
+
+def test_the_mode_key_switches_basic_to_rich_and_back(spawn_app):
+    session = spawn_app(term="xterm-256color", mode="basic")
+    first = session.settle(quiet=1.5, timeout=30)
+    assert max(first) < 0x80 and b"\x1b[?1003h" not in first
+    session.send(b"\t")  # to the sender; its value stays through the switches
+    session.settle(quiet=0.6)
+    for key in (b"\x1b[F", b"x"):  # End (the value is selected on focus), an edit
+        session.send(key)
+        session.settle(quiet=0.6)
+
+    session.send(F2_VT100)  # -> rich
+    rich = session.settle(quiet=2.0, timeout=20)
+    assert b"\x1b[2J" in rich, "a full repaint"
+    assert "\u2590".encode() in rich, "rich mode draws Unicode again"  # the toggles' half block
+    assert b"\x1b[?1003h" in rich, "mouse reporting on in rich mode"
+    assert b"Rich display" in rich
+
+    session.send(CTRL_B)  # -> basic
+    basic = session.settle(quiet=2.0, timeout=20)
+    assert b"\x1b[2J" in basic, "a full repaint"
+    high = [i for i, b in enumerate(basic) if b >= 0x80]
+    assert not high, basic[max(0, high[0] - 60): high[0] + 20]
+    assert b"\x1b[?1003l" in basic and b"\x1b[?1000l" in basic, "mouse reporting off"
+    assert b"\x1b[38;" not in basic and b"\x1b[48;" not in basic, "16 colours only"
+    rows = screen_of(bytes(session.output), width=80, height=24)
+    assert "pbx@example.comx" in rows[5], rows
+    assert "[modified]" in rows[0], "the unsaved edit survived both switches"
+    assert "Basic display" in "".join(rows)
+
+    session.send(b"\t")  # still responsive, and still ASCII
+    after = session.settle(quiet=0.6)
+    assert after and max(after) < 0x80
+    session.send(b"\x11")  # Ctrl+Q: unsaved changes -> the quit dialog
+    session.settle(quiet=0.6)
+    session.send(b"d")
+    assert session.wait(10) == 0
+
+
+def _reverse_cells(app) -> set[tuple[int, int]]:
+    """(x, y) of every cell the screen shows in reverse video."""
+    cells = set()
+    for y, strip in enumerate(app.screen._compositor.render_strips()):
+        x = 0
+        for segment in strip:
+            if segment.control:
+                continue
+            if segment.style is not None and segment.style.reverse:
+                cells.update((x + i, y) for i in range(len(segment.text)))
+            x += len(segment.text)
+    return cells
+
+
+@pytest.mark.parametrize("relay", ["internal", "external"])
+def test_without_colour_every_focus_stop_is_reverse_video(tmp_path, monkeypatch, relay):
+    """NO_COLOR in basic mode: at each Tab stop the focused widget shows reverse
+    cells, and no other widget does (so leaving a field is visible too)."""
+    from tests.tui.helpers import EXTERNAL_STARTTLS, write_config
+    from tui import console
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    console.prepare_environment("basic")
+    try:
+        from tui.app import make_app
+
+        values = EXTERNAL_STARTTLS if relay == "external" else None
+        app = make_app(write_config(tmp_path / "mail.toml", values), mailer=object(),
+                       mode="basic")
+        console.install(app, "basic")
+        stops = asyncio.run(_walk_focus(app))
+    finally:
+        monkeypatch.delenv("NO_COLOR")
+        console.prepare_environment("rich")
+    kinds = {kind for _id, kind in stops}
+    assert {"Choice", "FieldInput", "Tick", "Button"} <= kinds, stops
+    if relay == "external":
+        assert {"PasswordInput", "GuardedCheckbox"} <= kinds, stops
+        assert len(stops) >= 12, stops
+
+
+async def _walk_focus(app) -> list[tuple[str, str]]:
+    stops: list[tuple[str, str]] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.no_color and app.theme == console_theme()
+        while app.focused is not None and app.focused.id not in {i for i, _ in stops}:
+            widget = app.focused
+            stops.append((widget.id, type(widget).__name__))
+            region = widget.region
+            reverse = _reverse_cells(app)
+            inside = {c for c in reverse if region.contains(*c)}
+            assert inside, f"no reverse video on the focused {widget!r}"
+            # nothing else in reverse (the form's scrollbar, column 78, aside)
+            stray = {c for c in reverse - inside if c[0] < 78}
+            assert not stray, f"{widget!r}: reverse cells elsewhere: {sorted(stray)[:5]}"
+            await pilot.press("tab")
+            await pilot.pause()
+    return stops
+
+
+def console_theme() -> str:
+    from tui.console import BASIC_THEME
+
+    return BASIC_THEME
