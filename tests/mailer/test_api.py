@@ -22,6 +22,16 @@ from mailer.report import STEP_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 RCPT = "admin@example.org"
+# tests that choose the sync or the async API themselves (see conftest.py)
+ONE_PATH = {
+    "test_the_api_is_keyword_only", "test_async_api_returns_the_same_report",
+    "test_the_sync_api_works_from_inside_a_running_event_loop",
+    "test_cancelling_the_task_ends_with_cancelled_and_closes_the_socket",
+    "test_every_failure_class_of_the_issue_has_message_and_advice",
+    "test_import_mailer_does_not_load_the_transport",
+    "test_the_sync_api_never_imports_asyncio",
+    "test_a_sync_send_from_inside_a_coroutine_runs_without_suspending",
+}
 
 
 class SilentServer:
@@ -205,3 +215,38 @@ def test_import_mailer_does_not_load_the_transport():
             " if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_sync_api_never_imports_asyncio(smtp_server):
+    """The blocking transport sends the whole STARTTLS + AUTH test mail
+    without loading asyncio (nor logging, dataclasses or concurrent.futures)."""
+    import json
+
+    server = smtp_server(tls="starttls")
+    values = json.dumps(server.settings_values())
+    code = (
+        "import json, sys; from config.model import Settings; import mailer; "
+        f"s = Settings().with_values(json.loads({values!r})); "
+        f"r = mailer.send_test_mail(settings=s, recipient={RCPT!r}); "
+        "heavy = [m for m in ('asyncio', 'logging', 'dataclasses', 'concurrent.futures') "
+        "if m in sys.modules]; print(r.ok, heavy); sys.exit(0 if r.ok and not heavy else 1)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert len(server.wait_for_messages(1)) == 1
+
+
+def test_a_sync_send_from_inside_a_coroutine_runs_without_suspending(smtp_server):
+    """send() inside a running loop uses the blocking path in that thread: no
+    nested loop, no helper thread, and the report is complete."""
+    server = smtp_server(tls="implicit")
+    settings = Settings().with_values(server.settings_values())
+
+    async def handler() -> tuple[Report, int]:
+        before = threading.active_count()
+        report = send_test_mail(settings=settings, recipient=RCPT)
+        return report, threading.active_count() - before
+
+    report, extra_threads = asyncio.run(handler())
+    assert report.ok, report.failure
+    assert extra_threads <= 0

@@ -157,9 +157,19 @@ def test_the_deadline_and_caps_also_hold_after_an_implicit_tls_handshake(
 def test_cancel_ends_a_hanging_send_promptly_with_class_cancelled(fault_server):
     server = fault_server("silence")
     cancel = threading.Event()
-    threading.Timer(0.5, cancel.set).start()
+    cancelled_at: list[float] = []
+
+    def fire() -> None:
+        cancelled_at.append(time.monotonic())
+        cancel.set()
+
+    threading.Timer(0.5, fire).start()
     settings = settings_for(server, **{"mail.smtp.timeout": 30, "mail.smtp.password": "pw"})
     start = time.monotonic()
     report = send_test_mail(settings=settings, recipient=RCPT, cancel=cancel)
+    ended = time.monotonic()
     assert report.failure is not None and report.failure.cls == "cancelled"
-    assert time.monotonic() - start < 2.5
+    assert report.failure.step == "greeting"
+    assert ended - start < 2.5
+    # both transports look at the event at least every 0.1 s (generous bound for load)
+    assert ended - cancelled_at[0] < 1.0
