@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from rich.text import Text
 from textual import on, work
@@ -246,7 +246,7 @@ class TestMailDialog(Dialog[None]):
         self.settings = settings
         self.mailer = mailer
         self.save_dir = save_dir
-        self.steps: dict[str, object] = {}
+        self.steps: list[Any] = []
         self.report = None
         self.worker: Worker | None = None
 
@@ -315,12 +315,19 @@ class TestMailDialog(Dialog[None]):
         self._finished(report)
 
     def _step(self, step) -> None:
-        self.steps[step.name] = step
+        # A step name can occur twice (EHLO again after STARTTLS): a finished
+        # step is never overwritten by a later one of the same name.
+        last = self.steps[-1] if self.steps else None
+        if last is not None and (last is step or (
+                last.name == step.name and getattr(last, "status", "") == "running")):
+            self.steps[-1] = step
+        else:
+            self.steps.append(step)
         self._render_steps()
 
     def _render_steps(self) -> None:
         text = Text()
-        for step in self.steps.values():
+        for step in self.steps:
             status = getattr(step, "status", "running")
             mark = STATUS_MARK.get(status, f"[{status[:4]:^4}]")
             style = {"ok": "green", "failed": "bold red", "warning": "yellow"}.get(status, "")
@@ -339,7 +346,7 @@ class TestMailDialog(Dialog[None]):
         self.query_one("#send", Button).label = _("Resend (Enter)")
         self.query_one("#cancel", Button).label = _("Close (Esc)")
         if cancelled:
-            for step in self.steps.values():
+            for step in self.steps:
                 if step.status == "running":
                     step.status = "failed"
             self._render_steps()

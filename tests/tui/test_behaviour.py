@@ -117,6 +117,28 @@ async def test_the_test_mail_uses_the_unsaved_values_and_reaches_a_loopback_serv
 
 
 @run_async
+async def test_the_test_mail_dialog_keeps_both_ehlo_steps_around_starttls(tmp_path, smtp_server):
+    """EHLO is sent again after STARTTLS: the dialog lists it twice, in order,
+    instead of the second one overwriting the first."""
+    server = smtp_server(tls="starttls", auth=True)
+    path = write_config(tmp_path / "mail.toml", server.settings_values(**{
+        "mail.test_recipient": "admin@example.org"}))
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        dialog = app.screen
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: dialog.report is not None)
+        assert dialog.report.ok, dialog.report.failure
+        names = [s.name for s in dialog.steps]
+        assert names.count("ehlo") == 2, names
+        ehlos = [i for i, n in enumerate(names) if n == "ehlo"]
+        assert ehlos[0] < names.index("starttls") < ehlos[1]
+        assert all(s.status in ("ok", "skipped", "warning") for s in dialog.steps), names
+
+
+@run_async
 async def test_a_test_mail_to_a_silent_server_can_be_cancelled(tmp_path, fault_server):
     server = fault_server("silence")
     path = write_config(tmp_path / "mail.toml", {
@@ -129,7 +151,7 @@ async def test_a_test_mail_to_a_silent_server_can_be_cancelled(tmp_path, fault_s
         await pilot.pause()
         dialog = app.screen
         await pilot.press("enter")
-        await wait_for(pilot, lambda: "greeting" in dialog.steps)
+        await wait_for(pilot, lambda: any(s.name == "greeting" for s in dialog.steps))
         loop = asyncio.get_running_loop()
         started = loop.time()
         await pilot.press("escape")
