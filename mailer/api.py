@@ -37,7 +37,10 @@ from mailer.wire import Runtime, parse_server, tls_context
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-MessageSource = Callable[[], "EmailMessage"]
+# Builds the message at the settings step: an EmailMessage (checked and
+# completed there), or bytes from mailer.mime (the test mail: complete, and
+# no email package on the send path).
+MessageSource = Callable[[], "EmailMessage | bytes"]
 
 
 class _Driven(Runtime, Protocol):
@@ -126,10 +129,10 @@ def send_test_mail(
 # --- running ------------------------------------------------------------------
 
 def _test_message(settings: Settings, to: str) -> MessageSource:
-    def build() -> EmailMessage:
-        from mailer.message import build_test_message
+    def build() -> bytes:
+        from mailer.message import build_test_mail_bytes
 
-        return build_test_message(settings, to)
+        return build_test_mail_bytes(settings, to)
 
     return build
 
@@ -207,7 +210,7 @@ async def _deliver(
     recipients: list[str],
     rec: Recorder,
 ) -> None:
-    from mailer.message import check_address, message_bytes
+    from mailer.message import check_address
     from mailer.smtp import Envelope, SmtpClient
 
     mail, smtp = settings.mail, settings.mail.smtp
@@ -215,8 +218,7 @@ async def _deliver(
 
     # -- check settings (before any connection) -------------------------------
     rec.start("settings", _("Check the settings"))
-    message = _check_settings(settings, build, sender, recipients, rec)
-    data = message_bytes(message)
+    data = _check_settings(settings, build, sender, recipients, rec)
     envelope = Envelope(check_address(sender), [check_address(r) for r in recipients], data,
                         eight_bit=any(b > 127 for b in data))
     rec.end("ok")
@@ -262,11 +264,17 @@ async def _deliver(
 
 
 def _check_settings(settings: Settings, build: MessageSource, sender: str,
-                    recipients: list[str], rec: Recorder) -> EmailMessage:
+                    recipients: list[str], rec: Recorder) -> bytes:
     """Raise MailerError (invalid_settings / invalid_address /
-    plaintext_auth_refused) or return the message ready to send."""
+    plaintext_auth_refused) or return the message bytes ready to send."""
     from config.validate import validate
-    from mailer.message import AddressError, check_envelope, check_text, prepare_for_sending
+    from mailer.message import (
+        AddressError,
+        check_envelope,
+        check_text,
+        message_bytes,
+        prepare_for_sending,
+    )
 
     mail, smtp = settings.mail, settings.mail.smtp
     problems = [p for p in validate(settings) if p.severity == "error"]
@@ -277,7 +285,11 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
     try:
         check_envelope(sender, recipients)
         check_text(mail.sender_name, _("The sender name"))
-        message = prepare_for_sending(build(), settings)
+        built = build()
+        if isinstance(built, bytes):
+            message = built
+        else:
+            message = message_bytes(prepare_for_sending(built, settings))
     except AddressError as err:
         raise rec.error("invalid_address", address=err.value, detail=err.reason) from None
     except (ValueError, TypeError) as err:  # the email package refusing a header

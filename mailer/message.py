@@ -1,32 +1,41 @@
 """Building mails (M6) and checking addresses before anything connects.
 
-Every mail is built with the stdlib ``email`` package and ``policy.SMTP``.
-HTML on: ``multipart/alternative`` = text/plain + ``multipart/related``
-(text/html + the logo inline by Content-ID), so the branding shows without
-remote images.  HTML off: text/plain only, no logo.
+The mailer's own mails are written by :func:`mailer.mime.compose` (CRLF
+bytes, 7-bit); :func:`build_message`/:func:`build_test_message` parse those
+bytes into an ``EmailMessage`` (``policy.SMTP``) for callers who want one,
+while the test-mail send uses the bytes directly and never imports the email
+package.  HTML on: ``multipart/alternative`` = text/plain +
+``multipart/related`` (text/html + the logo inline by Content-ID), so the
+branding shows without remote images.  HTML off: text/plain only, no logo.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import time
 from collections.abc import Iterable, Sequence
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import formatdate, getaddresses, make_msgid
-from html import escape
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from config.i18n import _
+from mailer.mime import compose, escape, format_date, make_msgid
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     from config.model import Settings
 
-LOGO_PATH = Path(__file__).resolve().parent / "assets" / "logo.png"
+LOGO_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "logo.png")
 MAX_HEADER_TEXT = 998
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LOGO_PATH":  # a Path, for callers; pathlib only when asked for
+        from pathlib import Path
+
+        return Path(LOGO_FILE)
+    raise AttributeError(f"module 'mailer.message' has no attribute {name!r}")
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -81,6 +90,8 @@ def check_address(value: str) -> str:
 def recipients_from_headers(message: EmailMessage) -> list[str]:
     """The addresses of To, Cc and Bcc (for ``sendmail -t`` style callers).
     Each one is checked; the mailer itself never derives the envelope."""
+    from email.utils import getaddresses
+
     fields: list[str] = []
     for name in ("To", "Cc", "Bcc"):
         fields.extend(str(v) for v in message.get_all(name, []))
@@ -91,11 +102,50 @@ def _domain(address: str) -> str:
     return address.rpartition("@")[2] or "localhost"
 
 
-def _from_header(settings: Settings) -> Address:
+def _sender(settings: Settings) -> tuple[str, str]:
+    """(checked display name, checked address) of the From header."""
     sender = check_address(settings.mail.sender)
     name = check_text(settings.mail.sender_name, _("The sender name"))
-    local, _at, domain = sender.partition("@")
-    return Address(display_name=name, username=local, domain=domain)
+    return name, sender
+
+
+def compose_message(
+    *,
+    settings: Settings,
+    recipients: Sequence[str],
+    subject: str,
+    text: str,
+    html_body: str | None = None,
+) -> bytes:
+    """:func:`build_message` as CRLF bytes ready for the wire (no email package)."""
+    rcpts = [check_address(r) for r in recipients]
+    check_text(subject, _("The subject"))
+    name, sender = _sender(settings)
+    domain = _domain(sender)
+    html = logo = None
+    logo_cid = ""
+    if settings.mail.html:
+        logo_cid = make_msgid(domain, idstring="logo")
+        fragment = html_body if html_body is not None else (
+            "<pre style=\"font-family:monospace\">" + escape(text) + "</pre>"
+        )
+        html = _branded_html(subject, fragment, logo_cid[1:-1])
+        with open(LOGO_FILE, "rb") as f:
+            logo = f.read()
+    return compose(sender=sender, sender_name=name, recipients=rcpts, subject=subject,
+                   text=text, html=html, logo=logo, logo_cid=logo_cid,
+                   message_id=make_msgid(domain))
+
+
+def parse_message(data: bytes) -> EmailMessage:
+    """``data`` as an EmailMessage (policy.SMTP)."""
+    from email import policy
+    from email.message import EmailMessage
+    from email.parser import BytesParser
+
+    msg = BytesParser(policy=policy.SMTP).parsebytes(data)
+    assert isinstance(msg, EmailMessage)
+    return msg
 
 
 def build_message(
@@ -109,29 +159,8 @@ def build_message(
     """A branded mail following M6: with ``mail.html`` on, ``html_body`` (an
     HTML fragment; escaped ``text`` if None) inside the branding with the
     inline logo; off: ``text`` only.  Raises AddressError for bad input."""
-    rcpts = [check_address(r) for r in recipients]
-    check_text(subject, _("The subject"))
-    msg = EmailMessage(policy=policy.SMTP)
-    msg["From"] = _from_header(settings)
-    msg["To"] = ", ".join(rcpts)
-    msg["Subject"] = subject
-    msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = make_msgid(domain=_domain(check_address(settings.mail.sender)))
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text)
-    if settings.mail.html:
-        logo_cid = make_msgid(idstring="logo", domain=_domain(settings.mail.sender))
-        fragment = html_body if html_body is not None else (
-            "<pre style=\"font-family:monospace\">" + escape(text) + "</pre>"
-        )
-        msg.add_alternative(_branded_html(subject, fragment, logo_cid[1:-1]), subtype="html")
-        html_part = msg.get_payload()[1]  # type: ignore[index]
-        assert isinstance(html_part, EmailMessage)
-        html_part.add_related(
-            LOGO_PATH.read_bytes(), maintype="image", subtype="png", cid=logo_cid,
-            filename="logo.png", disposition="inline",
-        )
-    return msg
+    return parse_message(compose_message(settings=settings, recipients=recipients,
+                                         subject=subject, text=text, html_body=html_body))
 
 
 def _branded_html(title: str, fragment: str, cid: str) -> str:
@@ -182,8 +211,9 @@ def mail_facts(settings: Settings, *, now: float | None = None) -> list[tuple[st
     return facts
 
 
-def build_test_message(settings: Settings, recipient: str) -> EmailMessage:
-    """The test mail (M5) for ``recipient``, stating where it came from."""
+def build_test_mail_bytes(settings: Settings, recipient: str) -> bytes:
+    """The test mail (M5) for ``recipient`` as CRLF bytes, stating where it
+    came from (what send_test_mail sends)."""
     facts = mail_facts(settings)
     host = socket.gethostname()
     subject = _("mailconsole test mail from {host}").format(host=host)
@@ -198,16 +228,20 @@ def build_test_message(settings: Settings, recipient: str) -> EmailMessage:
         for label, value in facts
     )
     fragment = f"<p>{escape(intro)}</p>\n<table>{rows}</table>"
-    return build_message(
-        settings=settings, recipients=[recipient], subject=subject, text=text,
-        html_body=fragment,
-    )
+    return compose_message(settings=settings, recipients=[recipient], subject=subject,
+                           text=text, html_body=fragment)
+
+
+def build_test_message(settings: Settings, recipient: str) -> EmailMessage:
+    """The test mail (M5) for ``recipient``, stating where it came from."""
+    return parse_message(build_test_mail_bytes(settings, recipient))
 
 
 def prepare_for_sending(message: EmailMessage, settings: Settings) -> EmailMessage:
     """A copy ready for the wire: From/Date/Message-ID filled in if missing,
     Bcc removed, header values checked for control characters."""
     import copy
+    from email.headerregistry import Address
 
     msg = copy.copy(message)
     for name, value in msg.items():
@@ -215,17 +249,21 @@ def prepare_for_sending(message: EmailMessage, settings: Settings) -> EmailMessa
             raise AddressError(name, _("the header {name} contains a line break or control "
                                        "character").format(name=name))
     if "From" not in msg:
-        msg["From"] = _from_header(settings)
+        name, sender = _sender(settings)
+        local, _at, domain = sender.partition("@")
+        msg["From"] = Address(display_name=name, username=local, domain=domain)
     if "Date" not in msg:
-        msg["Date"] = formatdate(localtime=True)
+        msg["Date"] = format_date()
     if "Message-ID" not in msg:
-        msg["Message-ID"] = make_msgid(domain=_domain(check_address(settings.mail.sender)))
+        msg["Message-ID"] = make_msgid(_domain(check_address(settings.mail.sender)))
     del msg["Bcc"]
     return msg
 
 
 def message_bytes(message: EmailMessage) -> bytes:
     """The message as CRLF bytes with the SMTP policy."""
+    from email import policy
+
     return message.as_bytes(policy=policy.SMTP)
 
 
