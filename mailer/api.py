@@ -23,7 +23,6 @@ blocking sockets (mailer.blocking) and never imports asyncio, so a one-shot
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,6 +34,7 @@ from mailer.session import OnStep, Recorder, Secret, secret_forms
 from mailer.wire import Runtime, parse_server, tls_context
 
 if TYPE_CHECKING:
+    import threading
     from email.message import EmailMessage
 
 # Builds the message at the settings step: an EmailMessage (checked and

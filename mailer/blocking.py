@@ -17,13 +17,11 @@ import os
 import select
 import socket
 import ssl
-import subprocess
-import threading
 import time
 from collections.abc import Coroutine
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from config.i18n import _
 from mailer.session import Recorder
@@ -44,6 +42,9 @@ from mailer.wire import (
     tls_error,
     unique_addresses,
 )
+
+if TYPE_CHECKING:
+    import threading
 
 SLICE = 0.1            # seconds; longest wait between two looks at the cancel event
 RECV_SIZE = 65536
@@ -140,6 +141,8 @@ class SyncRuntime:
         return max(wait, 0.001)
 
     async def run_process(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
+        import subprocess
+
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
         try:
@@ -201,6 +204,8 @@ class SyncWire:
             return lookup()
         # A name may take the resolver's own timeouts: look it up in a thread
         # and keep watching the deadline and the cancel event meanwhile.
+        import threading
+
         box: dict[str, Any] = {}
 
         def target() -> None:
