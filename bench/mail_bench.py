@@ -10,7 +10,10 @@ ratio to swaks (the issue's target: mailconsole no slower than swaks).
 
     .venv/bin/python bench/mail_bench.py [-n RUNS]
 
-The "python -c" row is the mailer called directly (no CLI), for reference.
+The "python -c" row is the mailer called directly (no CLI), for reference;
+the "python -S" row is the CLI without site's start-up hooks (a development
+venv's editable install imports pathlib and importlib.util in a .pth hook).
+Bytecode caching is allowed (as for any installed program).
 """
 
 from __future__ import annotations
@@ -88,6 +91,11 @@ def commands(server: CaptureServer, tmp: Path) -> dict[str, tuple[list[str], byt
     if mailconsole.exists():
         cmds["mailconsole test-mail"] = (
             [str(mailconsole), "--config", str(config), "test-mail", "--to", RCPT], None)
+        # The same command without site's start-up hooks (python -S; PYTHONPATH
+        # finds the code): what the editable install's import hook costs.
+        cmds["mailconsole, python -S"] = (
+            [py, "-S", "-m", "mailconsole", "--config", str(config), "test-mail", "--to", RCPT],
+            None)
     cmds["python -c (mailer API)"] = ([py, "-c", (
         "import sys, tomllib; from config.model import Settings; import mailer; "
         f"s = Settings.from_mapping(tomllib.load(open({str(config)!r}, 'rb'))); "

@@ -12,7 +12,6 @@ branding shows without remote images.  HTML off: text/plain only, no logo.
 from __future__ import annotations
 
 import os
-import re
 import socket
 import time
 from collections.abc import Iterable, Sequence
@@ -37,7 +36,12 @@ def __getattr__(name: str) -> Any:
         return Path(LOGO_FILE)
     raise AttributeError(f"module 'mailer.message' has no attribute {name!r}")
 
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 controls, DEL, the Unicode line separators
+_CONTROL = frozenset(map(chr, (*range(0x00, 0x20), *range(0x7f, 0xa0), 0x2028, 0x2029)))
+
+
+def _has_control(text: str) -> bool:
+    return not _CONTROL.isdisjoint(text)
 
 
 class AddressError(ValueError):
@@ -52,7 +56,7 @@ def check_text(value: str, what: str) -> str:
     """Reject CR, LF, NUL and other control characters in a name or subject."""
     if not isinstance(value, str):
         raise AddressError(repr(value), _("{what} must be text").format(what=what))
-    if _CONTROL_RE.search(value):
+    if _has_control(value):
         raise AddressError(
             value,
             _("{what} contains a line break or another control character").format(what=what),
@@ -72,7 +76,7 @@ def check_address(value: str) -> str:
 
     if not isinstance(value, str):
         raise AddressError(repr(value), _("not text"))
-    if _CONTROL_RE.search(value):
+    if _has_control(value):
         raise AddressError(value, _("contains a line break or another control character"))
     reason = config_check(value)
     if reason:
@@ -245,7 +249,7 @@ def prepare_for_sending(message: EmailMessage, settings: Settings) -> EmailMessa
 
     msg = copy.copy(message)
     for name, value in msg.items():
-        if _CONTROL_RE.search(str(value)):
+        if _has_control(str(value)):
             raise AddressError(name, _("the header {name} contains a line break or control "
                                        "character").format(name=name))
     if "From" not in msg:

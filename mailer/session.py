@@ -10,7 +10,6 @@ form the mailer ever encodes it (plain, base64, AUTH PLAIN payload) with
 from __future__ import annotations
 
 import base64
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -21,7 +20,9 @@ from mailer.report import Failure, Report, Step, TranscriptLine
 
 HIDDEN = "<credentials hidden>"
 MAX_TRANSCRIPT_LINES = 2000
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 controls but TAB and LF, DEL, C1 controls, the Unicode line separators
+_UNPRINTABLE = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0b, 0x20),
+                                             *range(0x7f, 0xa0), 0x2028, 0x2029)}
 OnStep = Callable[[Step], None]
 
 
@@ -64,7 +65,7 @@ def secret_forms(username: str, password: str) -> list[str]:
 
 def printable(text: str) -> str:
     """Neutralise control characters (terminal escapes) from the other side."""
-    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text.translate(_UNPRINTABLE)
 
 
 class Recorder:

@@ -7,7 +7,6 @@ mailer.api inside one time limit for the whole conversation."""
 from __future__ import annotations
 
 import base64
-import re
 import socket
 
 from config.i18n import _
@@ -16,8 +15,8 @@ from mailer.errors import MailerError
 from mailer.session import HIDDEN, Recorder, Secret
 from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, WireLike, tls_context
 
-_CODE_RE = re.compile(r"(\d{3})([ -]|\Z)")
-_QUEUE_RE = re.compile(r"queued as\s+<?([A-Za-z0-9._@-]+)>?", re.IGNORECASE)
+_DIGITS = frozenset("0123456789")
+_QUEUE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-")
 SUPPORTED_AUTH = ("PLAIN", "LOGIN", "CRAM-MD5")
 OAUTH_ONLY = ("XOAUTH2", "OAUTHBEARER")
 
@@ -58,6 +57,29 @@ def dot_stuff(data: bytes) -> bytes:
     return data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
 
 
+def queue_id_of(message: str) -> str:
+    """The id in "... queued as <ID>" (Postfix, Exim, aiosmtpd...), or ""."""
+    low = message.lower()
+    if len(low) != len(message):  # a character whose lower case is longer (rare)
+        import re
+
+        m = re.search(r"queued as\s+<?([A-Za-z0-9._@-]+)", message, re.IGNORECASE)
+        return m.group(1) if m else ""
+    at = low.find("queued as")
+    while at >= 0:
+        rest = message[at + len("queued as"):]
+        stripped = rest.lstrip()
+        if stripped != rest:  # at least one space after "as"
+            stripped = stripped.removeprefix("<")
+            end = 0
+            while end < len(stripped) and stripped[end] in _QUEUE_ID_CHARS:
+                end += 1
+            if end:
+                return stripped[:end]
+        at = low.find("queued as", at + 1)
+    return ""
+
+
 def local_name() -> str:
     """The name we announce in EHLO (an address literal if no usable FQDN)."""
     name = socket.gethostname()
@@ -81,11 +103,11 @@ class SmtpClient:
         for _n in range(MAX_REPLY_LINES):
             line = await self.wire.read_line()
             self.rec.server(line.text)
-            m = _CODE_RE.match(line.text)
-            if not m:
+            head, sep = line.text[:3], line.text[3:4]
+            if len(head) != 3 or not _DIGITS.issuperset(head) or sep not in ("", " ", "-"):
                 raise self.rec.error("protocol_error", detail=_(
                     "the line {line!r} is not an SMTP reply").format(line=line.text[:80]))
-            code = int(m.group(1))
+            code = int(head)
             if reply is None:
                 reply = Reply(code)
             elif code != reply.code:
@@ -93,7 +115,7 @@ class SmtpClient:
                     "reply codes differ within one reply ({a} and {b})").format(
                         a=reply.code, b=code))
             reply.lines.append(line.text[4:])
-            if m.group(2) != "-":
+            if sep != "-":
                 return reply
         raise self.rec.error("protocol_error", detail=_(
             "a reply of more than {n} lines").format(n=MAX_REPLY_LINES))
@@ -277,8 +299,7 @@ class SmtpClient:
         reply = await self.read_reply()
         if reply.code != 250:
             raise self._reject(reply, "message_refused")
-        m = _QUEUE_RE.search(reply.message)
-        queue_id = m.group(1) if m else ""
+        queue_id = queue_id_of(reply.message)
         self.rec.end("ok", reply=reply.text,
                      detail=_("queue id {id}").format(id=queue_id) if queue_id else "")
         return queue_id

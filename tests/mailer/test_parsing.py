@@ -1,0 +1,27 @@
+"""Small parsers of the conversation: the queue id of the answer to the
+message, and the escaping of control characters from the other side."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailer.session import printable
+from mailer.smtp import queue_id_of
+
+
+@pytest.mark.parametrize("message, queue_id", [
+    ("2.0.0 Ok: queued as 4A11CE", "4A11CE"),            # Postfix
+    ("OK id=1abcde-000123-AB", ""),                      # Exim: no "queued as"
+    ("Ok queued as <abc.123@mx>", "abc.123@mx"),
+    ("Queued As  XYZ-1", "XYZ-1"),
+    ("queued asX", ""),
+    ("queued as", ""),
+    ("İstanbul queued as Q1", "Q1"),                     # lower() changes the length
+])
+def test_the_queue_id_is_taken_from_queued_as(message, queue_id):
+    assert queue_id_of(message) == queue_id
+
+
+def test_control_characters_from_the_server_are_shown_escaped():
+    assert printable("a\x1b[2Jb\x00\x7f\x85\u2028") == "a\\x1b[2Jb\\x00\\x7f\\x85\\x2028"
+    assert printable("tab\tand äöü stay") == "tab\tand äöü stay"
