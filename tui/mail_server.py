@@ -147,6 +147,17 @@ class MailServerScreen(Screen[None]):
         self.loaded: Settings = Settings()
         self.problems: list[Problem] = []
         self._filling = False
+        # Start with the breakpoint class of the terminal's width: the first
+        # Resize then changes no class, and Textual skips restyling the whole
+        # screen before the first paint (~30-80 ms, bench/startup.py, issue 6).
+        try:
+            width = self.app.size.width
+        except Exception:  # not inside a running app: the first Resize sets it
+            width = -1
+        for minimum, name in sorted(self.HORIZONTAL_BREAKPOINTS, reverse=True):
+            if width >= minimum:  # the rule of Screen._get_breakpoint_classes
+                self.add_class(name)
+                break
 
     # -- layout ------------------------------------------------------------
     def compose(self) -> ComposeResult:
