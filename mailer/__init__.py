@@ -13,8 +13,10 @@ Keyword-only API (see mailer/api.py and mailer/report.py):
     send_test_mail(*, settings, recipient=None, on_step=None, cancel=None)
     await send_test_mail_async(...)
 
-``import mailer`` is cheap: the transport (asyncio, ssl, email) is imported
-on first use of a function.  Never imports textual.
+``import mailer`` is cheap: the transport is imported on first use of a
+function — ssl and blocking sockets for the sync API (mailer.blocking, no
+asyncio, no email package for the test mail), asyncio for the async API
+(mailer.aio).  Never imports textual.
 """
 
 from __future__ import annotations

@@ -254,3 +254,70 @@ def test_a_sync_send_from_inside_a_coroutine_runs_without_suspending(smtp_server
     report, extra_threads = asyncio.run(handler())
     assert report.ok, report.failure
     assert extra_threads <= 0
+
+
+class StallAfterStarttls:
+    """Offers STARTTLS, answers 220, then never speaks TLS (reads and waits)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.closed_by_client = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn: socket.socket) -> None:
+        conn.settimeout(20)
+        with conn, conn.makefile("rb") as rfile:
+            try:
+                conn.sendall(b"220 stall ESMTP\r\n")
+                rfile.readline()
+                conn.sendall(b"250-stall\r\n250 STARTTLS\r\n")
+                rfile.readline()
+                conn.sendall(b"220 go ahead\r\n")
+                while conn.recv(4096):  # the ClientHello; never answered
+                    pass
+                self.closed_by_client.set()
+            except OSError:
+                self.closed_by_client.set()
+
+    def settings(self, timeout: int) -> Settings:
+        return Settings().with_values({
+            "mail.relay": "external", "mail.smtp.server": f"127.0.0.1:{self.port}",
+            "mail.smtp.security": "starttls", "mail.smtp.authentication": False,
+            "mail.smtp.verify_certificates": False, "mail.smtp.timeout": timeout})
+
+
+@pytest.fixture
+def stall():
+    server = StallAfterStarttls()
+    yield server
+    server.sock.close()
+
+
+def test_a_cancel_during_the_tls_handshake_ends_promptly_and_closes_the_socket(stall):
+    cancel = threading.Event()
+    fired: list[float] = []
+    threading.Timer(0.5, lambda: (fired.append(time.monotonic()), cancel.set())).start()
+    report = send_test_mail(settings=stall.settings(30), recipient=RCPT, cancel=cancel)
+    assert report.failure is not None
+    assert (report.failure.cls, report.failure.step) == ("cancelled", "starttls")
+    assert time.monotonic() - fired[0] < 1.0
+    assert stall.closed_by_client.wait(5)
+
+
+def test_a_handshake_that_never_ends_stops_at_the_deadline(stall):
+    started = time.monotonic()
+    report = send_test_mail(settings=stall.settings(2), recipient=RCPT)
+    assert report.failure is not None
+    assert (report.failure.cls, report.failure.step) == ("timeout", "starttls")
+    assert 1.9 < time.monotonic() - started < 3.5
