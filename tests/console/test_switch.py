@@ -37,7 +37,7 @@ def test_the_mode_key_switches_basic_to_rich_and_back(spawn_app):
     assert b"\x1b[?1003l" in basic and b"\x1b[?1000l" in basic, "mouse reporting off"
     assert b"\x1b[38;" not in basic and b"\x1b[48;" not in basic, "16 colours only"
     rows = screen_of(bytes(session.output), width=80, height=24)
-    assert "pbx@example.comx" in rows[5], rows
+    assert any("pbx@example.comx" in row for row in rows), rows
     assert "[modified]" in rows[0], "the unsaved edit survived both switches"
     assert "Basic display" in "".join(rows)
 
