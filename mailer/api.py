@@ -38,8 +38,7 @@ if TYPE_CHECKING:
     from email.message import EmailMessage
 
 # Builds the message at the settings step: an EmailMessage (checked and
-# completed there), or bytes from mailer.mime (the test mail: complete, and
-# no email package on the send path).
+# completed there), or the test mail's bytes (built with the email package).
 MessageSource = Callable[[], "EmailMessage | bytes"]
 
 

@@ -1,12 +1,10 @@
 """Building mails (M6) and checking addresses before anything connects.
 
-The mailer's own mails are written by :func:`mailer.mime.compose` (CRLF
-bytes, 7-bit); :func:`build_message`/:func:`build_test_message` parse those
-bytes into an ``EmailMessage`` (``policy.SMTP``) for callers who want one,
-while the test-mail send uses the bytes directly and never imports the email
-package.  HTML on: ``multipart/alternative`` = text/plain +
+Every mail is built with the stdlib email package and ``policy.SMTP``
+(:func:`build_message`).  HTML on: ``multipart/alternative`` = text/plain +
 ``multipart/related`` (text/html + the logo inline by Content-ID), so the
 branding shows without remote images.  HTML off: text/plain only, no logo.
+The email package is imported when a mail is built, not with the module.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from config.i18n import _
-from mailer.mime import compose, escape, format_date, make_msgid
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -121,24 +118,9 @@ def compose_message(
     text: str,
     html_body: str | None = None,
 ) -> bytes:
-    """:func:`build_message` as CRLF bytes ready for the wire (no email package)."""
-    rcpts = [check_address(r) for r in recipients]
-    check_text(subject, _("The subject"))
-    name, sender = _sender(settings)
-    domain = _domain(sender)
-    html = logo = None
-    logo_cid = ""
-    if settings.mail.html:
-        logo_cid = make_msgid(domain, idstring="logo")
-        fragment = html_body if html_body is not None else (
-            "<pre style=\"font-family:monospace\">" + escape(text) + "</pre>"
-        )
-        html = _branded_html(subject, fragment, logo_cid[1:-1])
-        with open(LOGO_FILE, "rb") as f:
-            logo = f.read()
-    return compose(sender=sender, sender_name=name, recipients=rcpts, subject=subject,
-                   text=text, html=html, logo=logo, logo_cid=logo_cid,
-                   message_id=make_msgid(domain))
+    """:func:`build_message` as CRLF bytes ready for the wire."""
+    return message_bytes(build_message(settings=settings, recipients=recipients,
+                                       subject=subject, text=text, html_body=html_body))
 
 
 def parse_message(data: bytes) -> EmailMessage:
@@ -163,8 +145,44 @@ def build_message(
     """A branded mail following M6: with ``mail.html`` on, ``html_body`` (an
     HTML fragment; escaped ``text`` if None) inside the branding with the
     inline logo; off: ``text`` only.  Raises AddressError for bad input."""
-    return parse_message(compose_message(settings=settings, recipients=recipients,
-                                         subject=subject, text=text, html_body=html_body))
+    from email import policy
+    from email.headerregistry import Address
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
+    rcpts = [check_address(r) for r in recipients]
+    check_text(subject, _("The subject"))
+    name, sender = _sender(settings)
+    domain = _domain(sender)
+    local, _at, sender_domain = sender.partition("@")
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = Address(display_name=name, username=local, domain=sender_domain)
+    msg["To"] = ", ".join(rcpts)
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=domain)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text)
+    if settings.mail.html:
+        logo_cid = make_msgid(idstring="logo", domain=domain)
+        fragment = html_body if html_body is not None else (
+            "<pre style=\"font-family:monospace\">" + escape(text) + "</pre>"
+        )
+        msg.add_alternative(_branded_html(subject, fragment, logo_cid[1:-1]), subtype="html")
+        html_part = msg.get_payload()[1]  # type: ignore[index]
+        assert isinstance(html_part, EmailMessage)
+        with open(LOGO_FILE, "rb") as f:
+            logo = f.read()
+        html_part.add_related(logo, maintype="image", subtype="png", cid=logo_cid,
+                              filename="logo.png", disposition="inline")
+    return msg
+
+
+def escape(text: str) -> str:
+    """HTML-escape text (quotes too)."""
+    from html import escape as html_escape
+
+    return html_escape(text, quote=True)
 
 
 def _branded_html(title: str, fragment: str, cid: str) -> str:
@@ -218,6 +236,11 @@ def mail_facts(settings: Settings, *, now: float | None = None) -> list[tuple[st
 def build_test_mail_bytes(settings: Settings, recipient: str) -> bytes:
     """The test mail (M5) for ``recipient`` as CRLF bytes, stating where it
     came from (what send_test_mail sends)."""
+    return message_bytes(build_test_message(settings, recipient))
+
+
+def build_test_message(settings: Settings, recipient: str) -> EmailMessage:
+    """The test mail (M5) for ``recipient``, stating where it came from."""
     facts = mail_facts(settings)
     host = socket.gethostname()
     subject = _("mailconsole test mail from {host}").format(host=host)
@@ -232,13 +255,8 @@ def build_test_mail_bytes(settings: Settings, recipient: str) -> bytes:
         for label, value in facts
     )
     fragment = f"<p>{escape(intro)}</p>\n<table>{rows}</table>"
-    return compose_message(settings=settings, recipients=[recipient], subject=subject,
-                           text=text, html_body=fragment)
-
-
-def build_test_message(settings: Settings, recipient: str) -> EmailMessage:
-    """The test mail (M5) for ``recipient``, stating where it came from."""
-    return parse_message(build_test_mail_bytes(settings, recipient))
+    return build_message(settings=settings, recipients=[recipient], subject=subject,
+                         text=text, html_body=fragment)
 
 
 def prepare_for_sending(message: EmailMessage, settings: Settings) -> EmailMessage:
@@ -246,6 +264,7 @@ def prepare_for_sending(message: EmailMessage, settings: Settings) -> EmailMessa
     Bcc removed, header values checked for control characters."""
     import copy
     from email.headerregistry import Address
+    from email.utils import formatdate, make_msgid
 
     msg = copy.copy(message)
     for name, value in msg.items():
@@ -257,9 +276,9 @@ def prepare_for_sending(message: EmailMessage, settings: Settings) -> EmailMessa
         local, _at, domain = sender.partition("@")
         msg["From"] = Address(display_name=name, username=local, domain=domain)
     if "Date" not in msg:
-        msg["Date"] = format_date()
+        msg["Date"] = formatdate(localtime=True)
     if "Message-ID" not in msg:
-        msg["Message-ID"] = make_msgid(_domain(check_address(settings.mail.sender)))
+        msg["Message-ID"] = make_msgid(domain=_domain(check_address(settings.mail.sender)))
     del msg["Bcc"]
     return msg
 
