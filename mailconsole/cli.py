@@ -23,7 +23,20 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from config import i18n
 from config.i18n import _, set_language
+
+
+def _argparse_gettext(message: str) -> str:
+    """argparse's own texts ("usage: ", "options", "invalid choice: ...")
+    through our catalog; its msgids are listed in mailconsole/argparse_messages.py.
+    argparse also passes None (a subparsers group without a description)."""
+    return i18n._(message) if isinstance(message, str) and message else message
+
+
+# argparse looks ``_`` and ``ngettext`` up as module globals at call time.
+argparse._ = _argparse_gettext  # type: ignore[attr-defined]
+argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
 
 # --- exit codes (documented in --help, docs/cli.md and the README) -----------
 EXIT_OK = 0
@@ -195,7 +208,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             "  mailconsole test-mail --to admin@example.com"
         )),
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}",
+                        help=_("show program's version number and exit"))
     _add_common(parser, top=True)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -356,6 +370,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
     except SystemExit as exit_:  # --help, --version, usage errors
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    if getattr(args, "json", False):
+        # JSON is an interface (issue 7): every message inside it is English,
+        # whatever --lang or LANG say (and so are this command's stderr lines).
+        set_language("en")
     try:
         return _dispatch(args)
     except BaseException as exc:  # noqa: B036 — everything ends in one line

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from babel.messages.pofile import read_po
 
-from config.i18n import _, set_ascii, transliterate
+from config.i18n import _, ngettext, set_ascii, transliterate
 from tests.i18n.conftest import PO
 
 
@@ -18,8 +18,15 @@ def test_every_german_message_becomes_pure_ascii_in_ascii_mode(german):
     set_ascii(True)
     with PO.open("rb") as f:
         catalog = read_po(f)
-    not_ascii = {m.id: _(m.id) for m in catalog if m.id and not _(m.id).isascii()}
+    def shown(m) -> list[str]:
+        if isinstance(m.id, tuple):  # a plural: every form
+            return [ngettext(m.id[0], m.id[1], n) for n in (1, 2)]
+        return [_(m.id)]
+
+    not_ascii = {m.id: text for m in catalog if m.id for text in shown(m) if not text.isascii()}
     assert not not_ascii
+    assert ngettext("expected %s argument", "expected %s arguments", 2) == \
+        "erwartet %s Argumente"
     assert _("unencrypted") == "Unverschluesselt"
     assert _("Recipient") == "Empfaenger"
     assert _("SMTP after POP3 was switched off: it needs \"SMTP with authentication\" "

@@ -43,7 +43,36 @@ def test_json_keys_and_values_that_are_interfaces_stay_english(capsys):
     assert problem["key"] == "mail.relay"
     assert problem["severity"] == "warning"        # an enum, not prose
     assert problem["fix"] == {"mail.relay": "external"}
-    assert problem["message"].startswith("der interne Mailserver")  # prose is German
+    # JSON is an interface: its prose is English too, whatever the language
+    assert problem["message"].startswith("the internal mail server is often blocked")
+    assert problem["fix_label"] == "use an external server"
+
+
+def test_every_message_inside_json_is_english_with_german_lang_or_environment(
+        capsys, monkeypatch, tmp_path):
+    site = tmp_path / "site.toml"
+    site.write_text('[mail]\nrelay = "external"\n')
+    german = ("der ", "die ", "Warnung", "ä", "ö", "ü", "ß", "nicht ", "wurde")
+    for argv in (["--lang", "de", "validate", "--json"], ["validate", "--json", "--lang=de"],
+                 ["--lang", "de", "show", "--json"],
+                 ["--lang", "de", "apply", str(site), "--check", "--json"]):
+        code, out, _err = run(capsys, *argv)
+        text = json.dumps(json.loads(out), ensure_ascii=False)
+        assert not [w for w in german if w in text], (argv, text)
+    # a failure reported as JSON: English in the JSON
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    code, out, _err = run(capsys, "apply", str(site), "--json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["ok"] is False
+    assert "is required while SMTP authentication is on" in data["error"]
+    assert all(p["message"].startswith("is required") for p in data["problems"])
+    assert "nötig" not in out
+    # without --json the same command speaks German
+    code, out, err = run(capsys, "apply", str(site))
+    assert code == 1 and "nötig" in err
 
 
 def test_set_errors_are_german_and_name_english_key_paths(capsys, tmp_path):
@@ -65,6 +94,42 @@ def test_help_is_german(capsys):
     assert "Die ausgehenden Mails der Appliance einrichten." in out
     assert "Exit-Codes:" in out and "interner Fehler (ein Bug)" in out
     assert "eine Testmail mit den gespeicherten Einstellungen senden" in out
+
+
+def test_argparse_own_texts_are_german(capsys):
+    code, out, _err = run(capsys, "--lang", "de", "--help")
+    assert out.startswith("Aufruf: mailconsole ")
+    assert "\nOptionen:\n" in out and "diese Hilfe zeigen und beenden" in out
+    assert "die Versionsnummer zeigen und beenden" in out
+    assert "usage:" not in out and "options:" not in out and "show this help" not in out
+    code, out, _err = run(capsys, "--lang", "de", "set", "--help")
+    assert "\nArgumente:\n" in out and "positional arguments" not in out
+
+
+def test_argparse_errors_are_german_and_english_without_lang(capsys):
+    code, _out, err = run(capsys, "--lang", "de", "bogus")
+    assert code == 2
+    assert "ungültige Auswahl: 'bogus' (möglich: 'show'," in err
+    assert "siehe 'mailconsole --help'" in err
+    code, _out, err = run(capsys, "--lang", "de", "unset")
+    assert code == 2 and "diese Argumente fehlen: KEY" in err
+    code, _out, err = run(capsys, "--lang", "de", "show", "--bogus")
+    assert code == 2 and "unbekannte Argumente: --bogus" in err
+    code, _out, err = run(capsys, "bogus")
+    assert code == 2 and "invalid choice: 'bogus'" in err
+
+
+def test_the_argparse_msgids_we_translate_are_argparse_own():
+    """mailconsole/argparse_messages.py lists argparse's msgids; a Python whose
+    argparse words them differently would silently fall back to English."""
+    import argparse
+    import inspect
+
+    from mailconsole.argparse_messages import MESSAGES
+
+    source = inspect.getsource(argparse)
+    missing = [m for m in MESSAGES if repr(m) not in source and f'"{m}"' not in source]
+    assert not missing
 
 
 def test_lang_from_the_environment_in_a_fresh_process(tmp_path):
