@@ -184,13 +184,13 @@ FIELDS: dict[str, Field] = {
         ),
         Field(
             "mail.pop3.enabled", bool, False,
-            N_("SMTP after POP3: log in to the POP3 inbox first, which authorises sending. "
-               "Needs \"SMTP with authentication\" set to no."),
+            N_("Log in to the POP3 inbox first; that authorises sending (the alternative "
+               "login). Needs \"SMTP with authentication\" set to no."),
             "M15",
         ),
         Field(
             "mail.pop3.server", str, "",
-            N_("POP3 server as host[:port]; default port 110, or 995 with security \"tls\"."),
+            N_("Written as host[:port]; default port 110, or 995 with security \"tls\"."),
             "M15",
         ),
     )
