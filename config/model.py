@@ -72,7 +72,7 @@ class Field(_Frozen):
     """One setting: its key path, type, default, allowed values and meaning."""
 
     __match_args__ = ("path", "type", "default", "help", "manual_id", "choices", "secret",
-                      "minimum", "maximum")
+                      "minimum", "maximum", "short")
     path: str
     type: type
     default: Value
@@ -82,12 +82,15 @@ class Field(_Frozen):
     secret: bool
     minimum: int | None
     maximum: int | None
+    short: str  # one line (<= 70 characters), N_-marked: the basic-mode help line
 
     def __init__(self, path: str, type: _Type, default: Value, help: str,  # noqa: A002
                  manual_id: str = "", choices: tuple[str, ...] = (), secret: bool = False,
-                 minimum: int | None = None, maximum: int | None = None) -> None:
+                 minimum: int | None = None, maximum: int | None = None,
+                 short: str = "") -> None:
         self._init(path=path, type=type, default=default, help=help, manual_id=manual_id,
-                   choices=choices, secret=secret, minimum=minimum, maximum=maximum)
+                   choices=choices, secret=secret, minimum=minimum, maximum=maximum,
+                   short=short or help)
 
 
 FIELDS: dict[str, Field] = {
@@ -98,6 +101,7 @@ FIELDS: dict[str, Field] = {
             N_("How the appliance runs: \"on-premises\" or \"cloud\". In the cloud the "
                "sender address must be changed from the default."),
             "M4", choices=("on-premises", "cloud"),
+            short=N_("On-premises, or cloud (then change the sender address)."),
         ),
         Field(
             "mail.relay", str, "internal",
@@ -105,38 +109,45 @@ FIELDS: dict[str, Field] = {
                "server below. An external server is recommended: receivers' SPF/DMARC "
                "filters often block the internal one."),
             "M1", choices=("internal", "external"),
+            short=N_("Internal: local sendmail. External (recommended): SMTP server."),
         ),
         Field(
             "mail.sender", str, "pbx@example.com",
             N_("Sender (From) address of every mail the appliance sends. Change it so that "
                "replies reach a real mailbox."),
             "M3",
+            short=N_("From address of all mails."),
         ),
         Field(
             "mail.sender_name", str, "",
             N_("Optional display name shown with the sender address."),
+            short=N_("Optional name shown with the sender address."),
         ),
         Field(
             "mail.html", bool, True,
             N_("true: every mail carries HTML branding with the logo; false: every mail is "
                "plain text without logo."),
             "M6",
+            short=N_("On: HTML with logo; off: plain text."),
         ),
         Field(
             "mail.test_recipient", str, "",
             N_("Default recipient of the test mail."),
             "M5",
+            short=N_("Default recipient of the test mail."),
         ),
         Field(
             "mail.internal.sendmail", str, "/usr/sbin/sendmail",
             N_("Path of the local sendmail program used by the internal relay."),
             "M1",
+            short=N_("Path of the local sendmail program."),
         ),
         Field(
             "mail.smtp.server", str, "",
             N_("IPv4 address, host name or [IPv6] address of the SMTP server; append "
                "another port than 25 after a colon, e.g. 192.0.2.10:587."),
             "M7",
+            short=N_("Host or IP; another port after a colon, e.g. 192.0.2.10:587."),
         ),
         Field(
             "mail.smtp.security", str, "starttls",
@@ -144,54 +155,64 @@ FIELDS: dict[str, Field] = {
                "connection upgraded with STARTTLS, usually port 587; \"none\": unencrypted, "
                "discouraged."),
             "M10", choices=("tls", "starttls", "none"),
+            short=N_("TLS: port 465; STARTTLS: port 587; unencrypted: avoid."),
         ),
         Field(
             "mail.smtp.verify_certificates", bool, True,
             N_("Check the server's certificate (trusted issuer, host name, validity) when "
                "connecting."),
             "M13",
+            short=N_("Check the server's certificate when connecting."),
         ),
         Field(
             "mail.smtp.ca_file", str, "",
             N_("Optional PEM file with CA certificates to trust besides the system store."),
             "M13",
+            short=N_("Optional PEM file with more CA certificates to trust."),
         ),
         Field(
             "mail.smtp.authentication", bool, True,
             N_("Log in to the SMTP server with user name and password (SMTP AUTH). Most "
                "servers want this."),
             "M14",
+            short=N_("Log in with user name and password (SMTP AUTH)."),
         ),
         Field(
             "mail.smtp.username", str, "",
             N_("User name for the mail server (SMTP AUTH or SMTP after POP3)."),
             "M8",
+            short=N_("Login name at the mail server."),
         ),
         Field(
             "mail.smtp.password", str, "",
             N_("Password for the mail server. Never shown, logged or printed."),
             "M9", secret=True,
+            short=N_("Never shown, logged or printed."),
         ),
         Field(
             "mail.smtp.allow_plaintext_auth", bool, False,
             N_("Allow sending the user name and password over an unencrypted connection. "
                "Leave false unless the link itself is trusted."),
+            short=N_("Allow the login over an unencrypted link (trusted links only)."),
         ),
         Field(
             "mail.smtp.timeout", int, 15,
             N_("Seconds allowed for the whole conversation with the server."),
             minimum=1, maximum=600,
+            short=N_("Seconds for the whole conversation with the server."),
         ),
         Field(
             "mail.pop3.enabled", bool, False,
             N_("Log in to the POP3 inbox first; that authorises sending (the alternative "
                "login). Needs \"SMTP with authentication\" set to no."),
             "M15",
+            short=N_("Log in to POP3 first; needs SMTP with authentication: no."),
         ),
         Field(
             "mail.pop3.server", str, "",
             N_("Written as host[:port]; default port 110, or 995 with security \"tls\"."),
             "M15",
+            short=N_("host[:port]; port 110, or 995 with security TLS."),
         ),
     )
 }
@@ -203,6 +224,12 @@ REDACTED = "********"
 def field_help(path: str) -> str:
     """The translated help text of ``path``."""
     return _(FIELDS[path].help)
+
+
+def field_short_help(path: str) -> str:
+    """The translated one-line help of ``path`` (basic mode's help line: every
+    byte counts on a serial line; the full text is on the help screen)."""
+    return _(FIELDS[path].short)
 
 
 # --- the typed view -------------------------------------------------------

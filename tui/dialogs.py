@@ -201,8 +201,15 @@ class HelpScreen(Dialog[None]):
 
     BINDINGS = [Binding("escape,q,enter,f1,ctrl+g,question_mark", "dismiss(None)", "Close")]
 
+    def __init__(self, field: Text | None = None) -> None:
+        super().__init__()
+        self.field = field  # the focused field's full help (basic mode shows a short one)
+
     def compose(self) -> ComposeResult:
         text = Text()
+        if self.field is not None:
+            text.append_text(self.field)
+            text.append("\n\n")
         for keys, what in key_table():
             text.append(f"{keys:<28}", style="bold")
             text.append(what + "\n")

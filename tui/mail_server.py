@@ -27,7 +27,7 @@ from config.errors import (
     ConfigInvalidError,
 )
 from config.i18n import _
-from config.model import Settings, Value, field_help
+from config.model import Settings, Value, field_help, field_short_help
 from config.validate import Problem
 from tui.widgets import (
     Choice,
@@ -440,11 +440,14 @@ class MailServerScreen(Screen[None]):
             key = key_of(widget.parent.id)
         text = Text()
         if key is not None:
-            # Basic mode (serial lines): the field's label is already beside the
-            # highlighted field; repeating it costs ~25 bytes per focus move.
+            # Basic mode (serial lines, issue 6): one short line without the
+            # label (it is beside the highlighted field), ~50 instead of ~135
+            # bytes per focus move; F1 shows the field's full text.
             if getattr(self.app, "console_mode", None) != "basic":
                 text.append(labels()[key] + ": ", style="bold")
-            text.append(field_help(key))
+                text.append(field_help(key))
+            else:
+                text.append(field_short_help(key))
         elif widget.id == "test-mail":
             text.append(_("Send test mail: ") , style="bold")
             text.append(_("sends a test mail with the values on screen, even unsaved "
@@ -457,7 +460,23 @@ class MailServerScreen(Screen[None]):
 
     # -- actions -----------------------------------------------------------
     def action_help(self) -> None:
-        self.app.push_screen(dialogs.HelpScreen())
+        self.app.push_screen(dialogs.HelpScreen(field=self._focused_field_help()))
+
+    def _focused_field_help(self) -> Text | None:
+        """Basic mode's help line is the short text: the help screen starts
+        with the focused field's full one."""
+        if getattr(self.app, "console_mode", None) != "basic" or self.focused is None:
+            return None
+        widget = self.focused
+        key = key_of(widget.id)
+        if key is None and isinstance(widget, RadioButton) and widget.parent is not None:
+            key = key_of(widget.parent.id)
+        if key is None:
+            return None
+        text = Text()
+        text.append(labels()[key] + ": ", style="bold")
+        text.append(field_help(key))
+        return text
 
     def action_redraw(self) -> None:
         self.app.refresh(repaint=True, layout=True)
