@@ -15,8 +15,12 @@ change in the machine's load hits all of them alike; byte-code caching is on
 (``PYTHONDONTWRITEBYTECODE`` removed, the tree compiled first), as in a real
 install.  The machine and its load average before and after are printed.
 
+For an A/B comparison, ``--tree DIR`` (repeatable) adds the two sessions
+run from another copy of the source tree (``PYTHONPATH=DIR``, the same venv),
+interleaved with the rest: e.g. a copy of the tree before a change.
+
 Usage:
-  .venv/bin/python bench/startup.py [--runs 7] [--json]
+  .venv/bin/python bench/startup.py [--runs 7] [--json] [--tree DIR ...]
 """
 
 from __future__ import annotations
@@ -93,15 +97,17 @@ def mailconsole_argv(config: Path, mode: str) -> list[str]:
     return [*command, "--config", str(config), f"--{mode}"]
 
 
-def session_env(term: str) -> dict[str, str]:
+def session_env(term: str, tree: Path | None = None) -> dict[str, str]:
     env = B.app_env(term)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a real install has its .pyc files
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)  # ahead of the venv's editable install
     return env
 
 
-def one_run(argv: list[str], term: str) -> tuple[float, float]:
+def one_run(argv: list[str], term: str, tree: Path | None = None) -> tuple[float, float]:
     """(seconds to first paint, peak RSS in MB) of one session."""
-    session = B.PtySession(argv, session_env(term), cwd=str(B.REPO))
+    session = B.PtySession(argv, session_env(term, tree), cwd=str(tree or B.REPO))
     painted = None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and painted is None:
@@ -140,27 +146,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--tree", type=Path, action="append", default=[],
+                        help="also run the sessions from this copy of the source tree")
     args = parser.parse_args(argv)
-    subprocess.run([str(B.PYTHON), "-m", "compileall", "-q", "config", "mailconsole", "tui",
-                    "mailer"], cwd=B.REPO, env=session_env("vt100"), check=True,
-                   stdout=subprocess.DEVNULL)
+    trees = [t.resolve() for t in args.tree]
+    for tree in [B.REPO, *trees]:
+        subprocess.run([str(B.PYTHON), "-m", "compileall", "-q", "config", "mailconsole",
+                        "tui", "mailer"], cwd=tree, env=session_env("vt100", tree),
+                       check=True, stdout=subprocess.DEVNULL)
     report: dict[str, object] = {"machine": machine()}
     with tempfile.TemporaryDirectory(prefix="mailconsole-startup-") as tmp:
         config = Path(tmp) / "mail.toml"  # missing: the defaults, as on a fresh appliance
         stock = Path(tmp) / "stock_form.py"
         stock.write_text(STOCK_FORM)
-        cases = {
+        cases: dict[str, tuple] = {
             "basic": (mailconsole_argv(config, "basic"), "vt100"),
             "rich": (mailconsole_argv(config, "rich"), "xterm-256color"),
             "stock Textual form": ([str(B.PYTHON), str(stock)], "vt100"),
         }
+        for tree in trees:
+            cases[f"basic {tree.name}"] = (mailconsole_argv(config, "basic"), "vt100", tree)
+            cases[f"rich {tree.name}"] = (mailconsole_argv(config, "rich"),
+                                          "xterm-256color", tree)
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
         passes = []
         one_run(*cases["basic"])  # warm-up: page cache
         for _ in range(args.runs):
             passes.append(python_pass())
-            for name, (cmd, term) in cases.items():
-                results[name].append(one_run(cmd, term))
+            for name, case in cases.items():
+                results[name].append(one_run(*case))
     report["python -c pass"] = statistics.median(passes)
     for name, runs in results.items():
         times = sorted(t for t, _ in runs)

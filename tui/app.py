@@ -29,6 +29,11 @@ class MailConsoleApp(App[int]):
     # F2 (PF2 on a vt100) or Ctrl+B: basic <-> rich display (tui/console.py).
     BINDINGS = [Binding("f2,ctrl+b", "console_mode", "Basic/rich", show=False,
                         priority=True)]
+    # The form is the app's default screen (get_default_screen), not pushed over
+    # a blank one: Textual then composes and lays out one screen before the
+    # first paint, not two (issue 6).  A default screen's CSS_PATH is not read
+    # by Textual, so the app reads the same file (one source, parsed once).
+    CSS_PATH = "mail_server.tcss"
 
     def __init__(self, service: SettingsService, mailer: Any, *, mode: str = "rich",
                  demo_note: str | None = None) -> None:
@@ -39,8 +44,13 @@ class MailConsoleApp(App[int]):
         # made before basic mode was chosen: spell it in ASCII here (ä -> ae), too
         self.demo_note = transliterate(demo_note) if demo_note and ascii_only() else demo_note
 
-    def on_mount(self) -> None:
-        self.push_screen(MailServerScreen(self.service, self.mailer, demo_note=self.demo_note))
+    def get_default_screen(self) -> MailServerScreen:
+        return MailServerScreen(self.service, self.mailer, demo_note=self.demo_note)
+
+    async def on_mount(self) -> None:
+        # A pushed screen is composed before the app counts as ready (pilots,
+        # tests); Textual does not wait for a default screen, so wait here.
+        await self.screen._mounted_event.wait()
 
     async def action_console_mode(self) -> None:
         """F2 / Ctrl+B: switch between basic (ASCII, no mouse) and rich display."""
