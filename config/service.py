@@ -44,9 +44,7 @@ anything, compare ``settings.changed_keys(svc.settings)``.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 
 from config import store
 from config.errors import ConfigConflictError, ConfigInvalidError, ConfigTypeError
@@ -55,20 +53,34 @@ from config.model import FIELDS, REDACTED, SECRET_KEYS, Settings, Value, _Frozen
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
     from config.validate import Problem
 
 # config.validate (ipaddress, its rules) is imported by the first validation:
-# `get` and `show` never validate and start faster.
+# `get` and `show` never validate and start faster.  pathlib is imported by
+# the first Path asked for (svc.path, the write path; see config.store):
+# load(), exists, file_mode and validate() work on strings.
 
-DEFAULT_PATH = Path("/etc/mailconsole/mail.toml")
+_DEFAULT_PATH = "/etc/mailconsole/mail.toml"
+
+
+def __getattr__(name: str) -> Path:
+    """``DEFAULT_PATH`` (a Path), built on first use (no pathlib at import)."""
+    if name == "DEFAULT_PATH":
+        from pathlib import Path
+
+        return Path(_DEFAULT_PATH)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def default_config_path() -> Path:
     """``$MAILCONSOLE_CONFIG`` if set, else /etc/mailconsole/mail.toml."""
+    from pathlib import Path
+
     env = os.environ.get("MAILCONSOLE_CONFIG")
-    return Path(env) if env else DEFAULT_PATH
+    return Path(env or _DEFAULT_PATH)
 
 
 class ApplyResult(_Frozen):
@@ -89,15 +101,28 @@ Values = Mapping[str, Value]
 class SettingsService:
     """Load, validate, diff and save one TOML config file (see module doc)."""
 
+    _path: str  # str(self.path)
+    _path_obj: Path | None
+
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = path
         self._snap: store.Snapshot | None = None
+
+    @property
+    def path(self) -> Path:
+        if self._path_obj is None:
+            self._path_obj = store._as_path(self._path)
+        return self._path_obj
+
+    @path.setter
+    def path(self, path: str | Path) -> None:
+        self._path = store.shown_path(path)  # == str(Path(path))
+        self._path_obj = None
 
     # -- reading -------------------------------------------------------------
     def load(self) -> Settings:
-        real = store.real_path(self.path)
-        store.cleanup_temps(real, only_dead=True)
-        self._snap = store.read(self.path)
+        store.cleanup_temps(os.path.realpath(self._path), only_dead=True)
+        self._snap = store.read(self._path)
         return self._snap.settings
 
     @property
@@ -118,7 +143,7 @@ class SettingsService:
     @property
     def file_mode(self) -> int | None:
         try:
-            return os.stat(store.real_path(self.path)).st_mode
+            return os.stat(os.path.realpath(self._path)).st_mode
         except OSError:
             return None
 
@@ -251,14 +276,17 @@ def parse_partial(text: str, source: str = "<input>") -> dict[str, Value]:
     return out
 
 
-_PASSWORD_VALUE = re.compile(
+_PASSWORD_VALUE = (
     r"""(password\s*=\s*)("{3}.*?(?:"{3}|$)|'{3}.*?(?:'{3}|$)|"(?:[^"\\]|\\.)*"|'[^']*')""")
 
 
 def _redact_line(line: str, secrets: list[str]) -> str:
     """Hide the password in one diff line (both the key's value and any
     occurrence of a known password of 3+ characters)."""
-    line = _PASSWORD_VALUE.sub(
+    import re
+
+    line = re.sub(
+        _PASSWORD_VALUE,
         lambda m: m.group(1) + (m.group(2) if m.group(2) in ('""', "''") else f'"{REDACTED}"'),
         line)
     import tomlkit

@@ -25,7 +25,6 @@ import re
 import stat
 import tomllib
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 from config.errors import ConfigError, ConfigSyntaxError, ConfigTypeError, ConfigWriteError
 from config.i18n import _
@@ -33,12 +32,16 @@ from config.model import FIELDS, Settings, Value, _Frozen
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
     import tomlkit
 
 # tomlkit (and the template) are imported only when a file is edited: `get`,
-# `show` and `validate` need tomllib alone and start faster.
+# `show` and `validate` need tomllib alone and start faster.  For the same
+# reason the read path works on strings (os.path): pathlib (~5 ms with
+# urllib.parse and ipaddress) is imported by the first Path a caller asks for
+# (Snapshot.path/.real, real_path(), the write path).
 
 MAX_BYTES = 1024 * 1024
 TMP_INFIX = ".tmp-"
@@ -46,31 +49,63 @@ NEW_FILE_MODE = 0o600
 TABLES = sorted({p.rsplit(".", 1)[0] for p in FIELDS})
 
 
+def _as_path(path: str | os.PathLike[str]) -> Path:
+    from pathlib import Path
+
+    return path if isinstance(path, Path) else Path(path)
+
+
 class Snapshot(_Frozen):
     """One file as read: its bytes (None if missing), text, data and settings.
-    Immutable (a frozen-dataclass-like class; see config.model)."""
+    Immutable (a frozen-dataclass-like class; see config.model).  ``path``
+    and ``real`` are Paths; they may be given as strings (the read path)."""
 
     __match_args__ = ("path", "real", "raw", "text", "data", "settings", "mode")
-    path: Path  # as given (may be a symlink)
-    real: Path  # the file actually read and written
+    _path: str | Path
+    _real: str | Path
     raw: bytes | None
     text: str | None
     data: dict[str, Any]
     settings: Settings
     mode: int | None  # st_mode of the file, None if missing
 
-    def __init__(self, path: Path, real: Path, raw: bytes | None, text: str | None,
-                 data: dict[str, Any], settings: Settings, mode: int | None) -> None:
-        self._init(path=path, real=real, raw=raw, text=text, data=data, settings=settings,
+    def __init__(self, path: str | Path, real: str | Path, raw: bytes | None,
+                 text: str | None, data: dict[str, Any], settings: Settings,
+                 mode: int | None) -> None:
+        self._init(_path=path, _real=real, raw=raw, text=text, data=data, settings=settings,
                    mode=mode)
+
+    @property
+    def path(self) -> Path:
+        """As given (may be a symlink)."""
+        return _as_path(self._path)
+
+    @property
+    def real(self) -> Path:
+        """The file actually read and written."""
+        return _as_path(self._real)
 
     @property
     def exists(self) -> bool:
         return self.raw is not None
 
 
-def real_path(path: Path) -> Path:
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """``str(pathlib.Path(path))`` (how messages name the file) without
+    importing pathlib: repeated slashes and ``.`` parts dropped, no trailing
+    slash, a leading ``//`` kept (POSIX)."""
+    text = os.fspath(path)
+    if text.startswith("/"):
+        root = "//" if text.startswith("//") and not text.startswith("///") else "/"
+    else:
+        root = ""
+    return root + "/".join(p for p in text.split("/") if p and p != ".") or "."
+
+
+def real_path(path: str | os.PathLike[str]) -> Path:
     """The file a possibly symlinked ``path`` points to (may not exist yet)."""
+    from pathlib import Path
+
     return Path(os.path.realpath(path))
 
 
@@ -101,7 +136,7 @@ def decode(raw: bytes, path: str) -> str:
                 byte=raw[e.start])) from None
 
 
-_TOMLLIB_POS = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$")
+_TOMLLIB_POS = r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$"
 
 
 def parse_data(text: str, path: str) -> dict[str, Any]:
@@ -110,7 +145,7 @@ def parse_data(text: str, path: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
-        m = _TOMLLIB_POS.match(msg)
+        m = re.match(_TOMLLIB_POS, msg)
         if m:
             raise ConfigSyntaxError(path, int(m["line"]), int(m["col"]),
                                     _("invalid TOML: {reason}").format(reason=m["msg"])
@@ -161,10 +196,10 @@ def settings_from_data(data: Mapping[str, Any], path: str | None = None) -> Sett
         raise ConfigTypeError(e.key, e.message, path=path) from None
 
 
-def read(path: Path) -> Snapshot:
+def read(path: str | Path) -> Snapshot:
     """Read ``path`` (missing -> defaults).  Never writes."""
-    real = real_path(path)
-    shown = str(path)
+    real = os.path.realpath(path)
+    shown = shown_path(path)
     try:
         with open(real, "rb") as fh:
             st = os.fstat(fh.fileno())
@@ -320,25 +355,27 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def cleanup_temps(real: Path, *, only_dead: bool = True) -> list[Path]:
+def cleanup_temps(real: str | Path, *, only_dead: bool = True) -> list[Path]:
     """Remove temp files a killed writer left beside ``real`` (and its backup).
     With ``only_dead`` (no lock held) only those whose writer pid is gone."""
     removed: list[Path] = []
+    directory, name = os.path.split(shown_path(real))
+    directory = directory or "."
     try:
-        entries = list(real.parent.iterdir())
+        entries = os.listdir(directory)
     except OSError:
         return removed
-    for base in (real.name, backup_path(real).name):
+    for base in (name, name + ".bak"):  # backup_path(real).name
         prefix = f".{base}{TMP_INFIX}"
         for entry in entries:
-            if not entry.name.startswith(prefix):
+            if not entry.startswith(prefix):
                 continue
-            pid_text = entry.name[len(prefix):].split("-", 1)[0]
+            pid_text = entry[len(prefix):].split("-", 1)[0]
             if only_dead and pid_text.isdigit() and _pid_alive(int(pid_text)):
                 continue
             with contextlib.suppress(OSError):
-                entry.unlink()
-                removed.append(entry)
+                os.unlink(os.path.join(directory, entry))
+                removed.append(_as_path(directory) / entry)
     return removed
 
 

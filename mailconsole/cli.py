@@ -6,8 +6,10 @@ Bare ``mailconsole`` starts the TUI; the subcommands (``show``, ``get``,
 ``mailer`` functions as the TUI, so both validate and save identically.
 
 Start-up speed matters (``get``/``show``/``validate`` run in provisioning
-loops), so everything beyond argparse is imported lazily inside the command
-that needs it: the read-only commands never import textual, asyncio or ssl.
+loops), so everything is imported lazily inside the command that needs it:
+the read-only commands never import textual, asyncio or ssl.  Their plain
+forms (:func:`_fast_args`) do not even build the argparse parser
+(``mailconsole.parser``); any other command line goes through argparse.
 
 Every user error ends in ONE line on stderr that names the file, key or step,
 says what is wrong and what to do, and one of the exit codes below; never a
@@ -17,26 +19,17 @@ only with ``MAILCONSOLE_DEBUG=1``).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn
 
-from config import i18n
 from config.i18n import _, set_language
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Any
 
-def _argparse_gettext(message: str) -> str:
-    """argparse's own texts ("usage: ", "options", "invalid choice: ...")
-    through our catalog; its msgids are listed in mailconsole/argparse_messages.py.
-    argparse also passes None (a subparsers group without a description)."""
-    return i18n._(message) if isinstance(message, str) and message else message
-
-
-# argparse looks ``_`` and ``ngettext`` up as module globals at call time.
-argparse._ = _argparse_gettext  # type: ignore[attr-defined]
-argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
 
 # --- exit codes (documented in --help, docs/cli.md and the README) -----------
 EXIT_OK = 0
@@ -94,254 +87,88 @@ def err(message: str) -> None:
     print(f"{PROG}: {text}", file=sys.stderr, flush=True)
 
 
-# --- help texts -----------------------------------------------------------
+# --- the argparse side (mailconsole.parser), imported on first use ----------
+
+_PARSER_NAMES = frozenset((
+    "COMMANDS", "build_parser", "parse_args", "exit_codes_help", "_argparse_gettext",
+    "_epilog", "_Retry", "_Unbuilt", "_terminal_columns", "_Formatter", "_Parser",
+    "_add_common", "_seconds", "_command_from_argv",
+))
 
 
-def exit_codes_help() -> str:
-    return _(
-        "exit codes:\n"
-        "  0   success\n"
-        "  1   invalid configuration, or the mail was not delivered\n"
-        "  2   usage error (unknown command, key or option; missing argument)\n"
-        "  3   the config file is malformed (not TOML, not UTF-8, duplicate key)\n"
-        "  4   the config file changed on disk meanwhile; nothing written, try again\n"
-        "  5   the config file could not be written; the original is intact\n"
-        "  70  internal error (a bug); MAILCONSOLE_DEBUG=1 shows the traceback"
-    )
+def __getattr__(name: str) -> Any:
+    """``mailconsole.cli.build_parser`` etc. as before the split (PEP 562)."""
+    if name in _PARSER_NAMES:
+        from mailconsole import parser
+
+        return getattr(parser, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _epilog(examples: str) -> str:
-    return _("examples:\n{examples}\n\n{codes}").format(
-        examples=examples, codes=exit_codes_help()
-    )
+# --- the fast path: plain get/show/validate without argparse ----------------
 
 
-COMMANDS = ("show", "get", "set", "unset", "validate", "apply", "test-mail", "send", "demo")
-_QUIET = False
+if TYPE_CHECKING:
+    _Args = argparse.Namespace  # the commands see the same attributes
+else:
+    class _Args:
+        """What ``argparse.Namespace`` holds for the plain forms (attributes only)."""
+
+        def __init__(self, **values: Any) -> None:
+            self.__dict__.update(values)
 
 
-class _Retry(Exception):
-    """Parsing with only one subcommand built failed: build them all."""
+_FAST_COMMANDS = {"get": 1, "show": 0, "validate": 0}  # command -> positionals (KEY)
 
 
-class _Unbuilt:
-    """Stands in for a subcommand parser that is not needed for this run
-    (building all nine costs ~10 ms of start-up; see bench/cli_speed.py)."""
+def _fast_args(argv: Sequence[str]) -> _Args | None:
+    """The namespace argparse gives for exactly these command lines, else None:
 
-    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        [--config PATH] get KEY
+        [--config PATH] show [--json]
+        [--config PATH] validate [--json]
+
+    ``--config PATH`` / ``--config=PATH`` before or after the command (and
+    ``--json`` anywhere after it), as argparse accepts them; the last
+    ``--config`` wins, as with argparse.  Anything else -- --lang, --help,
+    abbreviations, ``--``, a value or KEY starting with ``-`` or empty, a
+    missing or extra argument -- returns None and argparse parses it (and
+    reports the error).  tests/cli/test_fast_path.py checks that both paths
+    give the same output, errors and exit codes."""
+    command: str | None = None
+    config: str | None = None
+    json = False
+    positionals: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--config" or arg.startswith("--config="):
+            if arg == "--config":
+                if i + 1 == len(argv):
+                    return None
+                i += 1
+                value = argv[i]
+            else:
+                value = arg[len("--config="):]
+            if not value or value.startswith("-"):
+                return None
+            config = value
+        elif arg == "--json" and command in ("show", "validate"):
+            json = True
+        elif not arg or arg.startswith("-"):
+            return None
+        elif command is None:
+            if arg not in _FAST_COMMANDS:
+                return None
+            command = arg
+        else:
+            positionals.append(arg)
+        i += 1
+    if command is None or len(positionals) != _FAST_COMMANDS[command]:
         return None
-
-    def add_mutually_exclusive_group(self, *args: Any, **kwargs: Any) -> _Unbuilt:
-        return self
-
-
-def _terminal_columns() -> int:
-    """``shutil.get_terminal_size().columns`` without importing shutil (which
-    pulls in bz2/lzma, ~4 ms): argparse builds a help formatter for every
-    ``add_argument``, even when no help is printed."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 80
-        columns = columns or 80
-    return columns
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """RawDescriptionHelpFormatter with the same width, computed cheaply."""
-
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        if width is None:
-            width = _terminal_columns() - 2
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (plus a pointer to --help), exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        if _QUIET:
-            raise _Retry
-        err(_("{message} — see '{prog} --help'").format(message=message, prog=self.prog))
-        raise SystemExit(EXIT_USAGE)
-
-
-def _add_common(p: argparse.ArgumentParser, *, top: bool) -> None:
-    """--config and --lang on the top level and on every subcommand."""
-    default = None if top else argparse.SUPPRESS
-    p.add_argument(
-        "--config", metavar="PATH", default=default,
-        help=_("config file (default: $MAILCONSOLE_CONFIG, else {path})").format(
-            path=DEFAULT_CONFIG),
-    )
-    p.add_argument(
-        "--lang", metavar="LANG", default=default,
-        help=_("language of messages: en or de (default: from LC_ALL/LANG)"),
-    )
-
-
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser; with ``only``, just that subcommand is built (the
-    others are stubs), which is enough to parse a command line naming it."""
-    from mailconsole import __version__
-
-    fmt = _Formatter
-    parser = _Parser(
-        prog=PROG,
-        formatter_class=fmt,
-        description=_(
-            "Set up the appliance's outgoing mail. Without a command, start the "
-            "mail-server screen (TUI); with a command, work headless."
-        ),
-        epilog=_epilog(_(
-            "  mailconsole                          # the mail-server screen\n"
-            "  mailconsole show\n"
-            "  mailconsole set mail.relay=external mail.smtp.server=smtp.example.com:587\n"
-            "  printf '%s\\n' \"$PW\" | mailconsole set --password-stdin\n"
-            "  mailconsole apply site.toml --check --json\n"
-            "  mailconsole test-mail --to admin@example.com"
-        )),
-    )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}",
-                        help=_("show program's version number and exit"))
-    _add_common(parser, top=True)
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--basic", dest="mode", action="store_const", const="basic",
-        help=_("TUI: plain ASCII, no colours (serial consoles, dumb terminals)"),
-    )
-    mode.add_argument(
-        "--rich", dest="mode", action="store_const", const="rich",
-        help=_("TUI: colours and box drawing even where basic mode would be chosen"),
-    )
-    parser.set_defaults(command=None, mode=None)
-
-    sub = parser.add_subparsers(
-        title=_("commands"), metavar=_("COMMAND"), dest="command", parser_class=_Parser,
-    )
-
-    def add(name: str, help_: str, examples: str) -> Any:
-        if only is not None and name != only:
-            return _Unbuilt()
-        p = sub.add_parser(
-            name, help=help_, description=help_, formatter_class=fmt,
-            epilog=_epilog(examples),
-        )
-        _add_common(p, top=False)
-        return p
-
-    p = add("show", _("print the effective settings (defaults filled in; the password "
-                      "only as set/unset)"),
-            _("  mailconsole show\n  mailconsole show --json | jq -r '.settings[\"mail.relay\"]'"))
-    p.add_argument("--json", action="store_true", help=_("print JSON"))
-
-    p = add("get", _("print one setting's value"),
-            _("  mailconsole get mail.smtp.server\n"
-              "  [ \"$(mailconsole get mail.html)\" = true ] && echo html"))
-    p.add_argument("key", metavar="KEY", help=_("key path, e.g. mail.smtp.server"))
-
-    p = add("set", _("change settings: validated as a whole, then one atomic save that "
-                     "keeps the file's comments"),
-            _("  mailconsole set mail.relay=external mail.smtp.server=192.0.2.10:587\n"
-              "  mailconsole set mail.smtp.username=pbx --password-stdin < pw.txt\n"
-              "  (a password on the command line is refused: it would show in ps and "
-              "the shell history)"))
-    p.add_argument("assignments", nargs="*", metavar="KEY=VALUE",
-                   help=_("values are parsed by the key's type: true/false, 25, text"))
-    p.add_argument("--password-stdin", action="store_true",
-                   help=_("read mail.smtp.password from the first line of standard input"))
-
-    p = add("unset", _("put settings back to their defaults"),
-            _("  mailconsole unset mail.smtp.server mail.smtp.username\n"
-              "  mailconsole unset mail.smtp.password"))
-    p.add_argument("keys", nargs="+", metavar="KEY", help=_("key path"))
-
-    p = add("validate", _("check the config file: errors and warnings with key paths "
-                          "(line:col for syntax errors)"),
-            _("  mailconsole validate\n  mailconsole validate --json"))
-    p.add_argument("--json", action="store_true", help=_("print JSON"))
-
-    p = add("apply", _("merge a partial TOML file (the keys it contains) into the config, "
-                       "validated as a whole"),
-            _("  mailconsole apply site.toml --check      # what would change\n"
-              "  mailconsole apply site.toml --json       # {\"changed\": ..., \"diff\": ...}"))
-    p.add_argument("file", metavar="FILE", help=_("TOML file with the keys to set ('-' reads "
-                                                  "standard input)"))
-    p.add_argument("--check", action="store_true",
-                   help=_("change nothing; report what would change"))
-    p.add_argument("--json", action="store_true",
-                   help=_("print {\"changed\": ..., \"diff\": ...} (password redacted)"))
-
-    p = add("test-mail", _("send a test mail with the saved settings and diagnose each step"),
-            _("  mailconsole test-mail --to admin@example.com\n"
-              "  mailconsole test-mail --json --timeout 5 | jq .failure"))
-    p.add_argument("--to", metavar="ADDR",
-                   help=_("recipient (default: mail.test_recipient)"))
-    p.add_argument("--json", action="store_true",
-                   help=_("print the report as JSON (transcript redacted)"))
-    p.add_argument("--timeout", metavar="S", type=_seconds,
-                   help=_("seconds for the whole conversation (default: mail.smtp.timeout)"))
-
-    p = add("send", _("send an RFC 5322 message read from standard input through the "
-                      "configured relay"),
-            _("  mailconsole send --to ops@example.com < message.eml\n"
-              "  mailconsole send -t < message.eml        # recipients from To/Cc/Bcc"))
-    p.add_argument("--to", metavar="ADDR", action="append", default=[],
-                   help=_("recipient (repeatable)"))
-    p.add_argument("-t", dest="from_headers", action="store_true",
-                   help=_("take recipients from the To, Cc and Bcc headers (Bcc is removed)"))
-
-    p = add("demo", _("the mail-server screen on a throw-away demo setup"),
-            _("  mailconsole demo\n  mailconsole --basic demo"))
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--basic", dest="mode", action="store_const", const="basic",
-                      default=argparse.SUPPRESS, help=_("plain ASCII, no colours"))
-    mode.add_argument("--rich", dest="mode", action="store_const", const="rich",
-                      default=argparse.SUPPRESS, help=_("colours and box drawing"))
-    return parser
-
-
-def _seconds(text: str) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            _("--timeout must be a whole number of seconds, not {value!r}").format(value=text)
-        ) from None
-    if not 1 <= value <= 600:
-        raise argparse.ArgumentTypeError(
-            _("--timeout must be between 1 and 600 seconds, not {value}").format(value=value)
-        )
-    return value
-
-
-def _command_from_argv(argv: Sequence[str]) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg in COMMANDS and (i == 0 or argv[i - 1] not in ("--config", "--lang")):
-            return arg
-    return None
-
-
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    """Parse with only the named subcommand built (fast); on any doubt parse
-    again with the full parser, which also gives the error messages."""
-    global _QUIET
-    only = _command_from_argv(argv)
-    if only is not None and not any(a in ("-h", "--help") for a in argv):
-        _QUIET = True
-        try:
-            return build_parser(only).parse_args(argv)
-        except (_Retry, SystemExit):
-            pass
-        finally:
-            _QUIET = False
-    return build_parser().parse_args(argv)
+    if command == "get":
+        return _Args(config=config, lang=None, mode=None, command=command, key=positionals[0])
+    return _Args(config=config, lang=None, mode=None, command=command, json=json)
 
 
 def _language_from_argv(argv: Sequence[str]) -> str | None:
@@ -362,14 +189,20 @@ def config_path(args: argparse.Namespace) -> str:
 # --- main -----------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, fast_path: bool = True) -> int:
+    """Run one command line; ``fast_path=False`` parses even the plain
+    get/show/validate forms with argparse (the tests compare both)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     _SECRETS.clear()
     set_language(_language_from_argv(argv))
-    try:
-        args = parse_args(argv)
-    except SystemExit as exit_:  # --help, --version, usage errors
-        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    args = _fast_args(argv) if fast_path else None
+    if args is None:
+        from mailconsole.parser import parse_args
+
+        try:
+            args = parse_args(argv)
+        except SystemExit as exit_:  # --help, --version, usage errors
+            return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     if getattr(args, "json", False):
         # JSON is an interface (issue 7): every message inside it is English,
         # whatever --lang or LANG say (and so are this command's stderr lines).

@@ -8,10 +8,7 @@ TLS stack) happen inside ``test-mail`` and ``send`` only.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from config.i18n import N_, _
 from config.model import FIELDS, SECRET_KEYS, Value
@@ -26,7 +23,11 @@ from mailconsole.cli import (
     remember_secret,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
     from config.model import Settings
     from config.service import SettingsService
     from config.validate import Problem
@@ -273,6 +274,8 @@ def read_apply_file(name: str) -> tuple[str, str]:
         data = sys.stdin.buffer.read() if sys.stdin is not None else b""
         name = _("<standard input>")
     else:
+        from pathlib import Path
+
         try:
             data = Path(name).read_bytes()
         except OSError as exc:

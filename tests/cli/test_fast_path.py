@@ -1,0 +1,216 @@
+"""The fast path (plain ``get``/``show``/``validate`` without argparse, issue 5)
+behaves exactly like the argparse path: for a table of command lines and
+config files, ``main(argv)`` and ``main(argv, fast_path=False)`` give
+byte-identical stdout, stderr and exit codes.  The table also says which
+lines take the fast path, and that is checked, so a fast path that silently
+stopped matching (or matched too much) fails here.
+
+Also: the read path names files exactly as ``str(pathlib.Path(path))`` did
+(``config.store.shown_path``), and the fast path imports neither argparse
+nor gettext nor pathlib (checked without site, so the dev venv's editable
+``.pth`` hook, which imports pathlib into every interpreter, does not hide it).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import PurePosixPath
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from config.store import shown_path
+from mailconsole.cli import _fast_args, main
+from tests.cli.conftest import ROOT, SENTINEL, cli_env
+
+VALID = ('# a comment\n[mail]\nrelay = "external"\nhtml = false\n'
+         '[mail.smtp]\nserver = "smtp.example.com:587"\nusername = "pbx"\n'
+         f'password = "{SENTINEL}"\ntimeout = 20\n')
+FILES = {
+    "valid": VALID.encode(),
+    "missing": None,
+    "malformed": b'[mail]\nrelay = "internal\n',
+    "duplicate": b'[mail]\nrelay = "internal"\nrelay = "external"\n',
+    "not_utf8": b'[mail]\nsender_name = "M\xfcller"\n',
+    "wrong_type": b'[mail]\nhtml = "yes"\n',
+    "wrong_table": b"mail = 3\n",
+    "password_wrong_type": b'[mail.smtp]\npassword = ["' + SENTINEL.encode() + b'"]\n',
+    "invalid": b'[mail]\nrelay = "external"\n',  # no server: validate reports an error
+    "unknown_key": b'[mail]\nrelay = "internal"\nfoo = 1\n',
+    "directory": b"",  # replaced by a directory
+}
+
+C = "{cfg}"  # replaced by the config path
+# (argv, takes the fast path)
+FAST = [
+    (["get", "mail.relay"], True),
+    (["get", "mail.smtp.server"], True),
+    (["get", "mail.html"], True),
+    (["get", "mail.smtp.timeout"], True),
+    (["get", "mail.smtp.password"], True),
+    (["get", "mail.rely"], True),
+    (["get", "nonsense"], True),
+    (["get", "show"], True),
+    (["show"], True),
+    (["show", "--json"], True),
+    (["show", "--json", "--json"], True),
+    (["validate"], True),
+    (["validate", "--json"], True),
+    (["--config", C, "get", "mail.relay"], True),
+    (["--config=" + C, "show"], True),
+    (["show", "--config", C, "--json"], True),
+    (["get", "--config", C, "mail.relay"], True),
+    (["get", "mail.relay", "--config=" + C], True),
+    (["--config", "/nonexistent/x.toml", "validate", "--config", C], True),
+    (["--config", C, "--config", "/nonexistent/x.toml", "show"], True),
+    (["--config", "get", "get", "mail.relay"], True),  # a file named "get"
+]
+SLOW = [
+    (["get"], False),
+    (["get", "mail.relay", "mail.html"], False),
+    (["get", ""], False),
+    (["show", "extra"], False),
+    (["validate", "extra"], False),
+    (["--json", "show"], False),
+    (["get", "--json", "mail.relay"], False),
+    (["show", "--js"], False),
+    (["show", "--conf", C], False),
+    (["--config"], False),
+    (["show", "--config"], False),
+    (["--config=", "show"], False),
+    (["--config", "-x", "show"], False),
+    (["get", "-x"], False),
+    (["--", "get", "mail.relay"], False),
+    (["get", "--", "mail.relay"], False),
+    (["--lang", "de", "get", "mail.relay"], False),
+    (["show", "--lang=en"], False),
+    (["--basic", "show"], False),
+    (["shwo"], False),
+    (["show", "-h"], False),
+    (["--version"], False),
+    (["unset"], False),  # (no command at all would start the TUI; set would write)
+]
+
+
+def _argv(template: list[str], cfg: str) -> list[str]:
+    return [a.replace(C, cfg) for a in template]
+
+
+@pytest.fixture
+def both(capsys, monkeypatch):
+    """Run ``argv`` through main() both ways; return the two (code, out, err)."""
+
+    def run(argv: list[str]) -> tuple[tuple[int, str, str], tuple[int, str, str]]:
+        results = []
+        for fast in (True, False):
+            capsys.readouterr()
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8"))
+            code = main(list(argv), fast_path=fast)
+            cap = capsys.readouterr()
+            assert SENTINEL not in cap.out + cap.err
+            results.append((code, cap.out, cap.err))
+        return results[0], results[1]
+
+    return run
+
+
+def _write(cfg, kind: str) -> None:
+    content = FILES[kind]
+    if kind == "directory":
+        cfg.mkdir()
+    elif content is not None:
+        cfg.write_bytes(content)
+        cfg.chmod(0o600)
+
+
+@pytest.mark.parametrize("kind", list(FILES))
+@pytest.mark.parametrize(("template", "fast"), FAST + SLOW,
+                         ids=[" ".join(a) for a, _f in FAST + SLOW])
+def test_fast_path_output_is_identical_to_argparse(both, tmp_path, monkeypatch, kind,
+                                                   template, fast):
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "mail.toml"
+    _write(cfg, kind)
+    argv = _argv(template, str(cfg))
+    assert (_fast_args(argv) is not None) == fast
+    with_fast, with_argparse = both(argv)
+    assert with_fast == with_argparse
+
+
+@pytest.mark.parametrize("env", [{"LANG": "de_DE.UTF-8"}, {"LC_ALL": "de_AT"},
+                                 {"LANG": "fr_FR.UTF-8"}])
+@pytest.mark.parametrize("kind", ["valid", "missing", "malformed", "wrong_type", "invalid"])
+@pytest.mark.parametrize("template", [a for a, _f in FAST[:13]], ids=" ".join)
+def test_fast_path_is_identical_in_another_language(both, tmp_path, monkeypatch, env, kind,
+                                                    template):
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    cfg = tmp_path / "mail.toml"
+    _write(cfg, kind)
+    with_fast, with_argparse = both(_argv(template, str(cfg)))
+    assert with_fast == with_argparse
+
+
+def test_the_table_really_differs_between_files(both, tmp_path):
+    """The comparison sees content: German, errors and values do show up."""
+    cfg = tmp_path / "mail.toml"
+    _write(cfg, "valid")
+    (code, out, err), _ = both(["get", "mail.smtp.server"])
+    assert (code, out, err) == (0, "smtp.example.com:587\n", "")
+    (code, out, _err), _ = both(["validate", "--json"])
+    assert code == 0 and json.loads(out)["ok"] is True
+    (code, out, err), _ = both(["get", "mail.smtp.password"])
+    assert code == 2 and out == "" and "mail.smtp.password" in err
+
+
+@pytest.mark.parametrize("path", ["mail.toml", "./mail.toml", "a//b/./c/", "/etc/x.toml",
+                                  "//srv/x", "///srv/x", "", ".", "..", "../a/..", "./",
+                                  "a/.b/c.", "/", "//", "///"])
+def test_shown_path_is_str_of_pathlib_path(path):
+    assert shown_path(path) == str(PurePosixPath(path))
+
+
+@given(st.text(alphabet="/.ab", max_size=12))
+def test_shown_path_is_str_of_pathlib_path_for_any_path(path):
+    assert shown_path(path) == str(PurePosixPath(path))
+    assert shown_path(PurePosixPath(path)) == str(PurePosixPath(path))
+
+
+PROBE = """
+import json, sys
+from mailconsole.cli import main
+code = main({argv!r})
+watched = ("argparse", "gettext", "locale", "pathlib", "mailconsole.parser")
+print(json.dumps({{"code": code, "loaded": sorted(m for m in watched if m in sys.modules)}}),
+      file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("argv", [["get", "mail.relay"], ["show"], ["show", "--json"],
+                                  ["validate"], ["--config", C, "validate", "--json"]],
+                         ids=" ".join)
+def test_the_fast_path_imports_no_argparse_gettext_or_pathlib(tmp_path, argv):
+    cfg = tmp_path / "mail.toml"
+    _write(cfg, "valid")
+
+    def probe(argv: list[str]) -> dict:
+        # -S: without site, so the editable install's .pth hook (which imports
+        # pathlib and re into every interpreter) does not hide an import
+        proc = subprocess.run(
+            [sys.executable, "-S", "-c", PROBE.format(argv=argv)], capture_output=True,
+            text=True, cwd=ROOT, env=cli_env(MAILCONSOLE_CONFIG=str(cfg)), timeout=60)
+        assert SENTINEL not in proc.stdout + proc.stderr
+        return json.loads(proc.stderr.strip().splitlines()[-1])
+
+    result = probe(_argv(argv, str(cfg)))
+    assert result == {"code": 0, "loaded": []}
+    # the probe can fail: the argparse path imports argparse (and gettext, which
+    # argparse imports), German loads the catalog with gettext and locale
+    assert probe(["--config", str(cfg), "show", "--lang", "en"])["loaded"] == [
+        "argparse", "gettext", "mailconsole.parser"]
+    assert probe(["--config", str(cfg), "show", "--lang", "de"])["loaded"] == [
+        "argparse", "gettext", "locale", "mailconsole.parser"]
