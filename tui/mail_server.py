@@ -168,6 +168,8 @@ class MailServerScreen(Screen[None]):
         # Sections start disabled as refresh_state() will set them for the loaded
         # settings: set at mount instead, each costs a restyle of its subtree
         # (~40 ms before the first paint, issue 6).  refresh_state stays the rule.
+        # Likewise the text fields and checkboxes start with the loaded values
+        # (fill() then changes nothing: no class change, no restyle).
         loaded = self.service.settings
         auth, pop3 = loaded.mail.smtp.authentication, loaded.mail.pop3.enabled
         self._start_disabled = {
@@ -186,18 +188,21 @@ class MailServerScreen(Screen[None]):
                     ChoiceButton(_("external"), id=wid("mail.relay") + "--external"),
                     id=wid("mail.relay"),
                 ))
-                yield from self._row("mail.sender", lab, FieldInput(id=wid("mail.sender")))
+                yield from self._row("mail.sender", lab, FieldInput(
+                    loaded.mail.sender, id=wid("mail.sender")))
                 yield from self._row("mail.sender_name", lab, FieldInput(
-                    id=wid("mail.sender_name"), placeholder=_("(optional)")))
+                    loaded.mail.sender_name, id=wid("mail.sender_name"),
+                    placeholder=_("(optional)")))
                 yield from self._row("mail.html", lab, Tick(
-                    _("send HTML e-mails with logo"), id=wid("mail.html")))
+                    _("send HTML e-mails with logo"), loaded.mail.html, id=wid("mail.html")))
                 with FieldRow(classes="row"):
                     yield self._sized(Label("", classes="label"))
                     yield Button(_("Send test mail"), id="test-mail", compact=True)
                 with Vertical(id="external", disabled=loaded.mail.relay != "external"):
                     yield Static(_("External SMTP server"), classes="section")
                     yield from self._row("mail.smtp.server", lab, FieldInput(
-                        id=wid("mail.smtp.server"), placeholder="smtp.example.com:587"))
+                        loaded.mail.smtp.server, id=wid("mail.smtp.server"),
+                        placeholder="smtp.example.com:587"))
                     yield from self._row("mail.smtp.security", lab, Choice(
                         ChoiceButton("TLS", id=wid("mail.smtp.security") + "--tls"),
                         ChoiceButton("STARTTLS", id=wid("mail.smtp.security") + "--starttls"),
@@ -205,21 +210,23 @@ class MailServerScreen(Screen[None]):
                         id=wid("mail.smtp.security"),
                     ))
                     yield from self._row("mail.smtp.verify_certificates", lab, Tick(
-                        _("verify"), id=wid("mail.smtp.verify_certificates")))
+                        _("verify"), loaded.mail.smtp.verify_certificates,
+                        id=wid("mail.smtp.verify_certificates")))
                     yield from self._row("mail.smtp.authentication", lab, Choice(
                         ChoiceButton(_("yes"), id=wid("mail.smtp.authentication") + "--yes"),
                         ChoiceButton(_("no"), id=wid("mail.smtp.authentication") + "--no"),
                         id=wid("mail.smtp.authentication"),
                     ))
                     yield from self._row("mail.pop3.enabled", lab, GuardedCheckbox(
-                        _("log in to POP3 first"), id=wid("mail.pop3.enabled"),
+                        _("log in to POP3 first"), pop3, id=wid("mail.pop3.enabled"),
                         guard=self._pop3_guard))
                     yield from self._row("mail.pop3.server", lab, FieldInput(
-                        id=wid("mail.pop3.server"), placeholder="pop3.example.com"))
+                        loaded.mail.pop3.server, id=wid("mail.pop3.server"),
+                        placeholder="pop3.example.com"))
                     yield from self._row("mail.smtp.username", lab, FieldInput(
-                        id=wid("mail.smtp.username")))
+                        loaded.mail.smtp.username, id=wid("mail.smtp.username")))
                     yield from self._row("mail.smtp.password", lab, PasswordInput(
-                        id=wid("mail.smtp.password")))
+                        loaded.mail.smtp.password, id=wid("mail.smtp.password")))
                 yield from self._row("appliance.deployment", lab, Choice(
                     ChoiceButton(_("on-premises"),
                                  id=wid("appliance.deployment") + "--on-premises"),
