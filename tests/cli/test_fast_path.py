@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from config.store import shown_path
 from mailconsole.cli import _fast_args, main
+from mailconsole.commands import toml_value
 from tests.cli.conftest import ROOT, SENTINEL, cli_env
 
 VALID = ('# a comment\n[mail]\nrelay = "external"\nhtml = false\n'
@@ -180,13 +181,26 @@ def test_shown_path_is_str_of_pathlib_path_for_any_path(path):
     assert shown_path(PurePosixPath(path)) == str(PurePosixPath(path))
 
 
+@given(st.text())
+def test_show_quotes_strings_exactly_as_json_dumps(text):
+    """`show` prints strings as json.dumps(ensure_ascii=False) did, without json."""
+    assert toml_value(text) == json.dumps(text, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("text", ["", '"', "\\", "\x00\x1f\x7f\b\f\n\r\t", "ü€😀",
+                                  "\u2028\u2029", "\ud800", "a'b"])
+def test_show_quotes_special_strings_exactly_as_json_dumps(text):
+    assert toml_value(text) == json.dumps(text, ensure_ascii=False)
+
+
 PROBE = """
-import json, sys
+import sys
 from mailconsole.cli import main
 code = main({argv!r})
-watched = ("argparse", "gettext", "locale", "pathlib", "mailconsole.parser")
-print(json.dumps({{"code": code, "loaded": sorted(m for m in watched if m in sys.modules)}}),
-      file=sys.stderr)
+watched = ("argparse", "gettext", "locale", "pathlib", "mailconsole.parser", "json")
+loaded = sorted(m for m in watched if m in sys.modules)
+import json
+print(json.dumps({{"code": code, "loaded": loaded}}), file=sys.stderr)
 """
 
 
@@ -207,10 +221,10 @@ def test_the_fast_path_imports_no_argparse_gettext_or_pathlib(tmp_path, argv):
         return json.loads(proc.stderr.strip().splitlines()[-1])
 
     result = probe(_argv(argv, str(cfg)))
-    assert result == {"code": 0, "loaded": []}
+    assert result == {"code": 0, "loaded": ["json"] if "--json" in argv else []}
     # the probe can fail: the argparse path imports argparse (and gettext, which
     # argparse imports), German loads the catalog with gettext and locale
     assert probe(["--config", str(cfg), "show", "--lang", "en"])["loaded"] == [
         "argparse", "gettext", "mailconsole.parser"]
-    assert probe(["--config", str(cfg), "show", "--lang", "de"])["loaded"] == [
-        "argparse", "gettext", "locale", "mailconsole.parser"]
+    assert probe(["--config", str(cfg), "show", "--lang", "de", "--json"])["loaded"] == [
+        "argparse", "gettext", "json", "locale", "mailconsole.parser"]
