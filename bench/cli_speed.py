@@ -44,6 +44,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine_info import cpu_model  # noqa: E402  (bench/ is sys.path[0])
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -55,14 +57,7 @@ def load() -> str:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return (f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
             f"Python {platform.python_version()}")
 

@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine_info import cpu_model  # noqa: E402  (bench/ is sys.path[0])
+
 from tests.servers.certs import TestCA  # noqa: E402
 from tests.servers.smtp import CaptureServer  # noqa: E402
 
@@ -42,14 +44,7 @@ RCPT = "admin@example.org"
 
 
 def machine() -> str:
-    model = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_model()
     return (f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
             f"{platform.system()} {platform.release()}")
 

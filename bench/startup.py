@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine_info import cpu_model  # noqa: E402  (bench/ is sys.path[0])
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -130,14 +132,7 @@ def python_pass() -> float:
 
 
 def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return {"nproc": str(os.cpu_count()), "cpu": cpu, "python": platform.python_version(),
             "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
 
