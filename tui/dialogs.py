@@ -124,7 +124,15 @@ class SaveDialog(Dialog[bool]):
         self.dismiss(False)
 
 
-class ConflictDialog(Dialog[str]):
+class ChoiceDialog(Dialog[str]):
+    """A dialog whose answer is the id of the button pressed ("cancel" if none)."""
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "cancel")
+
+
+class ConflictDialog(ChoiceDialog):
     """The file changed on disk: reload, apply the edits on top, or cancel."""
 
     BINDINGS = [
@@ -151,12 +159,7 @@ class ConflictDialog(Dialog[str]):
                 yield self.button(_("Apply on top (a)"), "apply")
                 yield self.button(_("Cancel (Esc)"), "cancel")
 
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id or "cancel")
-
-
-class QuitDialog(Dialog[str]):
+class QuitDialog(ChoiceDialog):
     """Unsaved changes: save, discard or stay."""
 
     BINDINGS = [
@@ -174,11 +177,6 @@ class QuitDialog(Dialog[str]):
                 yield self.button(_("Save (s)"), "save")
                 yield self.button(_("Discard (d)"), "discard")
                 yield self.button(_("Cancel (Esc)"), "cancel")
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id or "cancel")
-
 
 def key_table() -> list[tuple[str, str]]:
     return [
