@@ -159,6 +159,7 @@ class ConflictDialog(ChoiceDialog):
                 yield self.button(_("Apply on top (a)"), "apply")
                 yield self.button(_("Cancel (Esc)"), "cancel")
 
+
 class QuitDialog(ChoiceDialog):
     """Unsaved changes: save, discard or stay."""
 
