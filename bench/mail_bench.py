@@ -8,12 +8,24 @@ certificate verification on against the test CA.  Runs are interleaved
 machine hits every client alike.  Prints the median per client and the
 ratio to swaks (the issue's target: mailconsole no slower than swaks).
 
-    .venv/bin/python bench/mail_bench.py [-n RUNS]
+    .venv/bin/python bench/mail_bench.py [-n RUNS] [--tree DIR ...]
 
-The "python -c" row is the mailer called directly (no CLI), for reference;
-the "python -S" row is the CLI without site's start-up hooks (a development
-venv's editable install imports pathlib and importlib.util in a .pth hook).
-Bytecode caching is allowed (as for any installed program).
+Rows:
+  "(dev venv)"  the development venv (.venv, editable install of this tree):
+                its .pth finder imports pathlib, re, urllib.parse... into every
+                interpreter start, the product does not;
+  "(installed)" a regular (non-editable) install of this working tree in a
+                throw-away venv made from the same base interpreter, made the way
+                bench/cli_speed.py --installed makes it (pip cannot build a wheel
+                offline here: packages copied into site-packages, compiled,
+                console script written): how the product is deployed;
+  "python -S"   the dev venv's CLI without site's start-up hooks;
+  "python -c"   the mailer API called directly (no CLI), for reference;
+  "--tree DIR"  adds a regular-install row for another copy of the source
+                tree (e.g. the tree before a change), for interleaved A/B.
+Bytecode caching is allowed (as for any installed program).  The installed
+rows run outside the tree (cwd a temporary directory, no PYTHONPATH), so they
+import only the installed copy.
 """
 
 from __future__ import annotations
@@ -56,6 +68,21 @@ def load() -> str:
         return "?"
 
 
+def installed_venv(tmp: Path, root: Path) -> str:
+    """A regular install of the tree ``root`` in a throw-away venv under
+    ``tmp``, made by bench/cli_speed.py's installed_venv (the one place that
+    says what an install looks like).  Returns that venv's python."""
+    import cli_speed  # bench/ is sys.path[0]
+
+    saved = cli_speed.ROOT
+    cli_speed.ROOT = root
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        return cli_speed.installed_venv(tmp)
+    finally:
+        cli_speed.ROOT = saved
+
+
 def write_config(path: Path, server: CaptureServer) -> None:
     path.write_text(
         "[mail]\n"
@@ -76,69 +103,94 @@ def write_config(path: Path, server: CaptureServer) -> None:
     path.chmod(0o600)
 
 
-def commands(server: CaptureServer, tmp: Path) -> dict[str, tuple[list[str], bytes | None]]:
+# name -> (argv, stdin, env, cwd)
+Case = tuple[list[str], bytes | None, dict[str, str], Path]
+
+
+def api_call(config: Path) -> str:
+    return ("import sys, tomllib; from config.model import Settings; import mailer; "
+            f"s = Settings.from_mapping(tomllib.load(open({str(config)!r}, 'rb'))); "
+            f"r = mailer.send_test_mail(settings=s, recipient={RCPT!r}); "
+            "sys.exit(0 if r.ok else 1)")
+
+
+def commands(server: CaptureServer, tmp: Path, trees: list[Path]) -> dict[str, Case]:
     config = tmp / "mail.toml"
     write_config(config, server)
     mailconsole = ROOT / ".venv" / "bin" / "mailconsole"
     py = sys.executable
     message = (f"From: {SENDER}\r\nTo: {RCPT}\r\nSubject: bench\r\n\r\nbench body\r\n").encode()
-    cmds: dict[str, tuple[list[str], bytes | None]] = {}
+    # An installed program has its bytecode cached; without this (a developer
+    # shell often sets it) every run would compile our modules from source.
+    base_env = dict(os.environ, HOME=str(tmp))
+    for var in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH", "MAILCONSOLE_CONFIG",
+                "MAILCONSOLE_DEBUG"):
+        base_env.pop(var, None)
+    dev_env = dict(base_env, PYTHONPATH=str(ROOT))
+    outside = tmp / "cwd"
+    outside.mkdir(exist_ok=True)
+    test_mail = ["--config", str(config), "test-mail", "--to", RCPT]
+    cmds: dict[str, Case] = {}
     if mailconsole.exists():
-        cmds["mailconsole test-mail"] = (
-            [str(mailconsole), "--config", str(config), "test-mail", "--to", RCPT], None)
+        cmds["mailconsole test-mail (dev venv)"] = (
+            [str(mailconsole), *test_mail], None, dev_env, ROOT)
+    installed = installed_venv(tmp / "installed", ROOT)
+    cmds["mailconsole test-mail (installed)"] = (
+        [str(Path(installed).parent / "mailconsole"), *test_mail], None, base_env, outside)
+    for i, tree in enumerate(trees):
+        python = installed_venv(tmp / f"tree{i}", tree)
+        cmds[f"test-mail (installed {tree.name})"] = (
+            [str(Path(python).parent / "mailconsole"), *test_mail], None, base_env, outside)
+    if mailconsole.exists():
         # The same command without site's start-up hooks (python -S; PYTHONPATH
         # finds the code): what the editable install's import hook costs.
         cmds["mailconsole, python -S"] = (
-            [py, "-S", "-m", "mailconsole", "--config", str(config), "test-mail", "--to", RCPT],
-            None)
-    cmds["python -c (mailer API)"] = ([py, "-c", (
-        "import sys, tomllib; from config.model import Settings; import mailer; "
-        f"s = Settings.from_mapping(tomllib.load(open({str(config)!r}, 'rb'))); "
-        f"r = mailer.send_test_mail(settings=s, recipient={RCPT!r}); sys.exit(0 if r.ok else 1)"
-    )], None)
+            [py, "-S", "-m", "mailconsole", *test_mail], None, dev_env, ROOT)
+    cmds["python -c API (dev venv)"] = ([py, "-c", api_call(config)], None, dev_env, ROOT)
+    cmds["python -c API (installed)"] = ([installed, "-c", api_call(config)], None,
+                                         base_env, outside)
     if shutil.which("swaks"):
         cmds["swaks"] = ([
             "swaks", "--silent", "2", "--server", server.host, "--port", str(server.port),
             "--tls", "--tls-verify", "--tls-ca-path", server.ca_file,
             "--auth", "PLAIN", "--auth-user", USER, "--auth-password", PASSWORD,
             "--from", SENDER, "--to", RCPT, "--helo", "bench.example",
-        ], None)
+        ], None, base_env, outside)
     if shutil.which("msmtp"):
         cmds["msmtp"] = ([
             "msmtp", "--file=/dev/null", f"--host={server.host}", f"--port={server.port}",
             "--tls=on", "--tls-starttls=on", f"--tls-trust-file={server.ca_file}",
             "--auth=plain", f"--user={USER}", f"--passwordeval=echo {PASSWORD}",
             f"--from={SENDER}", "--", RCPT,
-        ], message)
+        ], message, base_env, outside)
     return cmds
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=15)
+    parser.add_argument("--tree", type=Path, action="append", default=[],
+                        help="also measure a regular install of this copy of the source "
+                             "tree (A/B)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mail-bench-"))
     ca = TestCA(tmp / "certs")
     server = CaptureServer(ca, tls="starttls", auth=True, user=USER, password=PASSWORD).start()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp))
-    # An installed program has its bytecode cached; without this (a developer
-    # shell often sets it) every run would compile our modules from source.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:
-        cmds = commands(server, tmp)
+        cmds = commands(server, tmp, [t.resolve() for t in args.tree])
         load_before = load()
         names = list(cmds)
         times: dict[str, list[float]] = {n: [] for n in names}
         for name in names:  # warm-up (page cache, pyc files), not counted
-            argv, stdin = cmds[name]
-            subprocess.run(argv, input=stdin, capture_output=True, env=env, cwd=ROOT, check=False)
+            argv, stdin, env, cwd = cmds[name]
+            subprocess.run(argv, input=stdin, capture_output=True, env=env, cwd=cwd, check=False)
         for i in range(args.runs):
             order = names[i % len(names):] + names[:i % len(names)]
             for name in order:
-                argv, stdin = cmds[name]
+                argv, stdin, env, cwd = cmds[name]
                 before = len(server.messages)
                 t0 = time.perf_counter()
-                proc = subprocess.run(argv, input=stdin, capture_output=True, env=env, cwd=ROOT)
+                proc = subprocess.run(argv, input=stdin, capture_output=True, env=env, cwd=cwd)
                 elapsed = time.perf_counter() - t0
                 server.wait_for_messages(before + 1, timeout=5)
                 if proc.returncode != 0 or len(server.messages) != before + 1:
@@ -152,11 +204,11 @@ def main() -> int:
         print(f"runs: {args.runs} per client, interleaved; loopback STARTTLS + AUTH PLAIN, "
               "certificates verified")
         base = statistics.median(times["swaks"]) if "swaks" in times else None
-        print(f"{'client':<26}{'median':>10}{'min':>10}{'max':>10}{'vs swaks':>10}")
+        print(f"{'client':<36}{'median':>10}{'min':>10}{'max':>10}{'vs swaks':>10}")
         for name in names:
             med = statistics.median(times[name])
             ratio = f"{med / base:.2f}x" if base else "-"
-            print(f"{name:<26}{med * 1000:>8.0f}ms{min(times[name]) * 1000:>8.0f}ms"
+            print(f"{name:<36}{med * 1000:>8.0f}ms{min(times[name]) * 1000:>8.0f}ms"
                   f"{max(times[name]) * 1000:>8.0f}ms{ratio:>10}")
     finally:
         server.stop()
