@@ -265,11 +265,17 @@ async def switch_mode(app: Any, mode: str | None = None) -> str:
 def _no_cursor_blink() -> None:
     """Text cursors do not blink in basic mode (a blink costs bytes twice a second).
 
-    Process-wide: the console runs one app per process.
+    Process-wide: the console runs one app per process.  TextArea only when
+    something imported it already (the screens are imported before ``install``;
+    importing it here cost ~20 ms of start-up, issue 6).
     """
-    from textual.widgets import Input, TextArea
+    from textual.widgets import Input
 
-    for widget_class in (Input, TextArea):
+    classes: list[Any] = [Input]
+    text_area = sys.modules.get("textual.widgets._text_area")
+    if text_area is not None:
+        classes.append(text_area.TextArea)
+    for widget_class in classes:
         widget_class.cursor_blink._default = False  # type: ignore[attr-defined]
 
 

@@ -183,11 +183,9 @@ class MailServerScreen(Screen[None]):
                 if self.demo_note:
                     yield Static(Text(self.demo_note), id="demo-note")
                 yield self._sized(ProblemLine(id="problems-general"))
-                yield from self._row("mail.relay", lab, Choice(
-                    ChoiceButton(_("internal"), id=wid("mail.relay") + "--internal"),
-                    ChoiceButton(_("external"), id=wid("mail.relay") + "--external"),
-                    id=wid("mail.relay"),
-                ))
+                yield from self._row("mail.relay", lab, self._choice(
+                    "mail.relay", loaded.mail.relay,
+                    ("internal", _("internal")), ("external", _("external"))))
                 yield from self._row("mail.sender", lab, FieldInput(
                     loaded.mail.sender, id=wid("mail.sender")))
                 yield from self._row("mail.sender_name", lab, FieldInput(
@@ -203,20 +201,15 @@ class MailServerScreen(Screen[None]):
                     yield from self._row("mail.smtp.server", lab, FieldInput(
                         loaded.mail.smtp.server, id=wid("mail.smtp.server"),
                         placeholder="smtp.example.com:587"))
-                    yield from self._row("mail.smtp.security", lab, Choice(
-                        ChoiceButton("TLS", id=wid("mail.smtp.security") + "--tls"),
-                        ChoiceButton("STARTTLS", id=wid("mail.smtp.security") + "--starttls"),
-                        ChoiceButton(_("unencrypted"), id=wid("mail.smtp.security") + "--none"),
-                        id=wid("mail.smtp.security"),
-                    ))
+                    yield from self._row("mail.smtp.security", lab, self._choice(
+                        "mail.smtp.security", loaded.mail.smtp.security,
+                        ("tls", "TLS"), ("starttls", "STARTTLS"), ("none", _("unencrypted"))))
                     yield from self._row("mail.smtp.verify_certificates", lab, Tick(
                         _("verify"), loaded.mail.smtp.verify_certificates,
                         id=wid("mail.smtp.verify_certificates")))
-                    yield from self._row("mail.smtp.authentication", lab, Choice(
-                        ChoiceButton(_("yes"), id=wid("mail.smtp.authentication") + "--yes"),
-                        ChoiceButton(_("no"), id=wid("mail.smtp.authentication") + "--no"),
-                        id=wid("mail.smtp.authentication"),
-                    ))
+                    yield from self._row("mail.smtp.authentication", lab, self._choice(
+                        "mail.smtp.authentication", "yes" if auth else "no",
+                        ("yes", _("yes")), ("no", _("no"))))
                     yield from self._row("mail.pop3.enabled", lab, GuardedCheckbox(
                         _("log in to POP3 first"), pop3, id=wid("mail.pop3.enabled"),
                         guard=self._pop3_guard))
@@ -227,15 +220,19 @@ class MailServerScreen(Screen[None]):
                         loaded.mail.smtp.username, id=wid("mail.smtp.username")))
                     yield from self._row("mail.smtp.password", lab, PasswordInput(
                         loaded.mail.smtp.password, id=wid("mail.smtp.password")))
-                yield from self._row("appliance.deployment", lab, Choice(
-                    ChoiceButton(_("on-premises"),
-                                 id=wid("appliance.deployment") + "--on-premises"),
-                    ChoiceButton(_("cloud"), id=wid("appliance.deployment") + "--cloud"),
-                    id=wid("appliance.deployment"),
-                ))
+                yield from self._row("appliance.deployment", lab, self._choice(
+                    "appliance.deployment", loaded.appliance.deployment,
+                    ("on-premises", _("on-premises")), ("cloud", _("cloud"))))
             yield Static(id="help")
         yield Static(id="status")
         yield Static(id="keys")
+
+    @staticmethod
+    def _choice(key: str, chosen: object, *options: tuple[str, str]) -> Choice:
+        """A radio row for ``key`` with the loaded value ``chosen`` pressed."""
+        return Choice(*(ChoiceButton(label, value=value == str(chosen),
+                                     id=f"{wid(key)}--{value}")
+                        for value, label in options), id=wid(key))
 
     def _row(self, key: str, lab: dict[str, str], widget: Widget) -> ComposeResult:
         with FieldRow(classes="row", id="row-" + wid(key),

@@ -102,6 +102,16 @@ class Choice(RadioSet):
         super().__init__(*buttons, **kwargs)
 
     def action_next_button(self) -> None:
+        if not self._is_mounted:
+            # RadioSet's mount handler moves to the first button, and moving
+            # chooses here.  A set created with its value already pressed keeps
+            # it and highlights it instead (issue 6: no Changed event and no
+            # restyle before the first paint); without one the first is chosen.
+            pressed = [i for i, node in enumerate(self._nodes)
+                       if isinstance(node, RadioButton) and node.value]
+            if pressed:
+                self._selected = pressed[0]
+                return
         super().action_next_button()
         self.action_toggle_button()
 
