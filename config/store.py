@@ -17,31 +17,35 @@ under :func:`locked` (an exclusive ``flock`` on ``<name>.lock``).
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import fcntl
 import os
-import re
 import stat
-import tomllib
-from collections.abc import Iterator, Mapping
 
+from config import tomlread
 from config.errors import ConfigError, ConfigSyntaxError, ConfigTypeError, ConfigWriteError
 from config.i18n import _
 from config.model import FIELDS, Settings, Value, _Frozen
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
+    from types import TracebackType
     from typing import Any
 
     import tomlkit
+else:  # the same class; collections.abc imports collections (~3 ms of start-up)
+    from _collections_abc import Mapping
 
 # tomlkit (and the template) are imported only when a file is edited: `get`,
-# `show` and `validate` need tomllib alone and start faster.  For the same
-# reason the read path works on strings (os.path): pathlib (~5 ms with
-# urllib.parse and ipaddress) is imported by the first Path a caller asks for
-# (Snapshot.path/.real, real_path(), the write path).
+# `show` and `validate` need no tomlkit and start faster.  They need no
+# tomllib either (~10 ms with typing, re, datetime, string): files inside the
+# subset config.tomlread understands (what the store writes, what admins
+# typically write) are read by it; tomllib reads everything else and reports
+# the errors.  For the same reason the read path works on strings (os.path):
+# pathlib (~5 ms with urllib.parse and ipaddress) is imported by the first
+# Path a caller asks for (Snapshot.path/.real, real_path(), the write path);
+# contextlib, fcntl and re are imported by the code that needs them.
 
 MAX_BYTES = 1024 * 1024
 TMP_INFIX = ".tmp-"
@@ -140,10 +144,20 @@ _TOMLLIB_POS = r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$
 
 
 def parse_data(text: str, path: str) -> dict[str, Any]:
-    """Parse ``text`` with tomllib; the plain data or ConfigSyntaxError."""
+    """Parse ``text``: the plain data (exactly what ``tomllib.loads`` returns) or
+    ConfigSyntaxError.  config.tomlread reads the usual files; tomllib reads
+    whatever it does not understand, and reports the errors."""
+    try:
+        return tomlread.loads(text)
+    except tomlread.Unsupported:
+        pass
+    import tomllib
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
+        import re
+
         msg = str(e)
         m = re.match(_TOMLLIB_POS, msg)
         if m:
@@ -326,6 +340,8 @@ def render(snap: Snapshot, settings: Settings) -> str:
             text = ""
         if _uses_crlf(snap.text):
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    import tomllib
+
     try:
         ok = tomllib.loads(text) == intended_data(snap, settings)
     except tomllib.TOMLDecodeError:
@@ -373,9 +389,11 @@ def cleanup_temps(real: str | Path, *, only_dead: bool = True) -> list[Path]:
             pid_text = entry[len(prefix):].split("-", 1)[0]
             if only_dead and pid_text.isdigit() and _pid_alive(int(pid_text)):
                 continue
-            with contextlib.suppress(OSError):
+            try:
                 os.unlink(os.path.join(directory, entry))
-                removed.append(_as_path(directory) / entry)
+            except OSError:
+                continue
+            removed.append(_as_path(directory) / entry)
     return removed
 
 
@@ -433,10 +451,14 @@ def write_atomic(real: Path, data: bytes, *, like: os.stat_result | None,
         _fsync_dir(real.parent)
     except BaseException as e:
         if fd >= 0:
-            with contextlib.suppress(OSError):
+            try:
                 os.close(fd)
-        with contextlib.suppress(OSError):
+            except OSError:
+                pass
+        try:
             os.unlink(tmp)
+        except OSError:
+            pass
         if isinstance(e, OSError):
             raise ConfigWriteError(shown, _(
                 "cannot write: {reason}. The file was not changed.").format(
@@ -456,25 +478,44 @@ def save_bytes(snap_real: Path, new: bytes, *, old: bytes | None, shown: str) ->
     write_atomic(snap_real, new, like=like, shown=shown)
 
 
-@contextlib.contextmanager
-def locked(real: Path, shown: str | None = None) -> Iterator[None]:
-    """Hold an exclusive flock on ``<name>.lock`` beside ``real``."""
-    shown = shown or str(real)
-    lp = lock_path(real)
-    try:
-        fd = os.open(lp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, NEW_FILE_MODE)
-    except FileNotFoundError:
-        raise ConfigWriteError(shown, _("cannot write: the directory {dir} does not exist; "
-                                        "create it first (mkdir -p {dir})"
-                                        ).format(dir=real.parent)) from None
-    except OSError as e:
-        raise ConfigWriteError(shown, _(
-            "cannot write in the directory {dir}: {reason}. The file was not changed."
-        ).format(dir=real.parent, reason=_reason(e))) from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
+def locked(real: Path, shown: str | None = None) -> _Locked:
+    """Hold an exclusive flock on ``<name>.lock`` beside ``real``:
+    ``with locked(real): ...``."""
+    return _Locked(real, shown)
+
+
+class _Locked:
+    """The context manager of :func:`locked` (a class, so that importing the
+    store needs no contextlib: ~3 ms with collections and functools)."""
+
+    def __init__(self, real: Path, shown: str | None = None) -> None:
+        self.real, self.shown, self.fd = real, shown or str(real), -1
+
+    def __enter__(self) -> None:
+        import fcntl
+
+        real, shown = self.real, self.shown
+        lp = lock_path(real)
+        try:
+            fd = os.open(lp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, NEW_FILE_MODE)
+        except FileNotFoundError:
+            raise ConfigWriteError(shown, _("cannot write: the directory {dir} does not exist; "
+                                            "create it first (mkdir -p {dir})"
+                                            ).format(dir=real.parent)) from None
+        except OSError as e:
+            raise ConfigWriteError(shown, _(
+                "cannot write in the directory {dir}: {reason}. The file was not changed."
+            ).format(dir=real.parent, reason=_reason(e))) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        fd, self.fd = self.fd, -1
         os.close(fd)
 
 
