@@ -9,7 +9,9 @@ import contextlib
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any, Generic, TypeVar
 
 from config.i18n import _
 from mailer.report import Report
@@ -33,6 +35,7 @@ from mailer.wire import (
 )
 
 CANCEL_POLL = 0.05
+T = TypeVar("T")
 
 
 class SendCancelled(asyncio.CancelledError):
@@ -85,10 +88,14 @@ class Wire:
         raise connect_failed(self.rec, last)
 
     # -- TLS --------------------------------------------------------------
-    def buffered(self) -> int:
-        """Bytes received but not yet read (STARTTLS injection check)."""
-        buf = getattr(self.reader, "_buffer", b"")
-        return len(buf)
+    async def discard_pending(self) -> int:
+        """Drop the bytes received but not yet read; return how many (between
+        a STARTTLS/STLS answer and the handshake: see SyncWire.discard_pending)."""
+        assert self.reader is not None
+        pending = len(getattr(self.reader, "_buffer", b""))
+        if pending:
+            await self.reader.read(pending)  # buffered already: returns at once
+        return pending
 
     async def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None:
         assert self.writer is not None
@@ -215,6 +222,23 @@ async def looks_like_tls_port(addr: tuple[str, int] | None, host: str) -> bool:
                 writer.transport.abort()
 
 
+class _Background(Generic[T]):
+    """``fn()`` in the loop's default executor (a helper thread)."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self._future = asyncio.get_running_loop().run_in_executor(None, fn)
+        # a send that ends before result(): its outcome is not an error to log
+        self._future.add_done_callback(_retrieve)
+
+    async def result(self) -> T:
+        return await self._future
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class AsyncRuntime:
     """Task cancellation, asyncio.timeout, asyncio subprocesses."""
 
@@ -230,6 +254,9 @@ class AsyncRuntime:
         wire = Wire(rec, host, port)
         self.wires.append(wire)
         return wire
+
+    def background(self, fn: Callable[[], T]) -> _Background[T]:
+        return _Background(fn)
 
     def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]:
         return asyncio.timeout(seconds)

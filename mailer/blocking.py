@@ -18,10 +18,10 @@ import select
 import socket
 import ssl
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from config.i18n import _
 from mailer.session import Recorder
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     import threading
 
 SLICE = 0.1            # seconds; longest wait between two looks at the cancel event
+HELPER_GRACE = 1.0     # seconds finish() waits for a helper thread still running
 RECV_SIZE = 65536
 T = TypeVar("T")
 
@@ -81,6 +82,34 @@ class _Limit(AbstractAsyncContextManager[None]):
         return False
 
 
+class _Background(Generic[T]):
+    """``fn()`` in a daemon thread; :meth:`result` waits for it in slices
+    (cancel and deadline checked between them, like every blocking wait)."""
+
+    def __init__(self, runtime: SyncRuntime, fn: Callable[[], T]) -> None:
+        import threading
+
+        self.runtime = runtime
+        self._box: list[T] = []
+        self._error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(fn,), name="mailer-build",
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self, fn: Callable[[], T]) -> None:
+        try:
+            self._box.append(fn())
+        except BaseException as exc:  # handed over by result()
+            self._error = exc
+
+    async def result(self) -> T:
+        while self.thread.is_alive():
+            self.thread.join(self.runtime.slice())
+        if self._error is not None:
+            raise self._error
+        return self._box[0]
+
+
 def drive(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine that never suspends (the blocking transport's)."""
     try:
@@ -98,6 +127,7 @@ class SyncRuntime:
 
     def __init__(self) -> None:
         self.wires: list[SyncWire] = []
+        self.helpers: list[_Background[Any]] = []
         self.limits: list[_Limit] = []
         self.cancel: threading.Event | None = None
 
@@ -110,6 +140,11 @@ class SyncRuntime:
     def timeout(self, seconds: float) -> _Limit:
         return _Limit(self, seconds)
 
+    def background(self, fn: Callable[[], T]) -> _Background[T]:
+        work = _Background(self, fn)
+        self.helpers.append(work)
+        return work
+
     def begin(self, cancel: threading.Event | None) -> None:
         self.cancel = cancel
         self.check()
@@ -120,6 +155,8 @@ class SyncRuntime:
     def finish(self) -> None:
         for wire in self.wires:
             wire.abort()
+        for work in self.helpers:  # a send that ended early: let the helper end
+            work.thread.join(HELPER_GRACE)
 
     # -- time ---------------------------------------------------------------------
     def check(self) -> None:
@@ -197,7 +234,7 @@ class SyncWire:
 
     def _getaddrinfo(self) -> list[Any]:
         def lookup() -> list[Any]:
-            return socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM,
+            return socket.getaddrinfo(_ascii(self.host), self.port, type=socket.SOCK_STREAM,
                                       proto=socket.IPPROTO_TCP)
 
         if _is_ip(self.host):
@@ -256,22 +293,34 @@ class SyncWire:
             raise
 
     # -- TLS --------------------------------------------------------------
-    def buffered(self) -> int:
-        """Bytes received but not yet read, including any already waiting in
-        the kernel (STARTTLS injection check)."""
-        waiting = 0
+    async def discard_pending(self) -> int:
+        """Drop the bytes received but not yet read, including those already
+        waiting in the kernel, without waiting for more; return how many.
+        Called between a STARTTLS (STLS) answer and the handshake: nothing
+        the server sent before our ClientHello may be read as a reply or fed
+        into the handshake (STARTTLS response injection)."""
+        dropped = len(self._buf)
+        self._buf.clear()
         sock = self.sock
-        if sock is not None and not isinstance(sock, ssl.SSLSocket) and \
+        if sock is not None and not isinstance(sock, ssl.SSLSocket) and not self._eof and \
                 _wait(sock, write=False, seconds=0):
-            with contextlib.suppress(OSError):
-                waiting = len(sock.recv(MAX_LINE, socket.MSG_PEEK | socket.MSG_DONTWAIT))
-        return len(self._buf) + waiting
+            try:
+                chunk = sock.recv(RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                chunk = None
+            except ConnectionError as exc:
+                raise lost(self.rec, exc) from None
+            if chunk == b"":
+                self._eof = True
+            elif chunk:
+                dropped += len(chunk)
+        return dropped
 
     async def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None:
         assert self.sock is not None
         self.runtime.check()
         try:
-            tls = ctx.wrap_socket(self.sock, server_hostname=self.host,
+            tls = ctx.wrap_socket(self.sock, server_hostname=_ascii(self.host),
                                   do_handshake_on_connect=False)
         except ssl.SSLError as exc:
             raise tls_error(self.rec, exc) from None
@@ -335,7 +384,7 @@ class SyncWire:
             if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) or \
                     time.monotonic() >= until:
                 return False
-            tls = probe_context().wrap_socket(sock, server_hostname=self.host or None,
+            tls = probe_context().wrap_socket(sock, server_hostname=_ascii(self.host) or None,
                                               do_handshake_on_connect=False)
             sock = tls
             while time.monotonic() < until:
@@ -430,6 +479,14 @@ class SyncWire:
 
     async def close(self) -> None:
         self.abort()
+
+
+def _ascii(host: str) -> str | bytes:
+    """``host`` for getaddrinfo and server_hostname: as bytes when it is ASCII
+    (what the idna codec would give for a name config.validate accepted,
+    without importing encodings.idna, stringprep and unicodedata), else as
+    str (IDNA-encoded by the socket and ssl modules)."""
+    return host.encode("ascii") if host.isascii() else host
 
 
 def _is_ip(host: str) -> bool:

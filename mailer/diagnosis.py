@@ -63,12 +63,6 @@ CLASSES: dict[str, tuple[str, str]] = {
         N_("The server cannot encrypt right now; try security TLS on port 465 or ask the "
            "server's administrator."),
     ),
-    "starttls_injection": (
-        N_("{server} sent data after its STARTTLS answer before encryption began; "
-           "it was discarded and the connection closed."),
-        N_("Something between the appliance and the server tampers with the connection, "
-           "or the server is broken; use security TLS (port 465) or check the network."),
-    ),
     "tls_failed": (
         N_("The TLS handshake with {server} failed: {detail}"),
         N_("Check the security setting and port; the server may need a newer TLS "
@@ -193,7 +187,7 @@ GROUPS: dict[str, frozenset[str]] = {
     "connect": frozenset({"dns", "refused", "connect_timeout"}),
     "tls": frozenset({
         "tls_on_plain_port", "plain_on_tls_port", "starttls_not_offered", "starttls_refused",
-        "starttls_injection", "tls_failed", "cert_untrusted", "cert_hostname", "cert_expired",
+        "tls_failed", "cert_untrusted", "cert_hostname", "cert_expired",
     }),
     "auth": frozenset({
         "auth_failed", "auth_oauth2_required", "auth_not_offered", "pop3_login_failed",

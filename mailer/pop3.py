@@ -8,7 +8,7 @@ from config.i18n import _
 from config.model import Settings
 from mailer.errors import MailerError
 from mailer.session import HIDDEN, Recorder, Secret
-from mailer.wire import WireLike, tls_context
+from mailer.wire import WireLike, injection_warning, tls_context
 
 MAX_CAPA_LINES = 100
 
@@ -55,10 +55,11 @@ class Pop3Client:
             if not ok:
                 self.rec.set_reply(text)
                 raise self.rec.error("starttls_refused", reply=text)
-            if self.wire.buffered():
+            junk = await self.wire.discard_pending()  # never read as answers
+            if junk:
                 self.rec.note(_("data arrived after the STLS answer before the handshake; "
                                 "discarded"))
-                raise self.rec.error("starttls_injection")
+                self.rec.warn(injection_warning(self.rec, "STLS", junk))
             await self.wire.start_tls(ctx, implicit=False)
         if not self.wire.encrypted and not self.smtp.allow_plaintext_auth:
             raise self.rec.error("plaintext_auth_refused")

@@ -168,6 +168,13 @@ class Recorder:
         if self.current is not None:
             self.current.reply = self.scrub(text)
 
+    def warn(self, text: str) -> str:
+        """Add ``text`` to the report's warnings (once); return it as stored."""
+        text = self.scrub(text)
+        if text not in self.report.warnings:
+            self.report.warnings.append(text)
+        return text
+
     def skip(self, name: str, title: str, detail: str = "") -> None:
         step = Step(name=name, title=self.scrub(title), status="skipped",
                     detail=self.scrub(detail))

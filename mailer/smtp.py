@@ -13,7 +13,7 @@ from config.i18n import _
 from config.model import Settings
 from mailer.errors import MailerError
 from mailer.session import HIDDEN, Recorder, Secret
-from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, WireLike, tls_context
+from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, WireLike, injection_warning, tls_context
 
 _DIGITS = frozenset("0123456789")
 _QUEUE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-")
@@ -189,14 +189,21 @@ class SmtpClient:
                 raise self._reject(reply, "temporary_failure")
             self.rec.set_reply(reply.text)
             raise self.rec.error("starttls_refused", reply=reply.message)
-        junk = self.wire.buffered()
+        # Anything after the 220 and before our ClientHello (reply lines
+        # injected in the same packet) is dropped unread, never taken as a
+        # reply; the report warns about it and the handshake goes on.
+        junk = await self.wire.discard_pending()
+        warning = ""
         if junk:
             self.rec.note(_("{n} bytes arrived after the STARTTLS answer before the "
                             "handshake; discarded").format(n=junk))
-            raise self.rec.error("starttls_injection")
+            warning = self.rec.warn(injection_warning(self.rec, "STARTTLS", junk))
         ctx = tls_context(self.smtp.verify_certificates, self.smtp.ca_file)
         await self.wire.start_tls(ctx, implicit=False)
-        self._end_with(reply)
+        if warning:
+            self.rec.end("warning", reply=reply.text, detail=warning)
+        else:
+            self._end_with(reply)
 
     async def implicit_tls(self) -> None:
         self.rec.start("starttls", _("TLS handshake"))
@@ -212,10 +219,7 @@ class SmtpClient:
         if self.smtp.verify_certificates:
             self.rec.end("ok", detail=summary or _("certificate is valid"))
         else:
-            warning = _("certificate checks were off")
-            if warning not in self.rec.report.warnings:
-                self.rec.report.warnings.append(warning)
-            self.rec.end("warning", detail=warning)
+            self.rec.end("warning", detail=self.rec.warn(_("certificate checks were off")))
 
     async def login(self) -> None:
         user = self.smtp.username

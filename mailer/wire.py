@@ -17,8 +17,8 @@ import functools
 import os
 import re
 import ssl
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from config.i18n import _
 
@@ -177,6 +177,14 @@ def certificate_summary(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> str
         until=cert.get("notAfter", "?"))
 
 
+def injection_warning(rec: Recorder, command: str, n: int) -> str:
+    """The report's warning after ``n`` bytes came between the answer to
+    ``command`` (STARTTLS or STLS) and the TLS handshake."""
+    return _("{server} (or something in between) sent {n} bytes after its {command} "
+             "answer, before the TLS handshake; they were ignored.").format(
+                 server=rec.context.get("server", "?"), n=n, command=command)
+
+
 def line_too_long(rec: Recorder) -> MailerError:
     rec.note(_("a line longer than {n} bytes").format(n=MAX_LINE))
     return rec.error("protocol_error",
@@ -230,7 +238,7 @@ class WireLike(Protocol):
 
     async def resolve(self) -> list[tuple[str, int]]: ...
     async def connect(self, addrs: list[tuple[str, int]]) -> None: ...
-    def buffered(self) -> int: ...
+    async def discard_pending(self) -> int: ...
     async def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None: ...
     def certificate_summary(self) -> str: ...
     async def wait_data(self, seconds: float) -> bool: ...
@@ -243,12 +251,26 @@ class WireLike(Protocol):
     async def close(self) -> None: ...
 
 
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Pending(Protocol[T_co]):
+    """Work running in a helper thread (Runtime.background)."""
+
+    async def result(self) -> T_co:
+        """Wait for it (within the deadline, honouring cancel); its value, or
+        the exception it raised."""
+        ...
+
+
 class Runtime(Protocol):
     """What a send needs from its transport besides connections."""
 
     cancelled: tuple[type[BaseException], ...]
 
     def wire(self, rec: Recorder, host: str, port: int) -> WireLike: ...
+    def background(self, fn: Callable[[], T]) -> Pending[T]: ...
     def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]: ...
     async def run_process(self, argv: list[str],
                           data: bytes) -> tuple[int | None, bytes, bytes]: ...

@@ -321,3 +321,68 @@ def test_a_handshake_that_never_ends_stops_at_the_deadline(stall):
     assert report.failure is not None
     assert (report.failure.cls, report.failure.step) == ("timeout", "starttls")
     assert 1.9 < time.monotonic() - started < 3.5
+
+
+# -- the test mail is built while the conversation waits for the server ------------
+
+def _fault_settings(server) -> Settings:
+    return Settings().with_values({
+        "mail.relay": "external", "mail.sender": "pbx@example.com",
+        "mail.smtp.server": server.address, "mail.smtp.security": "starttls",
+        "mail.smtp.ca_file": server.ca_file, "mail.smtp.username": "tester@example.org",
+        "mail.smtp.password": "pw-1234", "mail.smtp.timeout": 5})
+
+
+def test_the_test_mail_is_built_in_a_helper_thread_and_sent_whole(fault_server,
+                                                                   monkeypatch):
+    import mailer.message
+
+    real = mailer.message.build_test_mail_bytes
+    threads: list[threading.Thread] = []
+
+    def build(settings, recipient):
+        threads.append(threading.current_thread())
+        return real(settings, recipient)
+
+    monkeypatch.setattr(mailer.message, "build_test_mail_bytes", build)
+    server = fault_server(tls="starttls")
+    report = send_test_mail(settings=_fault_settings(server), recipient=RCPT)
+    assert report.ok, report.failure
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+    # joined before MAIL FROM, which states the size of the whole message
+    import re
+
+    data_step = [s for s in report.steps if s.name == "data"][0]
+    size = int(re.search(r"\((\d+) bytes\)", data_step.title)[1])
+    assert size > 1000
+    assert [c for c in server.commands if c.startswith("MAIL")] == [
+        f"MAIL FROM:<pbx@example.com> SIZE={size}"]
+
+
+@pytest.mark.parametrize("error, cls", [
+    ("address", "invalid_address"),
+    ("header", "invalid_address"),
+    ("bug", "protocol_error"),
+])
+def test_a_build_failure_after_connecting_quits_cleanly_and_sends_nothing(
+        fault_server, monkeypatch, error, cls):
+    import mailer.message
+    from mailer.message import AddressError
+
+    def build(settings, recipient):
+        if error == "address":
+            raise AddressError("x@y", "refused by the builder")
+        if error == "header":
+            raise ValueError("the email package refuses a header")
+        raise RuntimeError("a bug in the builder")
+
+    monkeypatch.setattr(mailer.message, "build_test_mail_bytes", build)
+    server = fault_server(tls="starttls")
+    report = send_test_mail(settings=_fault_settings(server), recipient=RCPT)
+    assert report.ok is False
+    assert report.failure is not None and report.failure.cls == cls
+    if cls == "invalid_address":
+        assert report.failure.step == "settings"
+    # a polite goodbye after the login, and no envelope, no data
+    assert server.verbs() == ["EHLO", "STARTTLS", "EHLO", "AUTH", "QUIT"]
+    assert [s.name for s in report.steps][-1] == "quit"

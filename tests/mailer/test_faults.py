@@ -11,6 +11,7 @@ import pytest
 
 from mailer import send_test_mail
 from tests.mailer.conftest import RCPT, settings_for
+from tests.servers.faults import INJECTED
 
 DEADLINE = 4  # mail.smtp.timeout for these tests, seconds
 
@@ -95,13 +96,38 @@ def test_failed_starttls_never_falls_back_to_plain_text(fault_server, fault, cls
     assert sent and set(sent) <= {"EHLO", "STARTTLS", "QUIT"}
 
 
-def test_reply_lines_injected_after_the_starttls_answer_are_not_acted_on(fault_server):
+def test_reply_lines_injected_after_the_starttls_answer_are_ignored_with_a_warning(
+        fault_server):
     server = fault_server("starttls_injection")
     report, _ = _send(server)
-    assert report.ok is False
-    assert report.failure.cls == "starttls_injection"
-    # the injected "250 AUTH PLAIN" was not taken as an answer: no command after STARTTLS
-    assert server.verbs() == ["EHLO", "STARTTLS"]
+    # the issue: "Reply lines injected after the STARTTLS answer in the same
+    # packet are ignored" -- dropped unread, the handshake goes on, the mail is sent
+    assert report.ok is True, report.failure
+    assert report.queue_id
+    assert server.verbs() == ["EHLO", "STARTTLS", "EHLO", "AUTH", "MAIL", "RCPT", "DATA",
+                              "<MESSAGE>", "QUIT"]
+    # everything after STARTTLS went over TLS
+    after = [r for r in server.received][2:]
+    assert after and all(r.tls for r in after)
+    # never read as replies: the injected lines are nowhere in the transcript,
+    # and the second EHLO's answer is the real server's (its own AUTH line)
+    assert "INJECTED" not in report.transcript_text()
+    starttls = [s for s in report.steps if s.name == "starttls"]
+    assert [s.status for s in starttls] == ["warning"]
+    n = len(INJECTED)
+    assert report.warnings == [
+        f"{server.address} (or something in between) sent {n} bytes after its STARTTLS "
+        "answer, before the TLS handshake; they were ignored."]
+    assert starttls[0].detail == report.warnings[0]
+    assert f"{n} bytes arrived after the STARTTLS answer" in report.transcript_text()
+
+
+def test_a_clean_starttls_has_no_injection_warning(fault_server):
+    server = fault_server(tls="starttls")
+    report, _ = _send(server)
+    assert report.ok is True, report.failure
+    assert report.warnings == []
+    assert [s.status for s in report.steps if s.name == "starttls"] == ["ok"]
 
 
 @pytest.mark.parametrize("security", ["starttls", "none"])

@@ -82,3 +82,97 @@ def test_pop3s_with_an_untrusted_certificate_is_refused_before_the_password(
     assert report.failure.step in ("pop3", "starttls", "certificate")
     assert not any(t.text.startswith(("USER", "PASS")) for t in report.transcript)
     assert pop3_server.logins() == [] and smtp.messages == []
+
+
+class InjectingPop3Server:
+    """A scripted POP3 server on loopback: answers STLS with "+OK" and, in the
+    same packet, answers nobody asked for (``INJECTED``); then a real TLS
+    handshake, USER/PASS/QUIT.  ``lines`` records (command, encrypted)."""
+
+    INJECTED = b"-ERR INJECTED-AFTER-STLS\r\n+OK injected\r\n"
+
+    def __init__(self, ca, user: str, password: str) -> None:
+        import socket
+        import threading
+
+        self.ca, self.user, self.password = ca, user, password
+        self.lines: list[tuple[str, bool]] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _addr = self.sock.accept()
+        except OSError:
+            return
+        conn.settimeout(10)
+        buf = b""
+
+        def line(sock) -> str:
+            nonlocal buf
+            while b"\n" not in buf:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    raise EOFError
+                buf += chunk
+            raw, _nl, buf = buf.partition(b"\n")
+            return raw.rstrip(b"\r").decode()
+
+        sock = conn
+        try:
+            sock.sendall(b"+OK POP3 ready\r\n")
+            if line(sock) != "STLS":
+                return
+            self.lines.append(("STLS", False))
+            sock.sendall(b"+OK Begin TLS negotiation\r\n" + self.INJECTED)
+            sock = self.ca.server_context().wrap_socket(conn, server_side=True)
+            buf = b""
+            while True:
+                command = line(sock)
+                verb = command.split(" ", 1)[0].upper()
+                self.lines.append((verb, True))
+                if verb == "USER":
+                    sock.sendall(b"+OK\r\n" if command == f"USER {self.user}" else b"-ERR\r\n")
+                elif verb == "PASS":
+                    good = command == f"PASS {self.password}"
+                    sock.sendall(b"+OK logged in\r\n" if good else b"-ERR auth failed\r\n")
+                elif verb == "QUIT":
+                    sock.sendall(b"+OK bye\r\n")
+                    return
+                else:
+                    sock.sendall(b"-ERR unknown\r\n")
+        except (OSError, EOFError):
+            return
+        finally:
+            sock.close()
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(5)
+
+
+def test_answers_injected_after_the_stls_answer_are_ignored_with_a_warning(smtp_server, ca):
+    smtp = smtp_server(tls="starttls", auth=False)
+    pop3 = InjectingPop3Server(ca, "tester", "pop3-pw-1234")
+    try:
+        settings = settings_for(smtp, **{
+            "mail.smtp.authentication": False, "mail.smtp.username": "tester",
+            "mail.smtp.password": "pop3-pw-1234", "mail.pop3.enabled": True,
+            "mail.pop3.server": f"127.0.0.1:{pop3.port}", "mail.smtp.timeout": 5})
+        report = send_test_mail(settings=settings, recipient=RCPT)
+    finally:
+        pop3.close()
+    # the injected "-ERR" was not read as the answer to USER: the login went on
+    assert report.ok, report.failure
+    assert pop3.lines == [("STLS", False), ("USER", True), ("PASS", True), ("QUIT", True)]
+    assert smtp.wait_for_messages(1)[0].rcpt_tos == [RCPT]
+    assert "INJECTED" not in report.transcript_text()
+    n = len(InjectingPop3Server.INJECTED)
+    assert report.warnings == [
+        f"127.0.0.1:{pop3.port} (or something in between) sent {n} bytes after its STLS "
+        "answer, before the TLS handshake; they were ignored."]
+    assert "data arrived after the STLS answer" in report.transcript_text()

@@ -68,8 +68,20 @@ def test_a_refused_login_shows_the_password_nowhere(smtp_server, sentinel_passwo
     assert_no_secret(blob, sentinel_password)
 
 
-@pytest.mark.parametrize("fault", ["auth_oauth2", "hangup_at_mail", "rcpt_5xx", "data_5xx",
-                                   "starttls_injection"])
+def test_a_run_with_injected_starttls_replies_shows_the_password_nowhere(
+        fault_server, sentinel_password, capsys, caplog):
+    server = fault_server("starttls_injection")
+    settings = Settings().with_values({
+        "mail.relay": "external", "mail.smtp.server": server.address,
+        "mail.smtp.security": "starttls", "mail.smtp.ca_file": server.ca_file,
+        "mail.smtp.username": USER, "mail.smtp.password": sentinel_password,
+        "mail.smtp.timeout": 5})
+    report, blob = run_and_collect(settings, capsys, caplog)
+    assert report.ok and report.warnings, report.failure  # sent, with the warning
+    assert_no_secret(blob, sentinel_password)
+
+
+@pytest.mark.parametrize("fault", ["auth_oauth2", "hangup_at_mail", "rcpt_5xx", "data_5xx"])
 def test_failing_runs_show_the_password_nowhere(fault_server, sentinel_password, capsys,
                                                 caplog, fault):
     server = fault_server(fault)
