@@ -8,8 +8,9 @@ Bare ``mailconsole`` starts the TUI; the subcommands (``show``, ``get``,
 Start-up speed matters (``get``/``show``/``validate`` run in provisioning
 loops), so everything is imported lazily inside the command that needs it:
 the read-only commands never import textual, asyncio or ssl.  Their plain
-forms (:func:`_fast_args`) do not even build the argparse parser
-(``mailconsole.parser``); any other command line goes through argparse.
+forms, and those of ``test-mail`` (:func:`_fast_args`), do not even build the
+argparse parser (``mailconsole.parser``, which imports argparse, re and
+gettext); any other command line goes through argparse.
 
 Every user error ends in ONE line on stderr that names the file, key or step,
 says what is wrong and what to do, and one of the exit codes below; never a
@@ -118,7 +119,9 @@ else:
             self.__dict__.update(values)
 
 
-_FAST_COMMANDS = {"get": 1, "show": 0, "validate": 0}  # command -> positionals (KEY)
+_FAST_COMMANDS = {"get": 1, "show": 0, "validate": 0, "test-mail": 0}  # -> positionals (KEY)
+_JSON_COMMANDS = ("show", "validate", "test-mail")
+_VALUE_OPTIONS = {"test-mail": ("--to", "--timeout")}  # options taking a value, per command
 
 
 def _fast_args(argv: Sequence[str]) -> _Args | None:
@@ -127,33 +130,43 @@ def _fast_args(argv: Sequence[str]) -> _Args | None:
         [--config PATH] get KEY
         [--config PATH] show [--json]
         [--config PATH] validate [--json]
+        [--config PATH] test-mail [--to ADDR] [--json] [--timeout S]
 
     ``--config PATH`` / ``--config=PATH`` before or after the command (and
-    ``--json`` anywhere after it), as argparse accepts them; the last
-    ``--config`` wins, as with argparse.  Anything else -- --lang, --help,
-    abbreviations, ``--``, a value or KEY starting with ``-`` or empty, a
-    missing or extra argument -- returns None and argparse parses it (and
-    reports the error).  tests/cli/test_fast_path.py checks that both paths
-    give the same output, errors and exit codes."""
+    the command's options anywhere after it, ``--to ADDR`` or ``--to=ADDR``),
+    as argparse accepts them; the last ``--config`` wins, as with argparse.
+    Anything else -- --lang, --help, abbreviations, ``--``, a value or KEY
+    starting with ``-`` or empty, ``--to`` or ``--timeout`` twice, a timeout
+    that is not 1 to 600 written in digits, a missing or extra argument --
+    returns None and argparse parses it (and reports the error).
+    tests/cli/test_fast_path.py checks that both paths give the same
+    namespace, output, errors and exit codes."""
     command: str | None = None
     config: str | None = None
     json = False
+    values: dict[str, str] = {}
     positionals: list[str] = []
     i = 0
     while i < len(argv):
         arg = argv[i]
-        if arg == "--config" or arg.startswith("--config="):
-            if arg == "--config":
-                if i + 1 == len(argv):
-                    return None
+        name, eq, inline = arg.partition("=")
+        if name == "--config" or name in _VALUE_OPTIONS.get(command or "", ()):
+            if eq:
+                value = inline
+            elif i + 1 == len(argv):
+                return None
+            else:
                 i += 1
                 value = argv[i]
-            else:
-                value = arg[len("--config="):]
             if not value or value.startswith("-"):
                 return None
-            config = value
-        elif arg == "--json" and command in ("show", "validate"):
+            if name == "--config":
+                config = value
+            elif name in values:
+                return None  # given twice: argparse decides
+            else:
+                values[name] = value
+        elif arg == "--json" and command in _JSON_COMMANDS:
             json = True
         elif not arg or arg.startswith("-"):
             return None
@@ -168,6 +181,14 @@ def _fast_args(argv: Sequence[str]) -> _Args | None:
         return None
     if command == "get":
         return _Args(config=config, lang=None, mode=None, command=command, key=positionals[0])
+    if command == "test-mail":
+        timeout = values.get("--timeout")
+        if timeout is not None and not (timeout.isascii() and timeout.isdigit()
+                                        and 1 <= int(timeout) <= 600):
+            return None  # argparse gives the error
+        return _Args(config=config, lang=None, mode=None, command=command,
+                     to=values.get("--to"), json=json,
+                     timeout=None if timeout is None else int(timeout))
     return _Args(config=config, lang=None, mode=None, command=command, json=json)
 
 

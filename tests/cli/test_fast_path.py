@@ -228,3 +228,114 @@ def test_the_fast_path_imports_no_argparse_gettext_or_pathlib(tmp_path, argv):
         "argparse", "gettext", "mailconsole.parser"]
     assert probe(["--config", str(cfg), "show", "--lang", "de", "--json"])["loaded"] == [
         "argparse", "gettext", "json", "locale", "mailconsole.parser"]
+
+
+# --- test-mail: its plain forms take the fast path too ---------------------------
+
+# (argv, takes the fast path); "{port}" is a closed port on 127.0.0.1
+TEST_MAIL = [
+    (["test-mail"], True),
+    (["test-mail", "--to", "admin@example.org"], True),
+    (["test-mail", "--to=admin@example.org"], True),
+    (["test-mail", "--json", "--to", "a@example.org"], True),
+    (["test-mail", "--to", "a@example.org", "--timeout", "5"], True),
+    (["test-mail", "--timeout=600", "--json"], True),
+    (["test-mail", "--timeout", "007", "--to", "a@example.org"], True),
+    (["--config", C, "test-mail", "--to", "a@example.org", "--config", C], True),
+    (["test-mail", "--to", "test-mail"], True),
+    (["test-mail", "--to", "a=b@example.org"], True),
+    (["test-mail", "--json", "--json", "--to", "a@example.org"], True),
+    (["test-mail", "--to", "a@example.org", "--to", "b@example.org"], False),
+    (["test-mail", "--timeout", "0"], False),
+    (["test-mail", "--timeout", "601"], False),
+    (["test-mail", "--timeout", "-5"], False),
+    (["test-mail", "--timeout", "+5"], False),
+    (["test-mail", "--timeout", "5_0"], False),
+    (["test-mail", "--timeout", " 5"], False),
+    (["test-mail", "--timeout", "x"], False),
+    (["test-mail", "--timeout"], False),
+    (["test-mail", "--to"], False),
+    (["test-mail", "--to", ""], False),
+    (["test-mail", "--to="], False),
+    (["test-mail", "--to", "-x"], False),
+    (["test-mail", "--t", "a@example.org"], False),
+    (["test-mail", "--time", "5"], False),
+    (["test-mail", "--json=1"], False),
+    (["test-mail", "extra"], False),
+    (["--to", "a@example.org", "test-mail"], False),
+    (["--json", "test-mail"], False),
+    (["get", "--to", "a@example.org", "mail.relay"], False),
+    (["show", "--timeout", "5"], False),
+    (["test-mail", "--lang", "de", "--to", "a@example.org"], False),
+    (["test-mail", "-h"], False),
+]
+
+
+@pytest.mark.parametrize(("template", "fast"), FAST + SLOW + TEST_MAIL,
+                         ids=[" ".join(a) for a, _f in FAST + SLOW + TEST_MAIL])
+def test_the_fast_namespace_is_the_one_argparse_builds(tmp_path, template, fast, capsys):
+    from mailconsole.parser import parse_args
+
+    argv = _argv(template, str(tmp_path / "mail.toml"))
+    args = _fast_args(argv)
+    assert (args is not None) == fast
+    if args is not None:
+        assert vars(args) == vars(parse_args(argv))
+
+
+def _refused_config(cfg) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg.write_text(f'[mail]\nrelay = "external"\n[mail.smtp]\nserver = "127.0.0.1:{port}"\n'
+                   'security = "none"\nauthentication = false\n')
+    cfg.chmod(0o600)
+
+
+def _without_durations(result: tuple[int, str, str]) -> tuple[int, str, str]:
+    import re
+
+    code, out, err = result
+    out = re.sub(r"\(\d+\.\d\d s\)", "(D s)", out)
+    out = re.sub(r'"(duration|elapsed|seconds|started|at|time)": [0-9.e-]+', r'"\1": D', out)
+    return code, out, err
+
+
+@pytest.mark.parametrize("template", [a for a, _f in TEST_MAIL], ids=" ".join)
+def test_test_mail_gives_the_same_output_on_both_paths(both, tmp_path, monkeypatch, template):
+    """A refused connection (no network, no waiting) and a missing recipient."""
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "mail.toml"
+    _refused_config(cfg)
+    with_fast, with_argparse = both(_argv(template, str(cfg)))
+    assert _without_durations(with_fast) == _without_durations(with_argparse)
+    assert with_fast[0] in ((0, 2) if "-h" in template else (1, 2))
+
+
+def test_the_test_mail_comparison_sees_the_report(both, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _refused_config(tmp_path / "mail.toml")
+    (code, out, err), _ = both(["test-mail", "--to", "a@example.org", "--json"])
+    assert code == 1 and json.loads(out)["failure"]["cls"] == "refused"
+    assert err.startswith("mailconsole: test mail failed at connect: refused")
+    (code, out, err), _ = both(["test-mail"])
+    assert code == 2 and "--to" in err
+
+
+def test_test_mail_on_the_fast_path_imports_no_argparse(tmp_path):
+    cfg = tmp_path / "mail.toml"
+    _refused_config(cfg)
+    code = ("import sys\nfrom mailconsole.cli import main\n"
+            "code = main(['test-mail', '--to', 'a@example.org'])\n"
+            "print(code, sorted(m for m in ('argparse', 'mailconsole.parser', 'gettext')"
+            " if m in sys.modules), file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, env=cli_env(MAILCONSOLE_CONFIG=str(cfg)), timeout=60)
+    assert proc.stderr.strip().splitlines()[-1] == "1 []", proc.stderr
+    slow = code.replace("'--to', 'a@example.org'", "'--to=a@example.org', '--lang', 'en'")
+    proc = subprocess.run([sys.executable, "-S", "-c", slow], capture_output=True, text=True,
+                          cwd=ROOT, env=cli_env(MAILCONSOLE_CONFIG=str(cfg)), timeout=60)
+    assert proc.stderr.strip().splitlines()[-1] == \
+        "1 ['argparse', 'gettext', 'mailconsole.parser']", proc.stderr
