@@ -1,19 +1,20 @@
 """Start-up speed of the read-only CLI commands, as a ratio to ``python -c pass``.
 
-    .venv/bin/python bench/cli_speed.py [--runs 40] [--json] [--breakdown] [--installed]
+    .venv/bin/python bench/cli_speed.py [--runs 40] [--json] [--breakdown]
+                                        [--installed [--against REV]]
 
 Runs ``mailconsole get mail.relay``, ``show`` and ``validate`` (against a
 realistic config file: the commented template with an external relay set)
 and the baseline ``python -c pass`` with the SAME interpreter, interleaved,
-``--runs`` times each after two warm-up rounds, and prints the median (and,
+``--runs`` times each after three warm-up rounds, and prints the median (and,
 robust on a shared machine, the minimum) wall time of each and its ratio to
-the baseline.  Two floors are shown: ``python -c 'import re, tomllib'`` (the
-standard library every command needs: pip's console-script wrapper imports
-``re``, and the file is parsed with ``tomllib``, which imports ``typing``,
+the baseline.  Two reference rows are shown: ``python -c 'import re,
+tomllib'`` (the former floor: pip's console-script wrapper imported ``re``
+and the file was parsed with ``tomllib``, which imports ``typing``,
 ``datetime``, ``string``) and ``python -c 'import config.model'`` (the
 settings model).  Target (issue 5): ratio <= 2.
-The mailconsole command is the installed console script next to the
-interpreter (as users run it), else ``python -m mailconsole``.
+The mailconsole command is the installed command next to the interpreter
+(as users run it), else ``python -m mailconsole``.
 
 Fairness: both sides run with the same interpreter and environment, and with
 byte-code caching ON (``PYTHONDONTWRITEBYTECODE`` removed, the tree compiled
@@ -22,13 +23,18 @@ recompiles the edited modules (~10 ms each).  The machine (CPU, cores, load
 average before and after) is printed with the results.
 
 ``--installed`` also measures a regular (non-editable) install of this working
-tree in a throw-away venv made from the same base interpreter (``pip install
---no-deps --no-build-isolation``), with that venv's ``python -c pass`` as the
-baseline.  That is how the product is deployed, and the figure that matters:
-the development venv's editable install adds a ``.pth`` finder that imports
-``pathlib``, ``re``, ``enum``, ``urllib.parse``... into *every* interpreter,
-``python -c pass`` included, which makes the baseline slower and our own
-imports of those modules free.
+tree in a throw-away venv made from the same base interpreter, with that
+venv's ``python -c pass`` as the baseline: the packages copied into
+site-packages and compiled, and ``bin/mailconsole`` exactly as ``pip install
+--no-deps --no-build-isolation`` writes it (the tree's ``script-files`` script
+with ``#!python`` replaced by the interpreter; for an older tree pip's
+console-script wrapper).  That is how the product is deployed, and the figure
+that matters: the development venv's editable install adds a ``.pth`` finder
+that imports ``pathlib``, ``re``, ``enum``, ``urllib.parse``... into *every*
+interpreter, ``python -c pass`` included, which makes the baseline slower and
+our own imports of those modules free.  ``--against REV`` installs git
+revision REV the same way and runs its three commands in the same rounds
+(an A/B under the same load).
 """
 
 from __future__ import annotations
@@ -71,7 +77,8 @@ def mailconsole_command(python: str) -> list[str]:
 
 PACKAGES = ("config", "mailer", "tui", "mailconsole")  # pyproject's [tool.setuptools]
 
-SCRIPT = """#!{python}
+# pip's wrapper for a [project.scripts] entry point (what an older tree installs)
+CONSOLE_SCRIPT = """#!{python}
 # -*- coding: utf-8 -*-
 import re
 import sys
@@ -82,11 +89,28 @@ if __name__ == '__main__':
 """
 
 
-def installed_venv(tmp: Path) -> str:
-    """A venv from the same base interpreter with this tree installed as a wheel
-    would be: the packages copied into site-packages, compiled to .pyc, and
-    pip's console-script wrapper (built here because the offline machine may
-    lack the `wheel` package).  Returns that venv's python."""
+def command_file(root: Path, python: Path) -> str:
+    """The ``bin/mailconsole`` pip installs for the tree at ``root``: its
+    ``script-files`` script with the ``#!python`` line rewritten to the venv's
+    interpreter (as pip does), else pip's console-script wrapper."""
+    import tomllib
+
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text()).get(
+        "tool", {}).get("setuptools", {})
+    for script in setuptools.get("script-files", []):
+        if Path(script).name == "mailconsole":
+            first, _, rest = (root / script).read_text().partition("\n")
+            assert first == "#!python", first
+            return f"#!{python}\n{rest}"
+    return CONSOLE_SCRIPT.format(python=python)
+
+
+def installed_venv(tmp: Path, root: Path = ROOT) -> str:
+    """A venv from the same base interpreter with the tree at ``root``
+    installed as its wheel would be: the packages copied into site-packages and
+    compiled to .pyc, and the command pip installs (see command_file; built
+    here because the offline machine may lack the `wheel` package).  Returns
+    that venv's python."""
     import shutil
 
     base = getattr(sys, "_base_executable", sys.executable)
@@ -97,14 +121,14 @@ def installed_venv(tmp: Path) -> str:
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
         check=True, capture_output=True, text=True).stdout.strip())
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, site / package,
+        shutil.copytree(root / package, site / package,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     subprocess.run([str(python), "-m", "compileall", "-q", str(site)], check=True, env=env,
                    stdout=subprocess.DEVNULL)
     script = venv / "bin" / "mailconsole"
-    script.write_text(SCRIPT.format(python=python))
+    script.write_text(command_file(root, python))
     script.chmod(0o755)
     return str(python)
 
@@ -141,20 +165,30 @@ def import_breakdown(python: str, env: dict[str, str], cwd: str,
 
 
 def measure(python: str, env: dict[str, str], runs: int, breakdown: bool,
-            cwd: str) -> dict[str, object]:
+            cwd: str, against: tuple[str, str] | None = None) -> dict[str, object]:
     """Interleaved wall times of the cases with ``python``; medians, minima, ratios.
-    ``cwd`` is outside the tree, so ``python -c`` imports the installed packages."""
+    ``cwd`` is outside the tree, so ``python -c`` imports the installed packages.
+    ``against`` = (label, python of another install): its commands run in the
+    same interleaved rounds (an A/B on the same machine state)."""
     mc = mailconsole_command(python)
     cases = {
         "python -c pass": [python, "-c", "pass"],
         "mailconsole get mail.relay": [*mc, "get", "mail.relay"],
         "mailconsole show": [*mc, "show"],
         "mailconsole validate": [*mc, "validate"],
-        # the floors: the stdlib every command needs (the wrapper's re, tomllib),
-        # and the settings model
+        # the former floor (pip's console-script wrapper imported re, the file
+        # was parsed with tomllib), and the settings model
         "python -c 'import re, tomllib'": [python, "-c", "import re, tomllib"],
         "python -c 'import config.model'": [python, "-c", "import config.model"],
     }
+    if against is not None:
+        label, other = against
+        omc = mailconsole_command(other)
+        cases.update({
+            f"{label}: get mail.relay": [*omc, "get", "mail.relay"],
+            f"{label}: show": [*omc, "show"],
+            f"{label}: validate": [*omc, "validate"],
+        })
     top = import_breakdown(python, env, cwd) if breakdown else {}
     times: dict[str, list[float]] = {name: [] for name in cases}
     for round_ in range(runs + 3):  # 3 warm-up rounds (page cache, .pyc files)
@@ -205,6 +239,9 @@ def main() -> int:
                     help="also show where `get` spends its import time (-X importtime)")
     ap.add_argument("--installed", action="store_true",
                     help="also measure a regular (non-editable) install in a temporary venv")
+    ap.add_argument("--against", metavar="REV",
+                    help="with --installed: also install git revision REV of this tree "
+                         "and run its commands in the same rounds (A/B)")
     opts = ap.parse_args()
 
     result: dict[str, object] = {"machine": machine(), "load_before": load(),
@@ -224,8 +261,17 @@ def main() -> int:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, input=b"pw\n")
         result["dev"] = measure(sys.executable, env, opts.runs, opts.breakdown, tmpdir)
         if opts.installed:
+            against = None
+            if opts.against:
+                old = tmp / "against"
+                (old / "tree").mkdir(parents=True)
+                archive = subprocess.run(["git", "archive", opts.against], cwd=ROOT, check=True,
+                                         capture_output=True).stdout
+                subprocess.run(["tar", "-x", "-C", str(old / "tree")], input=archive,
+                               check=True)
+                against = (opts.against, installed_venv(old, old / "tree"))
             result["installed"] = measure(installed_venv(tmp), env, opts.runs, opts.breakdown,
-                                          tmpdir)
+                                          tmpdir, against)
     result["load_after"] = load()
 
     if opts.json:

@@ -135,7 +135,10 @@ def _readonly_child(path: Path, uid: int | None, wrapper: list[str]) -> subproce
         "from config.validate import validate\n"
         "from config.model import Settings\n"
         # the interpreter may live where nobody cannot read: import everything first
+        # (the store imports what only writing needs -- fcntl, tomllib, tomlkit -- on
+        # first use, so they are imported here explicitly)
         "validate(Settings().with_values({'mail.smtp.server': 'a.example'}))\n"
+        "import copy, fcntl, pathlib, tomllib, tomlkit, config.template\n"
         f"uid = {uid!r}\n"
         "if uid is not None:\n"
         "    os.setgid(uid); os.setuid(uid)\n"
