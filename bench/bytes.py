@@ -160,6 +160,9 @@ def app_env(term: str | None, extra: dict[str, str] | None = None) -> dict[str, 
         env["TERM"] = term
     env["PYTHONPATH"] = str(REPO)
     env.setdefault("LANG", "C.UTF-8")
+    # No frame cache (tui/prepaint.py) unless asked for: every start is a cold one,
+    # and nothing is written to the user's ~/.cache.
+    env["MAILCONSOLE_FRAME_CACHE"] = "off"
     env.update(extra or {})
     return env
 

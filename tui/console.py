@@ -153,8 +153,11 @@ def _sync_textual_constants() -> None:
         app_module.App.theme._default = constants.DEFAULT_THEME  # type: ignore[attr-defined]
 
 
-def install(app: Any, mode: str) -> None:
-    """Adapt a constructed (not yet running) App to ``mode``.  Call before app.run()."""
+def install(app: Any, mode: str, prepaint: Any = None) -> None:
+    """Adapt a constructed (not yet running) App to ``mode``.  Call before app.run().
+
+    ``prepaint``: the :class:`tui.prepaint.Prepaint` of this start, if any (the
+    driver starts from the frame it painted and stores the first frame in it)."""
     if mode not in MODES:
         raise ValueError(f"unknown console mode {mode!r}")
     from tui.console_driver import make_driver_class
@@ -163,7 +166,7 @@ def install(app: Any, mode: str) -> None:
     from textual.drivers.linux_driver import LinuxDriver
 
     if isinstance(base, type) and issubclass(base, LinuxDriver):
-        driver_class = make_driver_class(base, mode)
+        driver_class = make_driver_class(base, mode, prepaint)
         driver_class._console_base = base  # type: ignore[attr-defined]
         app.driver_class = driver_class
     app.console_mode = mode

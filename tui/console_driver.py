@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import os
 import selectors
+import time
 from typing import Any
 
 from textual import events
@@ -26,7 +28,7 @@ from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
 from tui.console_ascii import to_ascii
-from tui.console_wire import WireEncoder
+from tui.console_wire import BLANK, WireEncoder
 
 _ERRORS = "mailconsole-latin1"
 
@@ -62,9 +64,17 @@ BASIC_DROP = frozenset(
 )
 
 
-def make_driver_class(base: type[LinuxDriver], mode: str) -> type[LinuxDriver]:
+# Seconds after the driver starts during which the screen counts as the start-up
+# screen (stored in the frame cache; a pre-painted one is held at most this long).
+STARTUP_WINDOW = 2.0
+
+
+def make_driver_class(base: type[LinuxDriver], mode: str,
+                      prepaint: Any = None) -> type[LinuxDriver]:
     """A subclass of ``base`` (Textual's LinuxDriver) that starts in ``mode``
-    (:meth:`set_mode` switches at run time)."""
+    (:meth:`set_mode` switches at run time).  ``prepaint``: the
+    :class:`tui.prepaint.Prepaint` of this start (the terminal may already show the
+    cached first frame; the first frame is stored in it)."""
 
     class ConsoleDriver(base):  # type: ignore[valid-type,misc]
         console_mode = mode
@@ -76,13 +86,35 @@ def make_driver_class(base: type[LinuxDriver], mode: str) -> type[LinuxDriver]:
             super().__init__(app, debug=debug, mouse=mouse and not basic, size=size)
             width, height = size or self._get_terminal_size()
             self._pending_size: tuple[int, int] | None = None
-            self._encoder = WireEncoder(
-                width, height, newline="\n" if _onlcr(self.fileno) else "\r\n",
-            )
+            newline = "\n" if _onlcr(self.fileno) else "\r\n"
+            self._prepaint = prepaint
+            # The start-up screen: recorded until the first key (or STARTUP_WINDOW
+            # seconds) and kept in the frame cache for the next start.
+            self._recording = prepaint is not None
+            self._snapshot: tuple[int, dict[str, Any]] | None = None  # (bytes, state)
+            self._painted: list[list[Any]] | None = None  # the pre-painted screen
+            adopt = prepaint.encoder if prepaint is not None else None
+            if adopt is not None and (adopt.width, adopt.height, adopt.newline) == (
+                    width, height, newline):
+                # The terminal shows the cached start-up screen: nothing is sent
+                # until Textual has drawn the same screen (then nothing at all),
+                # a key arrives or the start-up window ends (then the difference).
+                self._encoder = adopt
+                self._painted = [list(row) for row in adopt.desired]
+                adopt.hold = True
+                adopt.text_written = False
+            else:
+                self._encoder = WireEncoder(width, height, newline=newline)
+            if self._recording:
+                self._encoder.recorded = []
+            if prepaint is not None:
+                prepaint.adopted = True  # this driver restores the terminal now
             self._basic = False
             self._set_encoder_mode(basic)
             self._loop: asyncio.AbstractEventLoop | None = None
             self.bytes_written = 0
+            # bench/startup.py: when Textual drew its first frame (sent or not)
+            self._startup_log = os.environ.get("MAILCONSOLE_STARTUP_LOG") or None
 
         def _set_encoder_mode(self, basic: bool) -> None:
             self._basic = basic
@@ -130,11 +162,44 @@ def make_driver_class(base: type[LinuxDriver], mode: str) -> type[LinuxDriver]:
 
         def flush(self) -> None:
             self._apply_pending_size()
-            data = self._encoder.flush(show_cursor=self._show_cursor())
+            show_cursor = self._show_cursor()
+            encoder = self._encoder
+            if encoder.hold and encoder.text_written and encoder.desired == self._painted:
+                encoder.hold = False  # Textual drew the pre-painted screen: 0 bytes
+            data = encoder.flush(show_cursor=show_cursor)
             if data:
                 self.bytes_written += len(data)
                 super().write(data)
             super().flush()
+            if getattr(self, "_startup_log", None) and encoder.text_written:
+                self._log_first_frame()
+            if getattr(self, "_recording", False) and not encoder.hold:
+                if any(cell != BLANK for row in encoder.wire for cell in row):
+                    recorded = encoder.recorded or []
+                    self._snapshot = (len(recorded), encoder.wire_state())
+
+        def _log_first_frame(self) -> None:
+            path, self._startup_log = self._startup_log, None
+            try:
+                with open(path, "a", encoding="utf-8") as fh:
+                    fh.write(f"{time.time():.6f} first-frame held={self._encoder.hold}\n")
+            except OSError:
+                pass
+
+        def _end_startup(self, flush: bool = True) -> None:
+            """The start-up is over (first key, STARTUP_WINDOW, or exit): store the
+            start-up screen if it is not the cached one, stop holding output."""
+            if self._recording:
+                self._recording = False
+                snapshot, prepaint = self._snapshot, self._prepaint
+                recorded, self._encoder.recorded = self._encoder.recorded, None
+                if snapshot is not None and prepaint is not None and recorded is not None \
+                        and snapshot[1]["cells"] != self._painted:
+                    prepaint.store("".join(recorded[:snapshot[0]]), snapshot[1])
+            if self._encoder.hold:
+                self._encoder.hold = False
+                if flush and self._writer_thread is not None:
+                    self.flush()
 
         def _show_cursor(self) -> bool | None:
             if not self._basic:
@@ -155,6 +220,16 @@ def make_driver_class(base: type[LinuxDriver], mode: str) -> type[LinuxDriver]:
         def start_application_mode(self) -> None:
             self._loop = asyncio.get_running_loop()
             super().start_application_mode()
+            saved = getattr(prepaint, "saved_attrs", None)
+            if saved is not None:
+                # the pre-paint turned echo off: restore what the shell had at exit
+                self.attrs_before = saved
+            if self._recording or self._encoder.hold:
+                self._loop.call_later(STARTUP_WINDOW, self._end_startup)
+
+        def stop_application_mode(self) -> None:
+            self._end_startup(flush=False)
+            super().stop_application_mode()
 
         # -- input ---------------------------------------------------------------------
 
@@ -165,6 +240,12 @@ def make_driver_class(base: type[LinuxDriver], mode: str) -> type[LinuxDriver]:
                 and self._loop is not None
             ):
                 self._loop.call_soon_threadsafe(self.redraw)
+            if (
+                (self._recording or self._encoder.hold)
+                and isinstance(message, (events.Key, events.MouseDown, events.Paste))
+                and self._loop is not None
+            ):
+                self._loop.call_soon_threadsafe(self._end_startup)
             super().process_message(message)
 
         def run_input_thread(self) -> None:
@@ -176,7 +257,6 @@ def make_driver_class(base: type[LinuxDriver], mode: str) -> type[LinuxDriver]:
             feed = parser.feed
             tick = parser.tick
             decode = tolerant_decoder().decode
-            import os
 
             def process_selector_events(selector_events: list[Any], final: bool = False) -> None:
                 for last, (_key, mask) in loop_last(selector_events):

@@ -176,6 +176,16 @@ class WireEncoder:
         self.cursor_x = 0  # where the app last left its cursor
         self.cursor_y = 0
         self.cursor_visible = False  # what the app asked for (?25h / ?25l)
+        # The terminal already shows this encoder's screen in the alternate screen
+        # (tui/prepaint.py): the app's next ?1049h is not sent and clears nothing.
+        self.keep_screen_once = False
+        # While held, flush() sends only mode sequences; the screen is diffed on
+        # the first flush after release (the pre-painted frame stays meanwhile).
+        self.hold = False
+        self.text_written = False  # any text since this was last set to False
+        # When a list: every byte of screen output (not the passed-through mode
+        # sequences) is appended to it (tui/prepaint.py keeps the start-up's).
+        self.recorded: list[str] | None = None
         self.resize(width, height, clear=clear_on_start)
 
     # -- state -------------------------------------------------------------------------
@@ -286,6 +296,9 @@ class WireEncoder:
         if params == "?25" and final in "hl":
             self.cursor_visible = final == "h"
             return
+        if params == "?1049" and final == "h" and self.keep_screen_once:
+            self.keep_screen_once = False
+            return
         if params == "?1049" and final in "hl":
             # alternate screen: Textual's frames are absolute, the terminal is blank
             # (or, on a vt100 without an alternate screen, whatever: we clear it)
@@ -300,6 +313,7 @@ class WireEncoder:
         translate = self.translate
         if translate is not None:
             text = translate(text)
+        self.text_written = True
         pen = self._pen
         y = self._y
         if not 0 <= y < self.height:
@@ -360,13 +374,20 @@ class WireEncoder:
         cursor where a text field's cursor is, since colour may be missing).
         """
         self._emit_diff()
-        visible = self.cursor_visible if show_cursor is None else show_cursor
         out = self._out
+        if self.hold:
+            data = "".join(out)
+            out.clear()
+            return data
+        visible = self.cursor_visible if show_cursor is None else show_cursor
+        start = len(out)
         if visible:
             self._move(out, self.cursor_x, self.cursor_y)
         if visible != self._wire_cursor_visible:
             out.append("\x1b[?25h" if visible else "\x1b[?25l")
             self._wire_cursor_visible = visible
+        if self.recorded is not None:
+            self.recorded.extend(out[start:])
         data = "".join(out)
         out.clear()
         return data
@@ -450,10 +471,37 @@ class WireEncoder:
         return cell == BLANK or (self.bce and cell[0] == " " and cell[1] == (0, "", cell[1][2]))
 
     def _emit_diff(self) -> None:
-        if not self._dirty:
+        if not self._dirty or self.hold:
             return
         self._dirty = False
         out = self._out
+        start = len(out)
+        try:
+            self._diff_into(out)
+        finally:
+            if self.recorded is not None:
+                self.recorded.extend(out[start:])
+
+    def wire_state(self) -> dict[str, object]:
+        """What the terminal shows and its pen/cursor (after a flush), JSON-able."""
+        return {"cells": [list(row) for row in self.wire], "pen": self._wire_pen,
+                "x": self._wire_x, "y": self._wire_y, "visible": self._wire_cursor_visible,
+                "cursor": [self.cursor_x, self.cursor_y]}
+
+    def set_wire_state(self, state: dict) -> None:  # type: ignore[type-arg]
+        """The terminal shows ``state`` (from :meth:`wire_state`); so does the app."""
+        cells = state["cells"]
+        self.wire = [list(row) for row in cells]
+        self.desired = [list(row) for row in cells]
+        pen = state["pen"]
+        self._wire_pen = (int(pen[0]), str(pen[1]), str(pen[2])) if pen is not None else None
+        self._wire_x, self._wire_y = state["x"], state["y"]
+        self._wire_cursor_visible = state["visible"]
+        self.cursor_x, self.cursor_y = state["cursor"]
+        self._needs_clear = False
+        self._dirty = False
+
+    def _diff_into(self, out: list[str]) -> None:
         if self._needs_clear:
             out.append("\x1b[m\x1b[H\x1b[2J")
             self._wire_pen = DEFAULT_PEN

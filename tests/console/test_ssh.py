@@ -69,7 +69,9 @@ class Sshd:
             "PubkeyAuthentication yes\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
             "StrictModes no\nUsePAM no\nLogLevel ERROR\n"
-            f"SetEnv PATH=/usr/bin:/bin\n\n{_match_block(config)}"
+            # the frame cache (tui/prepaint.py) in the test's directory, not ~/.cache
+            f"SetEnv PATH=/usr/bin:/bin MAILCONSOLE_FRAME_CACHE={tmp / 'frames'}\n\n"
+            f"{_match_block(config)}"
         )
         subprocess.run([SSHD, "-t", "-f", str(conf)], check=True)
         self.log = open(tmp / "sshd.log", "wb")  # noqa: SIM115

@@ -1,0 +1,104 @@
+"""The Textual app and its one factory (``make_app``).
+
+``make_app`` builds the app for ``tui.app.run`` (the ``mailconsole`` command),
+the demo and the tests alike.  ``tui.app`` re-exports both names; this module is
+separate so that ``tui.app.run`` can paint the cached first frame before Textual
+is imported (tui/prepaint.py, issue 6).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+
+from config.i18n import _, ascii_only, set_language, transliterate
+from config.service import SettingsService
+from tui.mail_server import MailServerScreen
+
+
+class MailConsoleApp(App[int]):
+    """The console app: today one screen, the mail server."""
+
+    TITLE = "mailconsole"
+    ENABLE_COMMAND_PALETTE = False
+    ALLOW_SELECT = False  # no screen text selection (and nothing to copy from it)
+    # App's own Ctrl+Q binding stays; action_quit below asks the screen first.
+    # F2 (PF2 on a vt100) or Ctrl+B: basic <-> rich display (tui/console.py).
+    BINDINGS = [Binding("f2,ctrl+b", "console_mode", "Basic/rich", show=False,
+                        priority=True)]
+    # The form is the app's default screen (get_default_screen), not pushed over
+    # a blank one: Textual then composes and lays out one screen before the
+    # first paint, not two (issue 6).  A default screen's CSS_PATH is not read
+    # by Textual, so the app reads the same file (one source, parsed once).
+    CSS_PATH = "mail_server.tcss"
+
+    def __init__(self, service: SettingsService, mailer: Any, *, mode: str = "rich",
+                 demo_note: str | None = None) -> None:
+        super().__init__()
+        self.service = service
+        self.mailer = mailer
+        self.mode = mode
+        # made before basic mode was chosen: spell it in ASCII here (ä -> ae), too
+        self.demo_note = transliterate(demo_note) if demo_note and ascii_only() else demo_note
+
+    def get_default_screen(self) -> MailServerScreen:
+        return MailServerScreen(self.service, self.mailer, demo_note=self.demo_note)
+
+    async def on_mount(self) -> None:
+        # A pushed screen is composed before the app counts as ready (pilots,
+        # tests); Textual does not wait for a default screen, so wait here.
+        await self.screen._mounted_event.wait()
+
+    async def action_console_mode(self) -> None:
+        """F2 / Ctrl+B: switch between basic (ASCII, no mouse) and rich display."""
+        from tui import console
+
+        await console.switch_mode(self)
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: the form decides (it asks when there are unsaved changes)."""
+        top = self.screen
+        if isinstance(top, MailServerScreen):
+            top.action_request_quit()
+        elif any(isinstance(s, MailServerScreen) for s in self.screen_stack):
+            self.notify(_("Close this dialog first (Esc), then quit with Ctrl+Q."))
+        else:
+            self.exit(0)
+
+    def _fatal_error(self) -> None:
+        """Textual's crash report, without local variables (they may hold the
+        password: Textual's default is ``Traceback(show_locals=True)``)."""
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(
+            Segments(self.console.render(traceback, self.console.options))
+        )
+        self._close_messages_no_wait()
+
+
+def default_mailer() -> Any:
+    """The real mailer package (imported late: it is only needed to send)."""
+    import mailer
+
+    return mailer
+
+
+def make_app(config_path: str | Path, *, mode: str = "rich", lang: str | None = None,
+             mailer: Any = None, demo_note: str | None = None,
+             service: SettingsService | None = None) -> MailConsoleApp:
+    """Build the app on ``config_path`` (the one factory for run, demo and tests)."""
+    if lang is not None:
+        set_language(lang)
+    return MailConsoleApp(
+        service if service is not None else SettingsService(config_path),
+        mailer if mailer is not None else default_mailer(),
+        mode=mode,
+        demo_note=demo_note,
+    )

@@ -1,0 +1,349 @@
+"""The first frame from the last session, painted before Textual is imported (issue 6).
+
+Importing Textual alone takes ~0.25-0.35 s on the appliance's CPUs, more than the
+0.4 s start-up target leaves.  So ``tui.app.run`` looks, before it imports Textual,
+for the exact first frame an earlier session painted with the same inputs, and paints
+it at once (~0.1 s after the process starts).  The cell-diff wire layer
+(``tui/console_wire.py``) then starts from that screen: when Textual's own first
+frame is identical it costs 0 bytes, and any difference is sent as a normal diff.
+
+A stale frame is never shown: the cache key covers everything the first frame depends
+on -- the config file's bytes, mode bits and real path, the terminal size, basic/rich
+mode, the language, the environment variables Textual, Rich and the app read
+(TERM, COLORTERM, NO_COLOR, TEXTUAL_*, LANG, LC_*, ...), and the code (size and
+mtime of every file of ``tui/`` and ``config/``, the message catalogs, and Textual's
+and Rich's main modules) -- and an entry is only used when its key is equal.
+
+One file per config path and mode (``frame-<hash>-<mode>.json``, mode 0600, in a
+0700 directory): ``$MAILCONSOLE_FRAME_CACHE`` (a directory; ``off`` disables the
+cache), else ``$XDG_CACHE_HOME/mailconsole``, else ``~/.cache/mailconsole``.  The
+frame holds what the screen showed (the password field shows only its mask), never
+the password itself: the key holds a hash of the file, not its bytes.
+
+Between the pre-paint and Textual's start, the tty has echo and line editing off (as
+Textual sets it), so keys typed meanwhile neither garble the frame nor wait for
+Enter; Textual then reads them.  The original tty settings are what Textual restores
+at exit (``ConsoleDriver`` hands them over); if the app never starts, :meth:`Prepaint.abort`
+restores them and leaves the alternate screen.
+
+This module imports neither Textual nor Rich.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+try:  # the built-in module: importing hashlib loads OpenSSL (~5 ms before the paint)
+    from _sha256 import sha256  # type: ignore[import-not-found]
+except ImportError:  # Python >= 3.12
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found,no-redef]
+    except ImportError:
+        from hashlib import sha256  # type: ignore[assignment]
+
+from tui.console_wire import DEFAULT_PEN, WireEncoder
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
+
+FORMAT = 1
+# Environment variables that may change what the first frame looks like.
+_ENV_PREFIXES = ("TEXTUAL", "TERM", "COLORTERM", "NO_COLOR", "FORCE_COLOR", "TTY_",
+                 "COLUMNS", "LINES", "LANG", "LC_", "MAILCONSOLE", "CLICOLOR",
+                 "JUPYTER", "VSCODE", "PYTHONIOENCODING", "PYTHONUTF8")
+_HERE = os.path.dirname(os.path.realpath(__file__))
+_ROOT = os.path.dirname(_HERE)
+_ENTER = "\x1b[?1049h"  # what Textual's driver sends first (alternate screen)
+
+
+def cache_dir(environ: os._Environ[str] | dict[str, str] | None = None) -> str | None:
+    """Where frames are kept, or None when the cache is off."""
+    env = os.environ if environ is None else environ
+    chosen = env.get("MAILCONSOLE_FRAME_CACHE")
+    if chosen is not None:
+        return None if chosen.strip().lower() in ("", "off", "0", "no") else chosen
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if base.startswith("~"):
+        return None  # no home directory
+    return os.path.join(base, "mailconsole")
+
+
+def terminal_size() -> tuple[int, int]:
+    """(columns, rows) as Textual's LinuxDriver finds them (shutil.get_terminal_size,
+    then 80x25 for zeros), without importing shutil."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    try:
+        lines = int(os.environ["LINES"])
+    except (KeyError, ValueError):
+        lines = 0
+    if columns <= 0 or lines <= 0:
+        try:
+            size = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            size = os.terminal_size((80, 24))
+        columns = columns if columns > 0 else (size.columns or 80)
+        lines = lines if lines > 0 else (size.lines or 24)
+    return columns or 80, lines or 25
+
+
+def _code_fingerprint() -> list[Any]:
+    """Size and mtime of the code and catalogs the first frame comes from."""
+    out: list[Any] = [FORMAT, sys.version]
+    dirs = [_HERE, os.path.join(_ROOT, "config")]
+    locale = os.path.join(_ROOT, "config", "locale")
+    try:
+        dirs += [os.path.join(locale, d, "LC_MESSAGES") for d in sorted(os.listdir(locale))]
+    except OSError:
+        pass
+    for directory in dirs:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.endswith((".py", ".tcss", ".mo")):
+                st = entry.stat()
+                out.append([entry.path, st.st_size, st.st_mtime_ns])
+    from importlib.machinery import PathFinder
+
+    for package, modules in (("textual", ("__init__.py", "app.py", "widget.py")),
+                             ("rich", ("__init__.py", "console.py"))):
+        spec = PathFinder.find_spec(package)
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        for location in locations[:1]:
+            for name in modules:
+                try:
+                    st = os.stat(os.path.join(location, name))
+                except OSError:
+                    continue
+                out.append([location, name, st.st_size, st.st_mtime_ns])
+    return out
+
+
+def cache_key(config_path: str, *, mode: str, language: str, size: tuple[int, int],
+              ascii_only: bool, extra: str = "") -> tuple[str, str] | None:
+    """(file name, key) of the frame for these inputs; None when the config cannot
+    be read (the app reports that itself)."""
+    real = os.path.realpath(config_path)
+    try:
+        with open(real, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            content = sha256(fh.read()).hexdigest()
+        file_state: list[Any] = [content, st.st_mode, st.st_uid]
+    except FileNotFoundError:
+        file_state = ["missing"]
+    except OSError:
+        return None
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES))
+    material = [_code_fingerprint(), real, file_state, mode, language, list(size),
+                ascii_only, env, extra]
+    key = sha256(json.dumps(material).encode("utf-8", "surrogateescape")).hexdigest()
+    name = f"frame-{sha256(real.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"
+    return f"{name}-{mode}.json", key
+
+
+def _encode_cells(rows: list[list[tuple[str, tuple[int, str, str]]]]) -> list[Any]:
+    """Rows as runs of [text, attrs, fg, bg] (one pen per run)."""
+    out = []
+    for row in rows:
+        runs: list[list[Any]] = []
+        for ch, pen in row:
+            if runs and runs[-1][1:] == [pen[0], pen[1], pen[2]] and ch != "":
+                runs[-1][0] += ch
+            else:
+                runs.append([ch, pen[0], pen[1], pen[2]])
+        out.append(runs)
+    return out
+
+
+def _decode_cells(rows: list[Any], width: int, height: int) -> list[list[Any]] | None:
+    cells: list[list[Any]] = []
+    for runs in rows:
+        row: list[Any] = []
+        for text, attrs, fg, bg in runs:
+            pen = (int(attrs), str(fg), str(bg))
+            if text == "":
+                row.append(("", pen))
+            else:
+                row.extend((ch, pen) for ch in text)
+        if len(row) != width:
+            return None
+        cells.append(row)
+    return cells if len(cells) == height else None
+
+
+class Prepaint:
+    """A frame cache entry for one start: painted (a hit) or to be written (a miss)."""
+
+    def __init__(self, directory: str, name: str, key: str, size: tuple[int, int],
+                 mode: str, fd: int = 2) -> None:
+        self.directory, self.name, self.key = directory, name, key
+        self.size, self.mode, self.fd = size, mode, fd
+        self.encoder: WireEncoder | None = None  # set when the frame was painted
+        self.saved_attrs: list[Any] | None = None  # the tty settings before ours
+        self.adopted = False  # the console driver took over the terminal
+        self.bytes_written = 0
+
+    @property
+    def hit(self) -> bool:
+        return self.encoder is not None
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.directory, self.name)
+
+    # -- hit ---------------------------------------------------------------------------
+
+    def paint(self) -> bool:
+        """Paint the cached start-up screen if there is one for this key; True when
+        painted.  The bytes are the ones the earlier session sent for its screen
+        (mode sequences aside), so the terminal, its pen and its cursor end up
+        exactly as the wire layer recorded them."""
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                entry = json.load(fh)
+        except (OSError, ValueError):
+            return False
+        if not isinstance(entry, dict) or entry.get("key") != self.key:
+            return False
+        width, height = self.size
+        try:
+            state = dict(entry["state"])
+            cells = _decode_cells(state["cells"], width, height)
+            if cells is None:
+                return False
+            state["cells"] = cells
+            screen = str(entry["screen"])
+            encoder = WireEncoder(width, height, newline="\n" if _onlcr(0) else "\r\n",
+                                  bce=self.mode != "basic")
+            encoder.set_wire_state(state)
+        except (KeyError, TypeError, ValueError, IndexError):
+            return False
+        self._quiet_tty()
+        try:
+            payload = (_ENTER + screen).encode("utf-8")
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(self.fd, view):]
+        except OSError:
+            self.encoder = encoder  # let abort() leave the alternate screen
+            self.abort()
+            return False
+        self.bytes_written = len(payload)
+        encoder.keep_screen_once = True  # Textual's own ?1049h must not clear it
+        self.encoder = encoder
+        return True
+
+    def _quiet_tty(self) -> None:
+        """Echo and line editing off, as Textual will set them (typed keys wait
+        for Textual unseen and unprocessed)."""
+        try:
+            import termios
+
+            attrs = termios.tcgetattr(0)
+            quiet = [list(a) if isinstance(a, list) else a for a in attrs]
+            quiet[3] &= ~(termios.ECHO | termios.ICANON | termios.IEXTEN)
+            quiet[0] &= ~(termios.IXON | termios.IXOFF | termios.ICRNL | termios.INLCR
+                          | termios.IGNCR)
+            termios.tcsetattr(0, termios.TCSANOW, quiet)
+            self.saved_attrs = attrs
+        except Exception:  # termios.error, OSError: not a tty after all
+            pass
+
+    def abort(self) -> None:
+        """The app did not start: leave the alternate screen, restore the tty."""
+        if self.adopted or self.encoder is None:
+            return
+        self.encoder = None
+        try:
+            os.write(self.fd, b"\x1b[m\x1b[?25h\x1b[?1049l")
+        except OSError:
+            pass
+        self.restore_tty()
+
+    def restore_tty(self) -> None:
+        if self.saved_attrs is None:
+            return
+        try:
+            import termios
+
+            termios.tcsetattr(0, termios.TCSANOW, self.saved_attrs)
+        except Exception:  # termios.error, OSError: the tty is gone
+            pass
+
+    # -- miss: remember the first frame ------------------------------------------------
+
+    def store(self, screen: str, state: dict[str, Any]) -> None:
+        """Keep ``screen`` (the bytes a session sent for its start-up screen, mode
+        sequences aside) and the wire state after them as this key's frame."""
+        cells = state["cells"]
+        width, height = self.size
+        if len(cells) != height or any(len(row) != width or None in row for row in cells):
+            return
+        entry = {"key": self.key, "screen": screen,
+                 "state": {**state, "cells": _encode_cells(cells)}}
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            tmp = f"{self.path}.{os.getpid()}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.fchmod(fd, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(entry, fh, separators=(",", ":"))
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                finally:
+                    raise
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # no cache this time: the next start is a cold one
+
+
+def start(config_path: str, *, mode: str, language: str, ascii_only: bool,
+          extra: str = "") -> Prepaint | None:
+    """Paint the cached first frame for these inputs if there is one.
+
+    Returns the :class:`Prepaint` (``hit`` tells whether it painted; on a miss the
+    console driver stores the first frame in it), or None when there is no cache
+    (off, not a terminal, unreadable config).
+    """
+    directory = cache_dir()
+    if directory is None or os.environ.get("TEXTUAL"):  # devtools / debug runs
+        return None
+    try:
+        if not (os.isatty(0) and sys.__stderr__ is not None
+                and os.isatty(sys.__stderr__.fileno())):
+            return None
+        fd = sys.__stderr__.fileno()
+    except (OSError, ValueError, AttributeError):
+        return None
+    size = terminal_size()
+    found = cache_key(config_path, mode=mode, language=language, size=size,
+                      ascii_only=ascii_only, extra=extra)
+    if found is None:
+        return None
+    name, key = found
+    prepaint = Prepaint(directory, name, key, size, mode, fd)
+    prepaint.paint()
+    return prepaint
+
+
+def _onlcr(fd: int) -> bool:
+    """Does the tty turn LF into CR LF on output?  (As ConsoleDriver checks it.)"""
+    try:
+        import termios
+
+        oflag = termios.tcgetattr(fd)[1]
+    except Exception:
+        return False
+    return bool(oflag & termios.OPOST) and bool(oflag & termios.ONLCR)
+
+
+__all__ = ["DEFAULT_PEN", "Prepaint", "cache_dir", "cache_key", "start", "terminal_size"]
