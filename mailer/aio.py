@@ -9,9 +9,7 @@ import contextlib
 import socket
 import ssl
 import threading
-from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Generic, TypeVar
 
 from config.i18n import _
 from mailer.report import Report
@@ -35,7 +33,6 @@ from mailer.wire import (
 )
 
 CANCEL_POLL = 0.05
-T = TypeVar("T")
 
 
 class SendCancelled(asyncio.CancelledError):
@@ -222,23 +219,6 @@ async def looks_like_tls_port(addr: tuple[str, int] | None, host: str) -> bool:
                 writer.transport.abort()
 
 
-class _Background(Generic[T]):
-    """``fn()`` in the loop's default executor (a helper thread)."""
-
-    def __init__(self, fn: Callable[[], T]) -> None:
-        self._future = asyncio.get_running_loop().run_in_executor(None, fn)
-        # a send that ends before result(): its outcome is not an error to log
-        self._future.add_done_callback(_retrieve)
-
-    async def result(self) -> T:
-        return await self._future
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
-
-
 class AsyncRuntime:
     """Task cancellation, asyncio.timeout, asyncio subprocesses."""
 
@@ -254,9 +234,6 @@ class AsyncRuntime:
         wire = Wire(rec, host, port)
         self.wires.append(wire)
         return wire
-
-    def background(self, fn: Callable[[], T]) -> _Background[T]:
-        return _Background(fn)
 
     def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]:
         return asyncio.timeout(seconds)

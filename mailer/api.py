@@ -37,29 +37,9 @@ if TYPE_CHECKING:
     import threading
     from email.message import EmailMessage
 
-    from mailer.smtp import SmtpClient
-    from mailer.wire import Pending
-
-
-
-class MessageSource:
-    """Where the CRLF bytes of a send come from.
-
-    ``check()`` runs in the settings step, before any connection; ``build()``
-    gives the bytes.  Normally ``build()`` runs in the settings step too.  With
-    ``overlap`` (the test mail, whose every input -- addresses, sender name,
-    subject -- ``check()`` has already checked) and an external relay, it runs
-    in a helper thread while the conversation waits for the server, and is
-    joined before MAIL FROM (which states the size): the email package's import
-    and the build cost about as much as the whole SMTP conversation."""
-
-    __slots__ = ("build", "check", "overlap")
-
-    def __init__(self, build: Callable[[], bytes], *,
-                 check: Callable[[], object] | None = None, overlap: bool = False) -> None:
-        self.build = build
-        self.check = check
-        self.overlap = overlap
+# Builds the message at the settings step: an EmailMessage (checked and
+# completed there), or the test mail's bytes (built with the email package).
+MessageSource = Callable[[], "EmailMessage | bytes"]
 
 
 class _Driven(Runtime, Protocol):
@@ -92,7 +72,7 @@ async def send_async(
     mail.sender."""
     from mailer.aio import AsyncRuntime
 
-    return await _run(AsyncRuntime(), settings, _given_message(message, settings), sender,
+    return await _run(AsyncRuntime(), settings, lambda: _as_message(message), sender,
                       list(recipients or []), on_step, cancel)
 
 
@@ -110,7 +90,7 @@ def send(
     which it blocks like any blocking call)."""
     from mailer.blocking import SyncRuntime, drive
 
-    return drive(_run(SyncRuntime(), settings, _given_message(message, settings), sender,
+    return drive(_run(SyncRuntime(), settings, lambda: _as_message(message), sender,
                       list(recipients or []), on_step, cancel))
 
 
@@ -148,26 +128,12 @@ def send_test_mail(
 # --- running ------------------------------------------------------------------
 
 def _test_message(settings: Settings, to: str) -> MessageSource:
-    def check() -> None:
-        from mailer.message import check_test_mail
-
-        check_test_mail(settings, to)
-
     def build() -> bytes:
         from mailer.message import build_test_mail_bytes
 
         return build_test_mail_bytes(settings, to)
 
-    return MessageSource(build, check=check, overlap=True)
-
-
-def _given_message(message: EmailMessage | bytes, settings: Settings) -> MessageSource:
-    def build() -> bytes:
-        from mailer.message import message_bytes, prepare_for_sending
-
-        return message_bytes(prepare_for_sending(_as_message(message), settings))
-
-    return MessageSource(build)
+    return build
 
 
 def _as_message(message: EmailMessage | bytes) -> EmailMessage:
@@ -252,17 +218,15 @@ async def _deliver(
     # -- check settings (before any connection) -------------------------------
     rec.start("settings", _("Check the settings"))
     data = _check_settings(settings, build, sender, recipients, rec)
-    env_sender, env_recipients = check_address(sender), [check_address(r) for r in recipients]
+    envelope = Envelope(check_address(sender), [check_address(r) for r in recipients], data,
+                        eight_bit=any(b > 127 for b in data))
     rec.end("ok")
 
     async with runtime.timeout(smtp.timeout):
-        # data is None: the message is built in a helper thread meanwhile
-        pending = runtime.background(build.build) if data is None else None
         if not external:
-            assert data is not None
             from mailer.relay import send_with_sendmail
-            await send_with_sendmail(rec, runtime, mail.internal.sendmail, env_sender,
-                                     env_recipients, data)
+            await send_with_sendmail(rec, runtime, mail.internal.sendmail, envelope.sender,
+                                     envelope.recipients, data)
             return
         password = Secret(smtp.password)
         if mail.pop3.enabled:
@@ -291,11 +255,6 @@ async def _deliver(
         else:
             rec.skip("login", _("Log in"), _("SMTP after POP3") if mail.pop3.enabled
                      else _("authentication is off"))
-        if pending is not None:
-            data = await _built(pending, client, rec)
-        assert data is not None
-        envelope = Envelope(env_sender, env_recipients, data,
-                            eight_bit=any(b > 127 for b in data))
         await client.mail_from(envelope)
         await client.rcpt_to(envelope)
         rec.report.queue_id = await client.data(envelope)
@@ -303,37 +262,18 @@ async def _deliver(
         await wire.close()
 
 
-async def _built(pending: Pending[bytes], client: SmtpClient, rec: Recorder) -> bytes:
-    """The bytes the helper thread built.  If the build failed (every input
-    was checked before connecting, so this is not expected): QUIT, nothing
-    sent, and the failure the settings step would have given."""
-    try:
-        return await pending.result()
-    except Exception as exc:  # raised by the build, not by the wait
-        await client.quit()
-        if isinstance(exc, ValueError | TypeError):
-            err = _address_error(rec, exc)
-            err.step = "settings"
-            raise err from None
-        raise
-
-
-def _address_error(rec: Recorder, err: ValueError | TypeError) -> MailerError:
-    from mailer.message import AddressError
-
-    if isinstance(err, AddressError):
-        return rec.error("invalid_address", address=err.value, detail=err.reason)
-    # the email package refusing a header
-    return rec.error("invalid_address", address="", detail=str(err))
-
-
 def _check_settings(settings: Settings, build: MessageSource, sender: str,
-                    recipients: list[str], rec: Recorder) -> bytes | None:
+                    recipients: list[str], rec: Recorder) -> bytes:
     """Raise MailerError (invalid_settings / invalid_address /
-    plaintext_auth_refused) or return the message bytes ready to send (None:
-    the message is checked, and built during the conversation)."""
+    plaintext_auth_refused) or return the message bytes ready to send."""
     from config.validate import validate
-    from mailer.message import check_envelope, check_text
+    from mailer.message import (
+        AddressError,
+        check_envelope,
+        check_text,
+        message_bytes,
+        prepare_for_sending,
+    )
 
     mail, smtp = settings.mail, settings.mail.smtp
     problems = [p for p in validate(settings) if p.severity == "error"]
@@ -341,17 +281,18 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
         raise rec.error("invalid_settings", detail=str(problems[0]))
     if mail.relay not in ("internal", "external"):
         raise rec.error("invalid_settings", detail=_("mail.relay must be internal or external"))
-    later = build.overlap and mail.relay == "external"
-    message: bytes | None = None
     try:
         check_envelope(sender, recipients)
         check_text(mail.sender_name, _("The sender name"))
-        if build.check is not None:
-            build.check()
-        if not later:
-            message = build.build()
-    except (ValueError, TypeError) as err:  # AddressError is a ValueError
-        raise _address_error(rec, err) from None
+        built = build()
+        if isinstance(built, bytes):
+            message = built
+        else:
+            message = message_bytes(prepare_for_sending(built, settings))
+    except AddressError as err:
+        raise rec.error("invalid_address", address=err.value, detail=err.reason) from None
+    except (ValueError, TypeError) as err:  # the email package refusing a header
+        raise rec.error("invalid_address", address="", detail=str(err)) from None
     if mail.relay == "internal":
         return message
     try:

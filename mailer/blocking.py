@@ -18,10 +18,10 @@ import select
 import socket
 import ssl
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from config.i18n import _
 from mailer.session import Recorder
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     import threading
 
 SLICE = 0.1            # seconds; longest wait between two looks at the cancel event
-HELPER_GRACE = 1.0     # seconds finish() waits for a helper thread still running
 RECV_SIZE = 65536
 T = TypeVar("T")
 
@@ -82,34 +81,6 @@ class _Limit(AbstractAsyncContextManager[None]):
         return False
 
 
-class _Background(Generic[T]):
-    """``fn()`` in a daemon thread; :meth:`result` waits for it in slices
-    (cancel and deadline checked between them, like every blocking wait)."""
-
-    def __init__(self, runtime: SyncRuntime, fn: Callable[[], T]) -> None:
-        import threading
-
-        self.runtime = runtime
-        self._box: list[T] = []
-        self._error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, args=(fn,), name="mailer-build",
-                                       daemon=True)
-        self.thread.start()
-
-    def _run(self, fn: Callable[[], T]) -> None:
-        try:
-            self._box.append(fn())
-        except BaseException as exc:  # handed over by result()
-            self._error = exc
-
-    async def result(self) -> T:
-        while self.thread.is_alive():
-            self.thread.join(self.runtime.slice())
-        if self._error is not None:
-            raise self._error
-        return self._box[0]
-
-
 def drive(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine that never suspends (the blocking transport's)."""
     try:
@@ -127,7 +98,6 @@ class SyncRuntime:
 
     def __init__(self) -> None:
         self.wires: list[SyncWire] = []
-        self.helpers: list[_Background[Any]] = []
         self.limits: list[_Limit] = []
         self.cancel: threading.Event | None = None
 
@@ -140,11 +110,6 @@ class SyncRuntime:
     def timeout(self, seconds: float) -> _Limit:
         return _Limit(self, seconds)
 
-    def background(self, fn: Callable[[], T]) -> _Background[T]:
-        work = _Background(self, fn)
-        self.helpers.append(work)
-        return work
-
     def begin(self, cancel: threading.Event | None) -> None:
         self.cancel = cancel
         self.check()
@@ -155,8 +120,6 @@ class SyncRuntime:
     def finish(self) -> None:
         for wire in self.wires:
             wire.abort()
-        for work in self.helpers:  # a send that ended early: let the helper end
-            work.thread.join(HELPER_GRACE)
 
     # -- time ---------------------------------------------------------------------
     def check(self) -> None:

@@ -17,8 +17,8 @@ import functools
 import os
 import re
 import ssl
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from config.i18n import _
 
@@ -251,26 +251,12 @@ class WireLike(Protocol):
     async def close(self) -> None: ...
 
 
-T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
-
-
-class Pending(Protocol[T_co]):
-    """Work running in a helper thread (Runtime.background)."""
-
-    async def result(self) -> T_co:
-        """Wait for it (within the deadline, honouring cancel); its value, or
-        the exception it raised."""
-        ...
-
-
 class Runtime(Protocol):
     """What a send needs from its transport besides connections."""
 
     cancelled: tuple[type[BaseException], ...]
 
     def wire(self, rec: Recorder, host: str, port: int) -> WireLike: ...
-    def background(self, fn: Callable[[], T]) -> Pending[T]: ...
     def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]: ...
     async def run_process(self, argv: list[str],
                           data: bytes) -> tuple[int | None, bytes, bytes]: ...
