@@ -17,8 +17,8 @@ Rows:
   "(installed)" a regular (non-editable) install of this working tree in a
                 throw-away venv made from the same base interpreter, made the way
                 bench/cli_speed.py --installed makes it (pip cannot build a wheel
-                offline here: packages copied into site-packages, compiled,
-                console script written): how the product is deployed;
+                offline here: packages copied into site-packages, compiled, the
+                command pip would install written): how the product is deployed;
   "python -S"   the dev venv's CLI without site's start-up hooks;
   "python -c"   the mailer API called directly (no CLI), for reference;
   "--tree DIR"  adds a regular-install row for another copy of the source
@@ -74,13 +74,8 @@ def installed_venv(tmp: Path, root: Path) -> str:
     says what an install looks like).  Returns that venv's python."""
     import cli_speed  # bench/ is sys.path[0]
 
-    saved = cli_speed.ROOT
-    cli_speed.ROOT = root
-    try:
-        tmp.mkdir(parents=True, exist_ok=True)
-        return cli_speed.installed_venv(tmp)
-    finally:
-        cli_speed.ROOT = saved
+    tmp.mkdir(parents=True, exist_ok=True)
+    return cli_speed.installed_venv(tmp, root)
 
 
 def write_config(path: Path, server: CaptureServer) -> None:
