@@ -54,6 +54,8 @@ FORMAT = 1
 _ENV_PREFIXES = ("TEXTUAL", "TERM", "COLORTERM", "NO_COLOR", "FORCE_COLOR", "TTY_",
                  "COLUMNS", "LINES", "LANG", "LC_", "MAILCONSOLE", "CLICOLOR",
                  "JUPYTER", "VSCODE", "PYTHONIOENCODING", "PYTHONUTF8")
+# ... except these, which do not change the screen.
+_ENV_IGNORED = frozenset({"MAILCONSOLE_FRAME_CACHE", "MAILCONSOLE_STARTUP_LOG"})
 _HERE = os.path.dirname(os.path.realpath(__file__))
 _ROOT = os.path.dirname(_HERE)
 _ENTER = "\x1b[?1049h"  # what Textual's driver sends first (alternate screen)
@@ -140,7 +142,8 @@ def cache_key(config_path: str, *, mode: str, language: str, size: tuple[int, in
         file_state = ["missing"]
     except OSError:
         return None
-    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES))
+    env = sorted((k, v) for k, v in os.environ.items()
+                 if k.startswith(_ENV_PREFIXES) and k not in _ENV_IGNORED)
     material = [_code_fingerprint(), real, file_state, mode, language, list(size),
                 ascii_only, env, extra]
     key = sha256(json.dumps(material).encode("utf-8", "surrogateescape")).hexdigest()
