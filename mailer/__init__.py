@@ -21,8 +21,6 @@ asyncio, no email package for the test mail), asyncio for the async API
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from mailer.errors import (
     AuthError,
     CancelledSend,
@@ -38,7 +36,10 @@ from mailer.errors import (
 )
 from mailer.report import STEP_NAMES, Failure, Report, Step, TranscriptLine
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Any
+
     from mailer.aio import SendCancelled
     from mailer.api import send, send_async, send_test_mail, send_test_mail_async
     from mailer.message import build_message, build_test_message, recipients_from_headers

@@ -10,6 +10,7 @@ import socket
 import ssl
 import threading
 from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
 
 from config.i18n import _
 from mailer.report import Report
@@ -18,7 +19,6 @@ from mailer.wire import (
     MAX_LINE,
     PROBE_TIMEOUT,
     Line,
-    WireLike,
     cert_error,
     certificate_summary,
     connect_failed,
@@ -31,6 +31,9 @@ from mailer.wire import (
     tls_error,
     unique_addresses,
 )
+
+if TYPE_CHECKING:
+    from mailer.wire import WireLike
 
 CANCEL_POLL = 0.05
 

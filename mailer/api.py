@@ -23,29 +23,31 @@ blocking sockets (mailer.blocking) and never imports asyncio, so a one-shot
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
-
 from config.i18n import _
 from config.model import Settings
 from mailer.errors import MailerError
 from mailer.report import Report
-from mailer.session import OnStep, Recorder, Secret, secret_forms
-from mailer.wire import Runtime, parse_server, tls_context
+from mailer.session import Recorder, Secret, secret_forms
+from mailer.wire import parse_server, tls_context
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Callable, Sequence
     from email.message import EmailMessage
+    from typing import Any, Protocol
 
-# Builds the message at the settings step: an EmailMessage (checked and
-# completed there), or the test mail's bytes (built with the email package).
-MessageSource = Callable[[], "EmailMessage | bytes"]
+    from mailer.session import OnStep
+    from mailer.wire import Runtime
 
+    # Builds the message at the settings step: an EmailMessage (checked and
+    # completed there), or the test mail's bytes (built with the email package).
+    MessageSource = Callable[[], EmailMessage | bytes]
 
-class _Driven(Runtime, Protocol):
-    def begin(self, cancel: threading.Event | None) -> None: ...
-    def after_cancel(self, report: Report) -> None: ...
-    def finish(self) -> None: ...
+    class _Driven(Runtime, Protocol):
+        def begin(self, cancel: threading.Event | None) -> None: ...
+        def after_cancel(self, report: Report) -> None: ...
+        def finish(self) -> None: ...
 
 
 def __getattr__(name: str) -> Any:

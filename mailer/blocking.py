@@ -11,17 +11,12 @@ them, so a cancel ends the send within about 0.2 s.  Never imports asyncio."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import select
 import socket
 import ssl
 import time
-from collections.abc import Coroutine
-from contextlib import AbstractAsyncContextManager
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from config.i18n import _
 from mailer.session import Recorder
@@ -29,7 +24,6 @@ from mailer.wire import (
     MAX_LINE,
     PROBE_TIMEOUT,
     Line,
-    WireLike,
     cert_error,
     certificate_summary,
     connect_failed,
@@ -43,12 +37,19 @@ from mailer.wire import (
     unique_addresses,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Coroutine
+    from types import TracebackType
+    from typing import Any, TypeVar
+
+    from mailer.wire import WireLike
+
+    T = TypeVar("T")
 
 SLICE = 0.1            # seconds; longest wait between two looks at the cancel event
 RECV_SIZE = 65536
-T = TypeVar("T")
 
 
 class SyncCancelled(BaseException):
@@ -65,7 +66,10 @@ class _Expired(BaseException):
         self.limit = limit
 
 
-class _Limit(AbstractAsyncContextManager[None]):
+class _Limit:
+    """An async context manager (contextlib.AbstractAsyncContextManager's
+    protocol, without importing contextlib)."""
+
     def __init__(self, runtime: SyncRuntime, seconds: float) -> None:
         self.runtime, self.seconds, self.at = runtime, seconds, 0.0
 
@@ -154,10 +158,14 @@ class SyncRuntime:
                 except subprocess.TimeoutExpired:
                     first = False
         except BaseException:
-            with contextlib.suppress(ProcessLookupError):
+            try:
                 proc.kill()
-            with contextlib.suppress(Exception):
+            except ProcessLookupError:
+                pass
+            try:
                 proc.wait(5)
+            except Exception:  # noqa: S110 -- the first error is the one to raise
+                pass
             raise
         return proc.returncode, out or b"", err or b""
 
@@ -437,8 +445,10 @@ class SyncWire:
     def abort(self) -> None:
         sock, self.sock = self.sock, None
         if sock is not None:
-            with contextlib.suppress(OSError):
+            try:
                 sock.close()
+            except OSError:
+                pass
 
     async def close(self) -> None:
         self.abort()

@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from config.i18n import _
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
     from email.message import EmailMessage
+    from typing import Any
 
     from config.model import Settings
 

@@ -6,11 +6,11 @@ exit status (sysexits.h) and standard error become a failure class."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from config.i18n import N_, _
 from mailer.session import Recorder
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from mailer.wire import Runtime
 

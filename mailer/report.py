@@ -18,7 +18,9 @@ and ends (any other status), from the thread/loop doing the work.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Step names, in the order they happen (a transport uses the ones it needs).
 STEP_NAMES = (

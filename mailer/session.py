@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import sys
 import time
-from collections.abc import Callable
 
 from mailer.diagnosis import describe
 from mailer.errors import MailerError, error_class
@@ -23,7 +22,11 @@ MAX_TRANSCRIPT_LINES = 2000
 # C0 controls but TAB and LF, DEL, C1 controls, the Unicode line separators
 _UNPRINTABLE = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0b, 0x20),
                                              *range(0x7f, 0xa0), 0x2028, 0x2029)}
-OnStep = Callable[[Step], None]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    OnStep = Callable[[Step], None]
 
 
 class Secret:

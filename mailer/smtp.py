@@ -13,7 +13,11 @@ from config.i18n import _
 from config.model import Settings
 from mailer.errors import MailerError
 from mailer.session import HIDDEN, Recorder, Secret
-from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, WireLike, injection_warning, tls_context
+from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, injection_warning, tls_context
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from mailer.wire import WireLike
 
 _DIGITS = frozenset("0123456789")
 _QUEUE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-")

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import ssl
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
 
 from config.i18n import _
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from contextlib import AbstractAsyncContextManager
+    from typing import Protocol
 
     from mailer.errors import MailerError
     from mailer.session import Recorder
@@ -58,7 +58,15 @@ def tls_context(verify: bool, ca_file: str) -> ssl.SSLContext:
     return _tls_context(verify, ca_file, stamp)
 
 
-_HASH_NAME = re.compile(r"[0-9a-f]{8}\.[0-9]+\Z")
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_hash_name(name: str) -> bool:
+    """Whether ``name`` looks like an OpenSSL hash link: ``[0-9a-f]{8}\\.[0-9]+``
+    (without compiling a regex)."""
+    stem, dot, serial = name.partition(".")
+    return (len(stem) == 8 and _HEX.issuperset(stem) and dot == "." and serial.isascii()
+            and serial.isdigit())
 
 
 @functools.lru_cache(maxsize=1)
@@ -75,7 +83,7 @@ def _hashed_capath() -> str:
     try:
         with os.scandir(capath) as entries:
             for entry in entries:
-                if _HASH_NAME.match(entry.name):
+                if _is_hash_name(entry.name):
                     return capath
     except OSError:
         return ""
@@ -224,39 +232,41 @@ def unique_addresses(infos: Sequence[tuple[object, ...]]) -> list[tuple[str, int
     return addrs
 
 
-# -- the interface both transports implement --------------------------------------
+# -- the interface both transports implement (for the type checker only: a
+# Protocol class would import typing at run time) ---------------------------------
 
-class WireLike(Protocol):
-    """One TCP connection with capped reads and a transcript (mailer.aio.Wire,
-    mailer.blocking.SyncWire).  Every method may raise MailerError."""
+if TYPE_CHECKING:
+    class WireLike(Protocol):
+        """One TCP connection with capped reads and a transcript (mailer.aio.Wire,
+        mailer.blocking.SyncWire).  Every method may raise MailerError."""
 
-    rec: Recorder
-    host: str
-    port: int
-    address: tuple[str, int] | None
-    encrypted: bool
+        rec: Recorder
+        host: str
+        port: int
+        address: tuple[str, int] | None
+        encrypted: bool
 
-    async def resolve(self) -> list[tuple[str, int]]: ...
-    async def connect(self, addrs: list[tuple[str, int]]) -> None: ...
-    async def discard_pending(self) -> int: ...
-    async def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None: ...
-    def certificate_summary(self) -> str: ...
-    async def wait_data(self, seconds: float) -> bool: ...
-    async def probe_tls(self) -> bool | None: ...
-    async def read_line(self) -> Line: ...
-    async def write_line(self, text: str, *, shown: str | None = None) -> None: ...
-    async def write_raw(self, data: bytes) -> None: ...
-    def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]: ...
-    def abort(self) -> None: ...
-    async def close(self) -> None: ...
+        async def resolve(self) -> list[tuple[str, int]]: ...
+        async def connect(self, addrs: list[tuple[str, int]]) -> None: ...
+        async def discard_pending(self) -> int: ...
+        async def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None: ...
+        def certificate_summary(self) -> str: ...
+        async def wait_data(self, seconds: float) -> bool: ...
+        async def probe_tls(self) -> bool | None: ...
+        async def read_line(self) -> Line: ...
+        async def write_line(self, text: str, *, shown: str | None = None) -> None: ...
+        async def write_raw(self, data: bytes) -> None: ...
+        def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]: ...
+        def abort(self) -> None: ...
+        async def close(self) -> None: ...
 
 
-class Runtime(Protocol):
-    """What a send needs from its transport besides connections."""
+    class Runtime(Protocol):
+        """What a send needs from its transport besides connections."""
 
-    cancelled: tuple[type[BaseException], ...]
+        cancelled: tuple[type[BaseException], ...]
 
-    def wire(self, rec: Recorder, host: str, port: int) -> WireLike: ...
-    def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]: ...
-    async def run_process(self, argv: list[str],
-                          data: bytes) -> tuple[int | None, bytes, bytes]: ...
+        def wire(self, rec: Recorder, host: str, port: int) -> WireLike: ...
+        def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]: ...
+        async def run_process(self, argv: list[str],
+                              data: bytes) -> tuple[int | None, bytes, bytes]: ...
