@@ -162,8 +162,8 @@ def _key(s: str, i: int) -> tuple[Key, int]:
 def _basic(s: str, i: int) -> tuple[str, int]:
     """A one-line basic string whose opening quote is before ``i``."""
     out: list[str] = []
+    quote = s.find('"', i)
     while True:
-        quote = s.find('"', i)
         if quote < 0:
             raise Unsupported  # unterminated
         backslash = s.find("\\", i, quote)
@@ -187,6 +187,8 @@ def _basic(s: str, i: int) -> tuple[str, int]:
             i = backslash + 2 + size
         else:
             raise Unsupported  # an unknown escape (or a backslash at the end)
+        if i > quote:  # that quote was escaped (\"): look for the next one
+            quote = s.find('"', i)
 
 
 def _literal(s: str, i: int) -> tuple[str, int]:

@@ -234,3 +234,11 @@ def test_the_reader_is_used_when_it_can(monkeypatch):
 def test_not_a_string_is_unsupported():
     with pytest.raises(tomlread.Unsupported):
         tomlread.loads(b"a = 1")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("body", ['\\"' * 50_000, "\\t" * 50_000 + "x", 'a\\"b\\\\' * 20_000,
+                                  "\\u00e9" * 30_000])
+def test_long_strings_full_of_escapes_read_exactly_as_tomllib(body):
+    """Each escape is handled once (no rescanning the rest of the line per escape)."""
+    text = f'[mail]\nsender_name = "{body}"\n'
+    assert agrees(text)
