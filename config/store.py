@@ -1,7 +1,9 @@
 """The crash-safe, comment-preserving TOML store underneath SettingsService.
 
 Reading: the file must be UTF-8, at most :data:`MAX_BYTES`, and parse with
-both ``tomllib`` (the values) and ``tomlkit`` (the layout used for edits).
+both ``tomllib`` (the values; the usual files are read by config.tomlread,
+which gives exactly the same data without importing tomllib) and ``tomlkit``
+(the layout used for edits).
 Errors come as :class:`ConfigSyntaxError` (``path:line:col: message``) or
 :class:`ConfigTypeError` (naming the key path, never echoing the password).
 
