@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, Union
 
 from rich.text import Text
 from textual import on, work
@@ -27,6 +28,13 @@ from config.model import Settings
 from tui.widgets import FieldInput
 
 R = TypeVar("R")
+# A text given by the caller: a string, or a function that translates it anew
+# (called at each compose, so a basic/rich switch re-spells it).
+Words = Union[str, Callable[[], str]]
+
+
+def words(text: Words) -> str:
+    return text() if callable(text) else text
 
 
 class Dialog(ModalScreen[R], Generic[R]):
@@ -38,6 +46,18 @@ class Dialog(ModalScreen[R], Generic[R]):
     def button(self, label: str, ident: str) -> Button:
         return Button(label, id=ident, compact=True)
 
+    async def relabel(self) -> None:
+        """Compose the dialog again with its texts translated anew (the F2
+        basic/rich switch: ASCII spelling, mode-dependent parts); the focus stays
+        on the widget with the same id.  Dialogs with state override this."""
+        focused = self.focused.id if self.focused is not None else None
+        with self.app.batch_update():
+            await self.recompose()
+        if focused:
+            for widget in self.query("#" + focused):
+                if widget.focusable:
+                    widget.focus()
+
 
 class ConfirmDialog(Dialog[bool]):
     """Yes / no question."""
@@ -47,16 +67,17 @@ class ConfirmDialog(Dialog[bool]):
         Binding("y", "dismiss(True)", "Yes"),
     ]
 
-    def __init__(self, title: str, question: str, *, yes: str | None = None) -> None:
+    def __init__(self, title: Words, question: Words, *, yes: Words | None = None) -> None:
         super().__init__()
         self.title_text, self.question, self.yes = title, question, yes
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Static(Text(self.question))
+            yield Label(words(self.title_text), classes="dialog-title")
+            yield Static(Text(words(self.question)))
             with Horizontal(classes="buttons"):
-                yield self.button(_("{label} (y)").format(label=self.yes or _("Yes")), "yes")
+                yes = words(self.yes) if self.yes is not None else _("Yes")
+                yield self.button(_("{label} (y)").format(label=yes), "yes")
                 yield self.button(_("Cancel (Esc)"), "no")
 
     @on(Button.Pressed, "#yes")
@@ -200,14 +221,17 @@ class HelpScreen(Dialog[None]):
 
     BINDINGS = [Binding("escape,q,enter,f1,ctrl+g,question_mark", "dismiss(None)", "Close")]
 
-    def __init__(self, field: Text | None = None) -> None:
+    def __init__(self, field: Text | Callable[[], Text | None] | None = None) -> None:
         super().__init__()
-        self.field = field  # the focused field's full help (basic mode shows a short one)
+        # the focused field's full help (basic mode shows a short one); a function
+        # is asked at each compose (after a basic/rich switch it may say None)
+        self.field = field
 
     def compose(self) -> ComposeResult:
         text = Text()
-        if self.field is not None:
-            text.append_text(self.field)
+        field = self.field() if callable(self.field) else self.field
+        if field is not None:
+            text.append_text(field)
             text.append("\n\n")
         for keys, what in key_table():
             text.append(f"{keys:<28}", style="bold")
@@ -255,12 +279,15 @@ class TestMailDialog(Dialog[None]):
         self.steps: list[Any] = []
         self.report = None
         self.worker: Worker | None = None
+        self.sent_once = False  # a send finished (the buttons say Resend / Close)
+        self._result_text: Callable[[], Text] | None = None
+        self._result_error = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box wide"):
-            yield Label(_("Send test mail"), classes="dialog-title")
+            yield Label(_("Send test mail"), classes="dialog-title", id="title")
             with Horizontal(classes="field"):
-                yield Label(_("Recipient"), classes="label")
+                yield Label(_("Recipient"), classes="label", id="recipient-label")
                 yield FieldInput(self.settings.mail.test_recipient, id="recipient",
                                  placeholder="admin@example.com")
             with VerticalScroll(classes="steps"):
@@ -287,19 +314,43 @@ class TestMailDialog(Dialog[None]):
             return
         recipient = self.query_one("#recipient", Input).value.strip()
         if not recipient:
-            self._result(Text(_("Enter the recipient's address first.")), error=True)
+            self._result(lambda: Text(_("Enter the recipient's address first.")), error=True)
             return
         self.steps.clear()
         self.report = None
         self._render_steps()
-        self._result(Text(_("Sending to {to} ...").format(to=recipient)))
+        self._result(lambda: Text(_("Sending to {to} ...").format(to=recipient)))
         self.query_one("#send").display = False
         self.query_one("#transcript").display = False
         self.query_one("#save-transcript").display = False
         self.query_one("#recipient", Input).disabled = True
-        self.query_one("#cancel", Button).label = _("Cancel sending (Esc)")
-        self.query_one("#cancel").focus()
         self.worker = self._send(recipient)
+        self._label_buttons(sending=True)
+        self.query_one("#cancel").focus()
+
+    def _sending(self) -> bool:
+        return self.worker is not None and self.worker.state in (WorkerState.PENDING,
+                                                                 WorkerState.RUNNING)
+
+    def _label_buttons(self, *, sending: bool) -> None:
+        self.query_one("#send", Button).label = (
+            _("Resend (Enter)") if self.sent_once else _("Send (Enter)"))
+        self.query_one("#transcript", Button).label = _("Transcript (^T)")
+        self.query_one("#save-transcript", Button).label = _("Save transcript")
+        self.query_one("#cancel", Button).label = (
+            _("Cancel sending (Esc)") if sending
+            else _("Close (Esc)") if self.sent_once else _("Cancel (Esc)"))
+
+    async def relabel(self) -> None:
+        """The F2 basic/rich switch: texts translated anew in place (a compose
+        would lose the recipient, the steps and the result).  The step titles
+        come from the mailer as they were reported."""
+        self.query_one("#title", Label).update(_("Send test mail"))
+        self.query_one("#recipient-label", Label).update(_("Recipient"))
+        self._label_buttons(sending=self._sending())
+        self._render_steps()
+        if self._result_text is not None:
+            self._result(self._result_text, error=self._result_error)
 
     @work(exclusive=True, group="test-mail")
     async def _send(self, recipient: str) -> None:
@@ -347,21 +398,29 @@ class TestMailDialog(Dialog[None]):
 
     def _finished(self, report, *, cancelled: bool = False) -> None:
         self.report = report
+        self.sent_once = True
         self.query_one("#recipient", Input).disabled = False
         self.query_one("#send").display = True
-        self.query_one("#send", Button).label = _("Resend (Enter)")
-        self.query_one("#cancel", Button).label = _("Close (Esc)")
+        self._label_buttons(sending=False)
         if cancelled:
             for step in self.steps:
                 if step.status == "running":
                     step.status = "failed"
             self._render_steps()
-            self._result(Text(_("Cancelled. Nothing more is sent.")), error=True)
+            self._result(lambda: Text(_("Cancelled. Nothing more is sent.")), error=True)
             has_transcript = bool(report is not None and report.transcript)
             self.query_one("#transcript").display = has_transcript
             self.query_one("#save-transcript").display = has_transcript
             self.query_one("#send").focus()
             return
+        self._result(lambda: self._report_text(report), error=not report.ok)
+        has_transcript = bool(report.transcript)
+        self.query_one("#transcript").display = has_transcript
+        self.query_one("#save-transcript").display = has_transcript
+        self.query_one("#cancel").focus()
+
+    @staticmethod
+    def _report_text(report) -> Text:
         text = Text()
         if report.ok:
             text.append(_("Test mail sent to {to}.").format(to=", ".join(report.recipients)),
@@ -378,16 +437,14 @@ class TestMailDialog(Dialog[None]):
             if f and f.advice:
                 text.append("\n" + _("What to do:") + " ", style="bold")
                 text.append(f.advice)
-        self._result(text, error=not report.ok)
-        has_transcript = bool(report.transcript)
-        self.query_one("#transcript").display = has_transcript
-        self.query_one("#save-transcript").display = has_transcript
-        self.query_one("#cancel").focus()
+        return text
 
-    def _result(self, text: Text, *, error: bool = False) -> None:
+    def _result(self, make: Callable[[], Text], *, error: bool = False) -> None:
+        """Show ``make()`` as the result (kept, to translate it anew on relabel)."""
+        self._result_text, self._result_error = make, error
         result = self.query_one("#result", Static)
         result.display = True
-        result.update(text)
+        result.update(make())
         result.set_class(error, "-error")
 
     # -- buttons -----------------------------------------------------------
@@ -415,13 +472,14 @@ class TestMailDialog(Dialog[None]):
             try:
                 Path(path).write_text(self.report.transcript_text(), encoding="utf-8")
             except OSError as err:
-                self._result(Text(_("Could not save the transcript: {err}").format(
-                    err=err.strerror or str(err))), error=True)
+                reason = err.strerror or str(err)
+                self._result(lambda: Text(_("Could not save the transcript: {err}").format(
+                    err=reason)), error=True)
                 return
             self.app.notify(_("Transcript saved to {path}").format(path=path))
 
         self.app.push_screen(AskPathDialog(
-            _("Save the transcript (the password is never in it) to:"),
+            lambda: _("Save the transcript (the password is never in it) to:"),
             str(self.save_dir / "test-mail-transcript.txt")), chosen)
 
 
@@ -455,17 +513,21 @@ class AskPathDialog(Dialog[str | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, question: str, default: str) -> None:
+    def __init__(self, question: Words, default: str) -> None:
         super().__init__()
         self.question, self.default = question, default
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box wide"):
-            yield Label(self.question, classes="dialog-title")
+            yield Label(words(self.question), classes="dialog-title")
             yield FieldInput(self.default, id="path")
             with Horizontal(classes="buttons"):
                 yield self.button(_("Save (Enter)"), "ok")
                 yield self.button(_("Cancel (Esc)"), "cancel")
+
+    async def relabel(self) -> None:
+        self.default = self.query_one("#path", Input).value  # what was typed stays
+        await super().relabel()
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")

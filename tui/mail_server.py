@@ -464,7 +464,8 @@ class MailServerScreen(Screen[None]):
 
     # -- actions -----------------------------------------------------------
     def action_help(self) -> None:
-        self.app.push_screen(dialogs.HelpScreen(field=self._focused_field_help()))
+        # a function: asked again if the dialog is relabelled (F2 basic/rich)
+        self.app.push_screen(dialogs.HelpScreen(field=self._focused_field_help))
 
     def _focused_field_help(self) -> Text | None:
         """Basic mode's help line is the short text: the help screen starts
@@ -510,9 +511,11 @@ class MailServerScreen(Screen[None]):
                 self._reload()
                 self.say(_("Reverted to {name}.").format(name=self.service.path.name))
 
+        name = self.service.path.name
         self.app.push_screen(dialogs.ConfirmDialog(
-            _("Revert"), _("Throw away the changes on screen and reload {name}?").format(
-                name=self.service.path.name), yes=_("Revert")), done)
+            lambda: _("Revert"),
+            lambda: _("Throw away the changes on screen and reload {name}?").format(name=name),
+            yes=lambda: _("Revert")), done)
 
     def _reload(self) -> bool:
         try:

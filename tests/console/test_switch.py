@@ -115,3 +115,86 @@ def console_theme() -> str:
     from tui.console import BASIC_THEME
 
     return BASIC_THEME
+
+
+def _screen_text(app) -> str:
+    """The text of every row the app shows now."""
+    rows = []
+    for strip in app.screen._compositor.render_strips():
+        rows.append("".join(seg.text for seg in strip if not seg.control))
+    return "\n".join(rows)
+
+
+def test_an_open_dialog_is_spelled_anew_by_the_mode_switch(tmp_path):
+    """German in basic mode spells umlauts in ASCII (Aenderungen); the F2 switch to
+    rich mode re-translates an open dialog (Änderungen) and back again, and keeps
+    what the dialog holds (the test mail's recipient and result)."""
+    from config.i18n import set_language
+    from tests.tui.fakes import FakeMailer
+    from tests.tui.helpers import write_config
+    from tui import console
+
+    console.prepare_environment("basic")
+    try:
+        from tui.app import make_app
+
+        app = make_app(write_config(tmp_path / "mail.toml"), mailer=FakeMailer("ok"),
+                       mode="basic", lang="de")
+        console.install(app, "basic")
+        seen = asyncio.run(_dialog_texts(app))
+    finally:
+        console.prepare_environment("rich")
+        set_language("en")
+    quit_basic, quit_rich, quit_back, mail_basic, mail_rich, revert_basic, revert_rich = seen
+    assert "Ungespeicherte Aenderungen" in quit_basic and "Änderungen" not in quit_basic
+    assert "Ungespeicherte Änderungen" in quit_rich
+    assert "Ungespeicherte Aenderungen" in quit_back and "Änderungen" not in quit_back
+    # the test-mail dialog after a send: labels and the result re-spelled, state kept
+    assert "Empfaenger" in mail_basic and "Schliessen (Esc)" in mail_basic
+    assert "Empfänger" in mail_rich and "Schließen (Esc)" in mail_rich
+    for text in (mail_basic, mail_rich):
+        assert "Testmail an admin@example.org gesendet." in text
+        assert "Erneut (Enter)" in text
+    # a question the form passed in (Ctrl+R with unsaved changes)
+    assert "Die Aenderungen auf dem Bildschirm verwerfen" in revert_basic
+    assert "Die Änderungen auf dem Bildschirm verwerfen" in revert_rich
+
+
+async def _dialog_texts(app) -> list[str]:
+    from tui import console
+
+    seen = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("tab", "end", "x")  # an unsaved edit of the sender
+        await pilot.press("ctrl+q")  # -> the quit dialog
+        await pilot.pause()
+        seen.append(_screen_text(app))
+        await console.switch_mode(app)  # -> rich
+        await pilot.pause()
+        seen.append(_screen_text(app))
+        await console.switch_mode(app)  # -> basic
+        await pilot.pause()
+        seen.append(_screen_text(app))
+        await pilot.press("escape")  # cancel: back to the form
+        await pilot.press("ctrl+t")  # the test-mail dialog
+        await pilot.pause()
+        await pilot.press("ctrl+u", *"admin@example.org", "enter")
+        for _ in range(20):
+            await pilot.pause()
+            if "gesendet" in _screen_text(app):
+                break
+        seen.append(_screen_text(app))
+        await console.switch_mode(app)  # -> rich
+        await pilot.pause()
+        seen.append(_screen_text(app))
+        await pilot.press("escape")  # close it
+        await pilot.pause()
+        await console.switch_mode(app)  # -> basic
+        await pilot.press("ctrl+r")  # revert? (unsaved changes: it asks)
+        await pilot.pause()
+        seen.append(_screen_text(app))
+        await console.switch_mode(app)  # -> rich
+        await pilot.pause()
+        seen.append(_screen_text(app))
+    return seen
