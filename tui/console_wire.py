@@ -186,6 +186,10 @@ class WireEncoder:
         # When a list: every byte of screen output (not the passed-through mode
         # sequences) is appended to it (tui/prepaint.py keeps the start-up's).
         self.recorded: list[str] | None = None
+        self._margins: tuple[int, int] | None = None  # the incoming stream's DECSTBM
+        # Rows that moved up or down as a block are scrolled on the terminal
+        # (DECSTBM + RI / IND, vt100) instead of being rewritten.
+        self.scroll = True
         self.resize(width, height, clear=clear_on_start)
 
     # -- state -------------------------------------------------------------------------
@@ -226,6 +230,10 @@ class WireEncoder:
             ch = data[pos]
             if ch == "\x1b":
                 match = _CSI.match(data, pos)
+                if match is None and data[pos + 1 : pos + 2] in ("M", "D"):
+                    self._index(-1 if data[pos + 1] == "M" else 1)  # RI / IND
+                    pos += 2
+                    continue
                 if match is None:
                     # a lone ESC or a non-CSI sequence (OSC, ...): pass through
                     end = self._other_escape_end(data, pos)
@@ -235,7 +243,10 @@ class WireEncoder:
                 self._csi(match.group(0), match.group(1), match.group(2), match.group(3))
                 pos = match.end()
             elif ch == "\n":
-                self._y += 1
+                if self._margins is not None and self._y == self._margins[1]:
+                    self._index(1)
+                else:
+                    self._y += 1
                 self._x = 0
                 pos += 1
             elif ch == "\r":
@@ -293,6 +304,14 @@ class WireEncoder:
             if final == "J":
                 self._erase_display(int(params) if params.isdigit() else 0)
                 return
+            if final == "r":  # DECSTBM: scrolling region (home afterwards)
+                parts = params.split(";") if params else []
+                top = int(parts[0]) - 1 if parts and parts[0] else 0
+                bottom = int(parts[1]) - 1 if len(parts) > 1 and parts[1] else self.height - 1
+                full = top <= 0 and bottom >= self.height - 1
+                self._margins = None if full or top >= bottom else (top, bottom)
+                self._x = self._y = 0
+                return
         if params == "?25" and final in "hl":
             self.cursor_visible = final == "h"
             return
@@ -335,6 +354,21 @@ class WireEncoder:
                     row[x + 1] = ("", pen)
             x += w
         self._x = x
+
+    def _index(self, step: int) -> None:
+        """IND (step 1) / RI (step -1) on the incoming stream: move down / up, and
+        scroll the region when the cursor is on its bottom / top margin."""
+        top, bottom = self._margins if self._margins is not None else (0, self.height - 1)
+        if step > 0 and self._y == bottom:
+            self.desired[top : bottom + 1] = [*self.desired[top + 1 : bottom + 1],
+                                              [BLANK] * self.width]
+            self._dirty = True
+        elif step < 0 and self._y == top:
+            self.desired[top : bottom + 1] = [[BLANK] * self.width,
+                                              *self.desired[top:bottom]]
+            self._dirty = True
+        else:
+            self._y = max(0, self._y + step)
 
     def _erase_line(self, mode: int) -> None:
         if not 0 <= self._y < self.height:
@@ -482,6 +516,69 @@ class WireEncoder:
             if self.recorded is not None:
                 self.recorded.extend(out[start:])
 
+    def _scroll_into(self, out: list[str]) -> None:
+        """If a block of rows moved up or down by 1-3 rows (a problem line that
+        appears or goes under a field), scroll it on the terminal: a few bytes
+        instead of rewriting every row below.  Rows count as moved when all but
+        two of their cells match (a scrollbar column may differ); the normal
+        diff then fixes what still differs."""
+        desired, wire, width, height = self.desired, self.wire, self.width, self.height
+        changed = [y for y in range(height) if desired[y] != wire[y]]
+        if len(changed) < 3:
+            return
+
+        def similar(a: list[tuple[str, Pen]], b: list[tuple[str, Pen] | None]) -> bool:
+            if a == b:
+                return True
+            misses = 0
+            for x in range(width):
+                if a[x] != b[x]:
+                    misses += 1
+                    if misses > 2:
+                        return False
+            return True
+
+        best_gain = 0
+        best_run = (0, 0, 0)  # (shift, first row, last row)
+        for shift in (1, -1, 2, -2, 3, -3):
+            y = 0
+            while y < height:
+                if not (0 <= y - shift < height and similar(desired[y], wire[y - shift])):
+                    y += 1
+                    continue
+                first = y
+                while y < height and 0 <= y - shift < height and similar(
+                        desired[y], wire[y - shift]):
+                    y += 1
+                gain = sum(1 for r in range(first, y) if desired[r] != wire[r]
+                           and not similar(desired[r], wire[r]))
+                if gain >= 3 and gain > best_gain:
+                    best_gain, best_run = gain, (shift, first, y - 1)
+        if not best_gain:
+            return
+        shift, first, last = best_run
+        if shift > 0:  # rows first..last come from first-shift..last-shift
+            top, bottom = first - shift, last
+        else:
+            top, bottom = first, last - shift
+        if self._wire_pen != DEFAULT_PEN:  # the rows scrolled in take the pen's colour
+            out.append("\x1b[m")
+            self._wire_pen = DEFAULT_PEN
+        out.append(f"\x1b[{top + 1};{bottom + 1}r")  # DECSTBM homes the cursor
+        self._wire_x = self._wire_y = 0
+        if shift > 0:
+            self._move(out, 0, top)
+            out.append("\x1bM" * shift)  # RI at the top margin: down
+            wire[top : bottom + 1] = [*([[BLANK] * width for _ in range(shift)]),
+                                      *wire[top : bottom + 1 - shift]]
+        else:
+            self._move(out, 0, bottom)
+            out.append("\x1bD" * -shift)  # IND at the bottom margin: up
+            wire[top : bottom + 1] = [*wire[top - shift : bottom + 1],
+                                      *([[BLANK] * width for _ in range(-shift)])]
+        out.append("\x1b[r")  # the whole screen again (home)
+        self._wire_x = self._wire_y = 0
+
     def wire_state(self) -> dict[str, object]:
         """What the terminal shows and its pen/cursor (after a flush), JSON-able."""
         return {"cells": [list(row) for row in self.wire], "pen": self._wire_pen,
@@ -509,6 +606,8 @@ class WireEncoder:
             self.wire = [[BLANK] * self.width for _ in range(self.height)]
             self._needs_clear = False
         width = self.width
+        if self.scroll:
+            self._scroll_into(out)
         for y in range(self.height):
             want = self.desired[y]
             have = self.wire[y]

@@ -101,3 +101,30 @@ def test_basic_mode_stays_within_the_byte_budget(tmp_path):
             if result.steps[k] > limit}
     assert not over, f"bytes over the ceiling (measured, ceiling): {over}; all: {result.steps}"
     assert all(result.steps[k] > 0 for k in CEILINGS if k != "idle"), result.steps
+
+
+PROBLEM_LINE_CEILING = 300  # measured 230 B (the rows below scrolled); 856 B rewritten
+
+
+def test_a_problem_line_appearing_scrolls_the_rows_below_instead_of_rewriting_them(spawn_app):
+    """Typing "x" over the selected sender address makes it invalid: a two-row
+    error appears under the field and everything below moves down.  The wire
+    layer scrolls those rows (DECSTBM + RI) instead of rewriting them."""
+    session = spawn_app(term="vt100", mode="basic")
+    session.settle(quiet=1.0, timeout=30)
+    session.send(bench.TAB)  # to the sender address (its value selected)
+    session.settle(quiet=0.5)
+    session.send(b"x")  # replaces it: not a mail address any more
+    got = session.settle(quiet=0.5)
+    assert b"\x1bM" in got, "scrolled"
+    assert len(got) <= PROBLEM_LINE_CEILING, len(got)
+    rows = screen_of(bytes(session.output), width=80, height=24)
+    sender = next(i for i, row in enumerate(rows) if row.startswith(" Sender address"))
+    assert rows[sender].split()[-1] == "x"
+    assert "Error:" in rows[sender + 1], rows
+    assert rows[sender + 3].startswith(" Sender name"), rows  # moved down, intact
+    session.send(b"\x7f@example.org")  # valid again: the error goes, rows move back
+    back = session.settle(quiet=0.5)
+    assert len(back) <= PROBLEM_LINE_CEILING + 100, len(back)
+    rows = screen_of(bytes(session.output), width=80, height=24)
+    assert rows[sender + 1].startswith(" Sender name"), rows

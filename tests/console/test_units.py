@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -153,3 +154,54 @@ def test_ascii_translation_on_the_wire_covers_what_filters_miss():
     enc = WireEncoder(10, 1, translate=to_ascii)
     enc.write("\x1b[1;1H▊ä─⭘")
     assert enc.flush().isascii()
+
+
+def _form(rows: list[str], width: int = 40) -> str:
+    """A frame that writes every row (bold labels, so pens are involved)."""
+    return "".join(f"\x1b[{y + 1};1H\x1b[1m{row[:8]}\x1b[0m{row[8:]:<{width - 8}}"
+                   for y, row in enumerate(rows))
+
+
+@pytest.mark.parametrize("where", [3, 7])
+@pytest.mark.parametrize("lines", [1, 2])
+def test_rows_that_move_down_or_up_are_scrolled_not_rewritten(where, lines):
+    """A problem line appearing under a field shifts the rows below it: the wire
+    layer scrolls them (DECSTBM + RI / IND, vt100) and the replayed screen is the
+    app's, styles included; the problem line going away scrolls them back."""
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+             "india", "juliett", "kilo", "lima", "mike", "november", "oscar", "papa"]
+    rows = [f"{w[:6]:<8}{w * 3}" for w in words]
+    rows += ["-" * 40, "help line", "", "keys"]
+    shifted = rows[: where + 1] + [f"Error {i}: this is not valid" for i in range(lines)]
+    shifted += rows[where + 1 : 16 - lines] + rows[16:]
+    for scroll in (True, False):
+        enc = WireEncoder(40, 20)
+        enc.scroll = scroll
+        replay = WireEncoder(40, 20, clear_on_start=False)
+        enc.write(_form(rows))
+        replay.write(enc.flush())
+        enc.write(_form(shifted))
+        down = enc.flush()
+        replay.write(down)
+        assert replay.desired == enc.desired
+        enc.write(_form(rows))
+        up = enc.flush()
+        replay.write(up)
+        assert replay.desired == enc.desired
+        if scroll:
+            assert "\x1bM" in down and "\x1bD" in up
+            scrolled = (len(down), len(up))
+        else:
+            rewritten = (len(down), len(up))
+    assert scrolled[0] * 2 < rewritten[0] and scrolled[1] * 2 < rewritten[1], (
+        scrolled, rewritten)
+
+
+def test_unrelated_changes_are_not_scrolled():
+    enc = WireEncoder(40, 10)
+    enc.write(_form([f"row {y} some text here" for y in range(10)]))
+    enc.flush()
+    enc.write(_form([f"ROW {y} other text now" for y in range(10)]))
+    out = enc.flush()
+    assert "\x1bM" not in out and "\x1bD" not in out
+    assert not re.search(r"\x1b\[\d+;\d+r", out)
