@@ -42,11 +42,11 @@ def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = 
     chosen = console.detect_mode(mode)
     console.prepare_environment(chosen)
     early = None
+    inputs = {"mode": chosen, "language": language, "ascii_only": ascii_only()}
     if not demo_note:  # the demo's config is a new temporary file each time
         from tui import prepaint
 
-        early = prepaint.start(str(config_path), mode=chosen, language=language,
-                               ascii_only=ascii_only())
+        early = prepaint.start(str(config_path), **inputs)  # type: ignore[arg-type]
     try:
         from config.errors import ConfigError
         from config.service import SettingsService
@@ -60,6 +60,8 @@ def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = 
             print(_("mailconsole: cannot open the settings: {error}").format(error=err),
                   file=sys.stderr)
             return err.exit_code
+        if early is not None:  # the file may have changed since the frame was chosen
+            early.recheck(str(config_path), size=early.size, **inputs)
         from tui.application import make_app
 
         app = make_app(config_path, mode=chosen, mailer=mailer, demo_note=demo_note,

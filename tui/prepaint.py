@@ -192,6 +192,7 @@ class Prepaint:
         self.saved_attrs: list[Any] | None = None  # the tty settings before ours
         self.adopted = False  # the console driver took over the terminal
         self.bytes_written = 0
+        self.storable = True
 
     @property
     def hit(self) -> bool:
@@ -243,6 +244,15 @@ class Prepaint:
         self.encoder = encoder
         return True
 
+    def recheck(self, config_path: str, **inputs: Any) -> None:
+        """After the app loaded the file: if it changed since the frame was chosen
+        (a write in between), take a painted frame back before Textual starts, and
+        store nothing under the old key."""
+        found = cache_key(config_path, **inputs)
+        if found is None or found[1] != self.key:
+            self.storable = False  # the screen to come is not this key's
+            self.abort()
+
     def _quiet_tty(self) -> None:
         """Echo and line editing off, as Textual will set them (typed keys wait
         for Textual unseen and unprocessed)."""
@@ -285,6 +295,8 @@ class Prepaint:
     def store(self, screen: str, state: dict[str, Any]) -> None:
         """Keep ``screen`` (the bytes a session sent for its start-up screen, mode
         sequences aside) and the wire state after them as this key's frame."""
+        if not self.storable:
+            return
         cells = state["cells"]
         width, height = self.size
         if len(cells) != height or any(len(row) != width or None in row for row in cells):

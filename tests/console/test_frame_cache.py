@@ -141,3 +141,28 @@ def test_no_cache_when_it_is_off(tmp_path):
     finally:
         session.close(quit_keys=b"\x11")
     assert not any(tmp_path.rglob("frame-*.json"))
+
+
+def test_a_file_changed_while_starting_takes_the_frame_back(tmp_path, monkeypatch):
+    """The file is written between the frame's choice and the app's load: the
+    painted frame is taken back (alternate screen left, tty restored) and nothing is
+    stored under the old key."""
+    import io
+
+    from tui import prepaint
+
+    config = tmp_path / "mail.toml"
+    config.write_text('[mail]\nsender = "a@example.org"\n', encoding="utf-8")
+    inputs = {"mode": "basic", "language": "en", "ascii_only": True}
+    name, key = prepaint.cache_key(str(config), size=(80, 24), **inputs)
+    early = prepaint.Prepaint(str(tmp_path / "frames"), name, key, (80, 24), "basic")
+    early.encoder = prepaint.WireEncoder(80, 24)  # as if painted
+    left = io.BytesIO()
+    monkeypatch.setattr(prepaint.os, "write", lambda fd, data: left.write(data))
+    early.recheck(str(config), size=(80, 24), **inputs)
+    assert early.hit and not left.getvalue()  # unchanged: the frame stays
+    config.write_text('[mail]\nsender = "b@example.org"\n', encoding="utf-8")
+    early.recheck(str(config), size=(80, 24), **inputs)
+    assert not early.hit and b"\x1b[?1049l" in left.getvalue()
+    early.store("x", {"cells": [[(" ", (0, "", ""))] * 80] * 24})
+    assert not (tmp_path / "frames").exists()
