@@ -67,6 +67,9 @@ BASIC_DROP = frozenset(
 # Seconds after the driver starts during which the screen counts as the start-up
 # screen (stored in the frame cache; a pre-painted one is held at most this long).
 STARTUP_WINDOW = 2.0
+# ... and the start-up screen is stored when it stayed the same this long (or the
+# window passed without a key).
+SETTLED = 0.25
 
 
 def make_driver_class(base: type[LinuxDriver], mode: str,
@@ -92,6 +95,7 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             # seconds) and kept in the frame cache for the next start.
             self._recording = prepaint is not None
             self._snapshot: tuple[int, dict[str, Any]] | None = None  # (bytes, state)
+            self._snapshot_at = 0.0  # when the recorded screen last changed
             self._painted: list[list[Any]] | None = None  # the pre-painted screen
             adopt = prepaint.encoder if prepaint is not None else None
             if adopt is not None and (adopt.width, adopt.height, adopt.newline) == (
@@ -106,7 +110,8 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             else:
                 self._encoder = WireEncoder(width, height, newline=newline)
             if self._recording:
-                self._encoder.recorded = []
+                # what the terminal got for its screen so far (the pre-painted bytes)
+                self._encoder.recorded = [prepaint.screen] if self._painted else []
             if prepaint is not None:
                 prepaint.adopted = True  # this driver restores the terminal now
             self._basic = False
@@ -176,7 +181,10 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             if getattr(self, "_recording", False) and not encoder.hold:
                 if any(cell != BLANK for row in encoder.wire for cell in row):
                     recorded = encoder.recorded or []
-                    self._snapshot = (len(recorded), encoder.wire_state())
+                    state = encoder.wire_state()
+                    if self._snapshot is None or self._snapshot[1] != state:
+                        self._snapshot_at = time.monotonic()
+                    self._snapshot = (len(recorded), state)
 
         def _log_first_frame(self) -> None:
             path, self._startup_log = self._startup_log, None
@@ -186,20 +194,25 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             except OSError:
                 pass
 
-        def _end_startup(self, flush: bool = True) -> None:
+        def _end_startup(self, flush: bool = True, settled: bool = False) -> None:
             """The start-up is over (first key, STARTUP_WINDOW, or exit): store the
-            start-up screen if it is not the cached one, stop holding output."""
+            start-up screen if it is not the cached one, stop holding output.
+
+            Stored only when the screen had settled: unchanged for SETTLED seconds,
+            or the whole window passed without a key (a screen caught half-built
+            would be held on the next start until Textual happens to match it)."""
+            if self._encoder.hold:  # first: what Textual drew reaches the terminal
+                self._encoder.hold = False
+                if flush and self._writer_thread is not None:
+                    self.flush()  # (recorded too)
             if self._recording:
                 self._recording = False
                 snapshot, prepaint = self._snapshot, self._prepaint
                 recorded, self._encoder.recorded = self._encoder.recorded, None
+                settled = settled or time.monotonic() - self._snapshot_at >= SETTLED
                 if snapshot is not None and prepaint is not None and recorded is not None \
-                        and snapshot[1]["cells"] != self._painted:
+                        and settled and snapshot[1]["cells"] != self._painted:
                     prepaint.store("".join(recorded[:snapshot[0]]), snapshot[1])
-            if self._encoder.hold:
-                self._encoder.hold = False
-                if flush and self._writer_thread is not None:
-                    self.flush()
 
         def _show_cursor(self) -> bool | None:
             if not self._basic:
@@ -225,7 +238,7 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
                 # the pre-paint turned echo off: restore what the shell had at exit
                 self.attrs_before = saved
             if self._recording or self._encoder.hold:
-                self._loop.call_later(STARTUP_WINDOW, self._end_startup)
+                self._loop.call_later(STARTUP_WINDOW, self._end_startup, True, True)
 
         def stop_application_mode(self) -> None:
             self._end_startup(flush=False)

@@ -193,6 +193,7 @@ class Prepaint:
         self.adopted = False  # the console driver took over the terminal
         self.bytes_written = 0
         self.storable = True
+        self.screen = ""  # the painted bytes (after the alternate-screen switch)
 
     @property
     def hit(self) -> bool:
@@ -224,6 +225,7 @@ class Prepaint:
                 return False
             state["cells"] = cells
             screen = str(entry["screen"])
+            self.screen = screen
             encoder = WireEncoder(width, height, newline="\n" if _onlcr(0) else "\r\n",
                                   bce=self.mode != "basic")
             encoder.set_wire_state(state)

@@ -20,7 +20,7 @@ DRIVER_STARTED = b"\x1b[?2004h"
 MARK = b"Sender address"
 
 
-def _start(tmp_path, *, mode="basic", rows=24, config=None, keys=b""):
+def _start(tmp_path, *, mode="basic", rows=24, config=None, keys=b"", quiet=1.0):
     """Run one session until its start-up screen settled; quit; return the output
     and the tty's local flags after the app ended."""
     config = config or tmp_path / "mail.toml"
@@ -29,7 +29,7 @@ def _start(tmp_path, *, mode="basic", rows=24, config=None, keys=b""):
     argv = [*bench.app_argv(config, mode)]
     session = bench.PtySession(argv, env, rows=rows, cols=80, cwd=str(bench.REPO))
     try:
-        session.settle(quiet=1.0, timeout=30)
+        session.settle(quiet=quiet, timeout=30)
         if keys:
             session.send(keys)
             session.settle(quiet=0.5, timeout=10)
@@ -166,3 +166,47 @@ def test_a_file_changed_while_starting_takes_the_frame_back(tmp_path, monkeypatc
     assert not early.hit and b"\x1b[?1049l" in left.getvalue()
     early.store("x", {"cells": [[(" ", (0, "", ""))] * 80] * 24})
     assert not (tmp_path / "frames").exists()
+
+
+def test_a_cached_screen_that_differs_is_corrected_and_stored_again(tmp_path):
+    """Defence in depth: if Textual's start-up screen differs from the cached one
+    (here the entry is edited; a correct key makes that unexpected), the difference
+    is sent once Textual drew it, and the entry is replaced by a whole screen."""
+    _start(tmp_path)
+    [entry] = _frames(tmp_path)
+    data = json.loads(entry.read_text())
+    assert "Admin > Server" in data["screen"]
+    from tui import prepaint
+
+    data["screen"] = data["screen"].replace("Admin", "STALE", 1)
+    cells = prepaint._decode_cells(data["state"]["cells"], 80, 24)
+    start = "".join(ch for ch, _pen in cells[0]).index("Admin")
+    for i, ch in enumerate("STALE"):
+        cells[0][start + i] = (ch, cells[0][start + i][1])
+    data["state"]["cells"] = prepaint._encode_cells(cells)
+    entry.write_text(json.dumps(data))
+    corrected, _ = _start(tmp_path, quiet=3.0)  # past the start-up window (2 s)
+    assert _painted_before_the_driver(corrected) and b"STALE" in corrected
+    rows = screen_of(corrected[: corrected.index(b"\x1b[?1049l")], 80, 24)
+    assert "Admin > Server" in rows[0] and "STALE" not in rows[0]
+    again = json.loads(entry.read_text())
+    replayed = screen_of(again["screen"].encode(), 80, 24)
+    assert replayed == rows, "the stored bytes paint the whole screen"
+
+
+def test_the_pre_paint_path_imports_neither_textual_nor_rich(tmp_path):
+    """What runs before the cached screen is painted stays light: tui.app (run),
+    tui.console (mode) and tui.prepaint import no Textual, Rich or settings service."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import tui.app, tui.console, tui.prepaint as p; "
+        f"p.cache_key({str(tmp_path / 'mail.toml')!r}, mode='basic', language='en', "
+        "size=(80, 24), ascii_only=True); "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich') "
+        "or m in ('config.service', 'tomlkit', 'hashlib')); print(bad); sys.exit(1 if bad else 0)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=bench.REPO)
+    assert out.returncode == 0, out.stdout + out.stderr
