@@ -20,6 +20,7 @@ only with ``MAILCONSOLE_DEBUG=1``).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -210,9 +211,19 @@ def config_path(args: argparse.Namespace) -> str:
 # --- main -----------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None, *, fast_path: bool = True) -> int:
+def main(argv: Sequence[str] | None = None, *, fast_path: bool = True,
+         process: bool = False) -> int:
     """Run one command line; ``fast_path=False`` parses even the plain
-    get/show/validate forms with argparse (the tests compare both)."""
+    get/show/validate forms with argparse (the tests compare both).
+
+    ``process=True`` (the ``mailconsole`` script and ``python -m mailconsole``,
+    never a caller that goes on running): the process ends after this call, so
+    a one-shot command runs without the cyclic garbage collector (it makes few
+    cycles and lives a fraction of a second; the collector would walk the
+    freshly imported modules again and again), and whatever is alive at the end
+    is frozen so that the interpreter's final collection skips it.  Together
+    ~8 ms of ``test-mail`` (issue 3's benchmark, docs/mailer.md).  The TUI and
+    the demo keep the collector on."""
     argv = list(sys.argv[1:] if argv is None else argv)
     _SECRETS.clear()
     set_language(_language_from_argv(argv))
@@ -228,6 +239,8 @@ def main(argv: Sequence[str] | None = None, *, fast_path: bool = True) -> int:
         # JSON is an interface (issue 7): every message inside it is English,
         # whatever --lang or LANG say (and so are this command's stderr lines).
         set_language("en")
+    if process and args.command not in (None, "demo"):
+        gc.disable()
     try:
         return _dispatch(args)
     except BaseException as exc:  # noqa: B036 — everything ends in one line
@@ -235,6 +248,9 @@ def main(argv: Sequence[str] | None = None, *, fast_path: bool = True) -> int:
         if getattr(args, "json", False) and code not in (EXIT_OK, EXIT_INTERRUPTED):
             _print_json_error(exc, code)
         return code
+    finally:
+        if process:
+            gc.freeze()
 
 
 def _print_json_error(exc: BaseException, code: int) -> None:
