@@ -6,7 +6,9 @@ aiosmtpd capture server of tests/servers/smtp.py, trustme certificate), with
 certificate verification on against the test CA.  Runs are interleaved
 (each round runs every client once, in rotating order) so that drift of the
 machine hits every client alike.  Prints the median per client and the
-ratio to swaks (the issue's target: mailconsole no slower than swaks).
+ratio to swaks (the issue's target: mailconsole no slower than swaks), and
+the median CPU time (user + system, getrusage of the child) of one run: less
+noisy than wall time on a shared machine (the server's time is not in it).
 
     .venv/bin/python bench/mail_bench.py [-n RUNS] [--tree DIR ...]
 
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -176,6 +179,7 @@ def main() -> int:
         load_before = load()
         names = list(cmds)
         times: dict[str, list[float]] = {n: [] for n in names}
+        cpu: dict[str, list[float]] = {n: [] for n in names}
         for name in names:  # warm-up (page cache, pyc files), not counted
             argv, stdin, env, cwd = cmds[name]
             subprocess.run(argv, input=stdin, capture_output=True, env=env, cwd=cwd, check=False)
@@ -184,9 +188,11 @@ def main() -> int:
             for name in order:
                 argv, stdin, env, cwd = cmds[name]
                 before = len(server.messages)
+                r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t0 = time.perf_counter()
                 proc = subprocess.run(argv, input=stdin, capture_output=True, env=env, cwd=cwd)
                 elapsed = time.perf_counter() - t0
+                r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
                 server.wait_for_messages(before + 1, timeout=5)
                 if proc.returncode != 0 or len(server.messages) != before + 1:
                     out = (proc.stdout + proc.stderr).decode(errors="replace")[-400:]
@@ -194,17 +200,20 @@ def main() -> int:
                           file=sys.stderr)
                     return 1
                 times[name].append(elapsed)
+                cpu[name].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
         print(f"machine: {machine()}")
         print(f"load average before/after: {load_before} / {load()}")
         print(f"runs: {args.runs} per client, interleaved; loopback STARTTLS + AUTH PLAIN, "
               "certificates verified")
         base = statistics.median(times["swaks"]) if "swaks" in times else None
-        print(f"{'client':<36}{'median':>10}{'min':>10}{'max':>10}{'vs swaks':>10}")
+        print(f"{'client':<36}{'median':>10}{'min':>10}{'max':>10}{'vs swaks':>10}"
+              f"{'cpu':>10}")
         for name in names:
             med = statistics.median(times[name])
             ratio = f"{med / base:.2f}x" if base else "-"
             print(f"{name:<36}{med * 1000:>8.0f}ms{min(times[name]) * 1000:>8.0f}ms"
-                  f"{max(times[name]) * 1000:>8.0f}ms{ratio:>10}")
+                  f"{max(times[name]) * 1000:>8.0f}ms{ratio:>10}"
+                  f"{statistics.median(cpu[name]) * 1000:>8.0f}ms")
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
