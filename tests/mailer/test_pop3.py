@@ -8,6 +8,7 @@ import pytest
 
 from mailer import send_test_mail
 from tests.mailer.conftest import RCPT, settings_for
+from tests.servers.oneshot import OneShotServer
 
 
 def _settings(smtp, pop3, pop3_port, **overrides):
@@ -84,7 +85,7 @@ def test_pop3s_with_an_untrusted_certificate_is_refused_before_the_password(
     assert pop3_server.logins() == [] and smtp.messages == []
 
 
-class InjectingPop3Server:
+class InjectingPop3Server(OneShotServer):
     """A scripted POP3 server on loopback: answers STLS with "+OK" and, in the
     same packet, answers nobody asked for (``INJECTED``); then a real TLS
     handshake, USER/PASS/QUIT.  ``lines`` records (command, encrypted)."""
@@ -92,23 +93,11 @@ class InjectingPop3Server:
     INJECTED = b"-ERR INJECTED-AFTER-STLS\r\n+OK injected\r\n"
 
     def __init__(self, ca, user: str, password: str) -> None:
-        import socket
-        import threading
-
         self.ca, self.user, self.password = ca, user, password
         self.lines: list[tuple[str, bool]] = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        try:
-            conn, _addr = self.sock.accept()
-        except OSError:
-            return
+    def handle(self, conn) -> None:
         conn.settimeout(10)
         buf = b""
 
@@ -149,10 +138,6 @@ class InjectingPop3Server:
             return
         finally:
             sock.close()
-
-    def close(self) -> None:
-        self.sock.close()
-        self.thread.join(5)
 
 
 def test_answers_injected_after_the_stls_answer_are_ignored_with_a_warning(smtp_server, ca):

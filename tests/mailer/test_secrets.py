@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import base64
 import logging
-import socket
-import threading
 
 import pytest
 
 from config.model import Settings
 from mailer import send_test_mail
 from mailer.errors import error_for
+from tests.servers.oneshot import OneShotServer
 
 USER = "tester@example.org"
 
@@ -105,24 +104,12 @@ def test_a_settings_failure_shows_the_password_nowhere(sentinel_password, capsys
     assert_no_secret(blob, sentinel_password)
 
 
-class EchoingServer:
+class EchoingServer(OneShotServer):
     """A hostile SMTP server that echoes the AUTH payload and the decoded
     password back in its error reply (so only redaction can save us)."""
 
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        try:
-            conn, _addr = self.sock.accept()
-        except OSError:
-            return
-        with conn, conn.makefile("rb") as rfile:
+    def handle(self, conn) -> None:
+        with conn.makefile("rb") as rfile:
             conn.sendall(b"220 echo ESMTP\r\n")
             rfile.readline()
             conn.sendall(b"250-echo\r\n250 AUTH PLAIN\r\n")
@@ -132,10 +119,6 @@ class EchoingServer:
             conn.sendall(b"535-5.7.8 you sent " + payload + b"\r\n535 5.7.8 password "
                          + password + b" is wrong\r\n")
             rfile.readline()
-
-    def close(self) -> None:
-        self.sock.close()
-        self.thread.join(5)
 
 
 def test_a_server_echoing_the_credentials_is_redacted(sentinel_password, capsys, caplog):

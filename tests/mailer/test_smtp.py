@@ -9,6 +9,7 @@ import pytest
 from config.model import Settings
 from mailer import send, send_test_mail
 from mailer.message import build_message
+from tests.servers.oneshot import OneShotServer
 
 RCPT = "admin@example.org"
 
@@ -205,35 +206,23 @@ def test_the_system_store_is_used_through_its_hashed_directory(smtp_server, tmp_
     wire._tls_context.cache_clear()
 
 
-class CramMd5Server:
+class CramMd5Server(OneShotServer):
     """A scripted plain-text SMTP server offering only AUTH CRAM-MD5; it checks
     the HMAC of its challenge with the expected password."""
 
     CHALLENGE = b"<1896.697170952@mx.test.invalid>"
 
     def __init__(self, user: str, password: str) -> None:
-        import socket
-        import threading
-
         self.user, self.password = user, password
         self.result: list[str] = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
+    def handle(self, conn) -> None:
         import base64
         import hashlib
         import hmac
 
-        try:
-            conn, _addr = self.sock.accept()
-        except OSError:
-            return
-        with conn, conn.makefile("rb") as rfile:
+        with conn.makefile("rb") as rfile:
             def reply(line: bytes) -> None:
                 conn.sendall(line + b"\r\n")
 
@@ -262,10 +251,6 @@ class CramMd5Server:
                     return
                 else:
                     reply(b"250 ok")
-
-    def close(self) -> None:
-        self.sock.close()
-        self.thread.join(5)
 
 
 @pytest.mark.parametrize("password,ok", [("cram-secret-1", True), ("wrong-secret-2", False)])
