@@ -67,14 +67,19 @@ def test_a_refused_login_shows_the_password_nowhere(smtp_server, sentinel_passwo
     assert_no_secret(blob, sentinel_password)
 
 
+
+def fault_settings(server, password: str) -> Settings:
+    """STARTTLS with a login against a fault server, password ``password``."""
+    return Settings().with_values({
+        "mail.relay": "external", "mail.smtp.server": server.address,
+        "mail.smtp.security": "starttls", "mail.smtp.ca_file": server.ca_file,
+        "mail.smtp.username": USER, "mail.smtp.password": password,
+        "mail.smtp.timeout": 5})
+
 def test_a_run_with_injected_starttls_replies_shows_the_password_nowhere(
         fault_server, sentinel_password, capsys, caplog):
     server = fault_server("starttls_injection")
-    settings = Settings().with_values({
-        "mail.relay": "external", "mail.smtp.server": server.address,
-        "mail.smtp.security": "starttls", "mail.smtp.ca_file": server.ca_file,
-        "mail.smtp.username": USER, "mail.smtp.password": sentinel_password,
-        "mail.smtp.timeout": 5})
+    settings = fault_settings(server, sentinel_password)
     report, blob = run_and_collect(settings, capsys, caplog)
     assert report.ok and report.warnings, report.failure  # sent, with the warning
     assert_no_secret(blob, sentinel_password)
@@ -84,11 +89,7 @@ def test_a_run_with_injected_starttls_replies_shows_the_password_nowhere(
 def test_failing_runs_show_the_password_nowhere(fault_server, sentinel_password, capsys,
                                                 caplog, fault):
     server = fault_server(fault)
-    settings = Settings().with_values({
-        "mail.relay": "external", "mail.smtp.server": server.address,
-        "mail.smtp.security": "starttls", "mail.smtp.ca_file": server.ca_file,
-        "mail.smtp.username": USER, "mail.smtp.password": sentinel_password,
-        "mail.smtp.timeout": 5})
+    settings = fault_settings(server, sentinel_password)
     report, blob = run_and_collect(settings, capsys, caplog)
     assert not report.ok
     assert_no_secret(blob, sentinel_password)
