@@ -6,6 +6,8 @@
 neither Textual nor the settings service at import time: ``run`` first paints
 the last session's first frame when the frame cache has it for exactly these
 inputs (tui/prepaint.py), then imports Textual and starts the app (issue 6).
+Before all that it hands the session to a pre-started console process if one
+is running (tui/prestart.py).
 """
 
 from __future__ import annotations
@@ -34,7 +36,17 @@ def __getattr__(name: str) -> Any:
 
 def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = None,
         demo_note: str | None = None, mailer: Any = None) -> int:
-    """Run the screen on ``config_path`` in the terminal; return the exit code."""
+    """Run the screen on ``config_path`` in the terminal; return the exit code.
+
+    A pre-started console process (tui/prestart.py), when one answers on its
+    socket, runs this same function for us on our terminal; otherwise (or in
+    that process) the screen starts here."""
+    if not demo_note and mailer is None:
+        from tui import prestart
+
+        code = prestart.client(str(config_path), mode, lang)
+        if code is not None:
+            return code
     from config.i18n import _, ascii_only, set_language
     from tui import console
 
