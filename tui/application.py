@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 
@@ -27,8 +28,18 @@ class MailConsoleApp(App[int]):
     ALLOW_SELECT = False  # no screen text selection (and nothing to copy from it)
     # App's own Ctrl+Q binding stays; action_quit below asks the screen first.
     # F2 (PF2 on a vt100) or Ctrl+B: basic <-> rich display (tui/console.py).
+    #
+    # Tab / Shift+Tab move the focus as PRIORITY bindings, i.e. at once, in the
+    # app's own message loop.  Textual's default (non-priority screen bindings)
+    # first posts the key to the focused widget, from which it bubbles to the
+    # screen; keys that arrive in the same read meanwhile are routed to the
+    # widget that was focused BEFORE the move and are lost -- "Tab Tab x" typed
+    # ahead (a paste, a fast typist, a serial line delivering a burst) never put
+    # the "x" into the field.  Nothing in this app uses Tab for anything else.
     BINDINGS = [Binding("f2,ctrl+b", "console_mode", "Basic/rich", show=False,
-                        priority=True)]
+                        priority=True),
+                Binding("tab", "focus_next", show=False, priority=True),
+                Binding("shift+tab", "focus_previous", show=False, priority=True)]
     # The form is the app's default screen (get_default_screen), not pushed over
     # a blank one: Textual then composes and lays out one screen before the
     # first paint, not two (issue 6).  A default screen's CSS_PATH is not read
@@ -38,6 +49,11 @@ class MailConsoleApp(App[int]):
     def __init__(self, service: SettingsService, mailer: Any, *, mode: str = "rich",
                  demo_note: str | None = None) -> None:
         super().__init__()
+        # Keys typed before the form is on screen with its first focus (while
+        # Textual starts, or while the cached first frame is shown,
+        # tui/prepaint.py) are held here and replayed in order once it is:
+        # routed earlier they would reach no field and be lost.
+        self._held_keys: list[events.Key] | None = []
         self.service = service
         self.mailer = mailer
         self.mode = mode
@@ -51,6 +67,21 @@ class MailConsoleApp(App[int]):
         # A pushed screen is composed before the app counts as ready (pilots,
         # tests); Textual does not wait for a default screen, so wait here.
         await self.screen._mounted_event.wait()
+        self.call_after_refresh(self._release_keys)
+
+    async def on_event(self, event: events.Event) -> None:
+        if (isinstance(event, events.Key) and not event.is_forwarded
+                and self._held_keys is not None):
+            self._held_keys.append(event)
+            return
+        await super().on_event(event)
+
+    async def _release_keys(self) -> None:
+        """After the first paint (the focus is set): replay the held keys, in
+        order, in this one message handler (no later key can overtake them)."""
+        held, self._held_keys = self._held_keys or [], None
+        for event in held:
+            await super().on_event(event)
 
     async def action_console_mode(self) -> None:
         """F2 / Ctrl+B: switch between basic (ASCII, no mouse) and rich display."""

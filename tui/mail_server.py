@@ -135,8 +135,10 @@ class MailServerScreen(Screen[None]):
         Binding("f1,ctrl+g", "help", "Help", priority=True),
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+l", "redraw", "Redraw", priority=True),
-        Binding("down", "app.focus_next", show=False),
-        Binding("up", "app.focus_previous", show=False),
+        # priority, as Tab (tui/application.py): the focus moves before the
+        # next key typed ahead is routed
+        Binding("down", "app.focus_next", show=False, priority=True),
+        Binding("up", "app.focus_previous", show=False, priority=True),
     ]
 
     def __init__(self, service, mailer, *, demo_note: str | None = None) -> None:
