@@ -2,8 +2,8 @@
 imported forks one child per ``mailconsole`` start (issue 6; docs/console.md).
 
 Importing Textual and the screens costs 0.3-0.4 s of a cold start.  The server
-(``python -m tui.prestart --socket PATH``, run by deploy/systemd/
-mailconsole-console.service) pays it once, then waits on a unix socket
+(``mailconsole console-server --socket PATH``, or ``python -m tui.prestart``;
+run by deploy/systemd/mailconsole-console.service) pays it once, then waits on a unix socket
 (directory 0700, socket 0600) without threads or an event loop.  The client is
 :func:`client`, called first thing by ``tui.app.run``:
 
@@ -340,10 +340,13 @@ def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
 def serve(path: str) -> int:
     """Pre-load, listen on ``path``, fork one child per client; returns only
     when the code on disk changed (EXIT_STALE) or on SIGTERM/SIGINT (0)."""
+    import gc
     import signal
 
     stamp = code_stamp()
     preload()
+    gc.collect()
+    gc.freeze()  # the sessions' collections leave the shared, imported objects alone
     if "threading" in sys.modules:  # fork() with other threads running is unsafe
         import threading
 
@@ -537,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m tui.prestart",
+        prog="mailconsole console-server",
         description="Pre-started mailconsole sessions: import Textual and the screens "
                     "once, then fork one process per mailconsole start (docs/console.md).")
     parser.add_argument("--socket", metavar="PATH", default=None,
