@@ -132,6 +132,13 @@ class Server:
 
     def __init__(self, directory: Path) -> None:
         self.socket = directory / "run" / "console.sock"
+        self.start()
+
+    def restart(self) -> None:
+        self.proc.wait(10)
+        self.start()
+
+    def start(self) -> None:
         env = session_env("vt100")
         env.pop("MAILCONSOLE_CONSOLE_SOCKET")
         self.proc = subprocess.Popen(
@@ -178,8 +185,11 @@ def _memory_mb(pid: int) -> tuple[float, float]:
 PRIVATE_MB: dict[str, list[float]] = {}  # the prestarted sessions' own memory
 
 
+STALE = 75  # tui.prestart.EXIT_STALE
+
+
 def one_run(argv: list[str], term: str, tree: Path | None = None,
-            cache: Path | None = None, server: Server | None = None
+            cache: Path | None = None, server: Server | None = None, retry: bool = True
             ) -> tuple[float, float, float]:
     """(seconds to first paint, seconds to Textual's first frame, peak RSS in MB)
     of one session (Textual's frame is NaN for the stock form)."""
@@ -200,6 +210,9 @@ def one_run(argv: list[str], term: str, tree: Path | None = None,
     if server is not None:
         if forked is None:
             session.close(quit_keys=b"\x11")
+            if server.proc.poll() == STALE and retry:  # the tree changed meanwhile
+                server.restart()  # (what its unit's Restart=always does)
+                return one_run(argv, term, tree, cache, server, retry=False)
             raise RuntimeError("the prestarted session did not run in the server's child")
         hwm, private = _memory_mb(forked)
         PRIVATE_MB.setdefault(" ".join(argv) + term, []).append(private)
