@@ -301,6 +301,62 @@ def preload() -> None:
         pass
 
 
+def _cache_css_tokens() -> None:
+    """Tokenize the CSS a session parses once, here, for every child.
+
+    Textual parses each CSS source of a new App again (~0.03 s of a session's
+    start); about half of that is tokenizing, which depends on the text and its
+    location only (the theme's variables are substituted after it).  Textual's
+    parser is given a tokenizer that keeps the tokens (immutable tuples) of every
+    source by (text, location), filled here with the DEFAULT_CSS of every widget
+    class imported and the .tcss files of tui/.  A source not seen here (a changed
+    file, another text) is tokenized as before; an error is raised as before (and
+    not kept)."""
+    from inspect import getfile
+
+    from textual.css import parse as css_parse
+    from textual.dom import DOMNode
+
+    original = getattr(css_parse, "tokenize")  # noqa: B009 — not exported (mypy)
+    cache: dict[tuple[str, Any], tuple[Any, ...]] = {}
+
+    def tokenize(css: str, read_from: Any) -> Any:
+        key = (css, read_from)
+        tokens = cache.get(key)
+        if tokens is None:
+            return original(css, read_from)
+        return iter(tokens)
+
+    def keep(css: str, read_from: Any) -> None:
+        try:
+            cache[(css, read_from)] = tuple(original(css, read_from))
+        except Exception:  # noqa: BLE001 — Textual reports it when it parses
+            pass
+
+    classes: list[type] = [DOMNode]
+    seen: set[type] = set()
+    while classes:
+        cls = classes.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        classes.extend(cls.__subclasses__())
+        css = cls.__dict__.get("DEFAULT_CSS", "")
+        if css:
+            try:
+                location = (getfile(cls), f"{cls.__name__}.DEFAULT_CSS")
+            except (TypeError, OSError):
+                location = ("", f"{cls.__name__}.DEFAULT_CSS")
+            keep(css, location)
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(os.listdir(here)):
+        if name.endswith(".tcss"):
+            path = os.path.join(here, name)
+            with open(path, encoding="utf-8") as fh:
+                keep(fh.read(), (path, ""))
+    setattr(css_parse, "tokenize", tokenize)  # noqa: B010
+
+
 def _listen(path: str) -> socket.socket:
     import socket
 
@@ -364,6 +420,7 @@ def serve(path: str) -> int:
 
     stamp = code_stamp()
     preload()
+    _cache_css_tokens()
     gc.collect()
     gc.freeze()  # the sessions' collections leave the shared, imported objects alone
     if "threading" in sys.modules:  # fork() with other threads running is unsafe

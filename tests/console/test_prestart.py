@@ -245,6 +245,27 @@ def test_a_forwarded_sighup_ends_the_session_like_a_hangup(server, tmp_path):
         session.close()
 
 
+@pytest.mark.parametrize(("term", "mode"), [("vt100", None), ("xterm-256color", "rich")])
+def test_a_prestarted_session_draws_what_a_normal_start_draws(server, tmp_path, term, mode):
+    """The same first screen, cell for cell, with and without the server (its
+    pre-imported modules and pre-tokenized CSS change nothing on the screen)."""
+    srv = server()
+    config = _old_config(tmp_path)
+    screens = []
+    for sock in (srv.socket, "off"):
+        session = _client(config, sock, term=term, mode=mode)
+        try:
+            assert _painted(session)
+            assert bool(_children(srv.proc.pid)) == (sock != "off")
+            session.settle(quiet=0.8)
+            screens.append(screen_of(bytes(session.output), 80, 24))
+            session.send(CTRL_Q)
+            assert session.wait(10) == 0
+        finally:
+            session.close()
+    assert screens[0] == screens[1]
+
+
 def test_basic_mode_over_the_prestarted_path_is_ascii_only(server, tmp_path):
     srv = server()
     session = _client(_old_config(tmp_path), srv.socket, term="vt100")
@@ -425,3 +446,33 @@ def test_socket_path_default_and_off():
     assert prestart.socket_path({"MAILCONSOLE_CONSOLE_SOCKET": "/x/y.sock"}) == "/x/y.sock"
     assert prestart.socket_path({"MAILCONSOLE_CONSOLE_SOCKET": "off"}) is None
     assert prestart.socket_path({"MAILCONSOLE_CONSOLE_SOCKET": ""}) is None
+
+
+TOKENS_CHECK = """
+from textual.css import parse as P
+from textual.css.tokenizer import TokenError
+original = P.tokenize
+from tui import prestart
+prestart.preload()
+prestart._cache_css_tokens()
+cached = P.tokenize
+assert cached is not original
+cache = [c.cell_contents for c in cached.__closure__ if isinstance(c.cell_contents, dict)][0]
+assert len(cache) > 20, len(cache)
+for (css, where), tokens in cache.items():
+    assert list(cached(css, where)) == list(original(css, where)) == list(tokens)
+new = ("Label { color: red; }", ("x.tcss", ""))
+assert list(cached(*new)) == list(original(*new)) and new not in cache
+try:
+    list(cached("Label { color: red; } }}} $", ("bad.tcss", "")))
+except TokenError:
+    print("ok")
+"""
+
+
+def test_the_servers_css_tokens_are_textuals():
+    """In a fresh interpreter (the patch is process-wide): every pre-tokenized source
+    gives exactly Textual's tokens; other sources and errors go through as before."""
+    out = subprocess.run([str(PYTHON), "-c", TOKENS_CHECK], capture_output=True, text=True,
+                         cwd=REPO, timeout=120)
+    assert out.stdout.strip() == "ok", out.stdout + out.stderr
