@@ -13,6 +13,7 @@ import json
 import os
 import stat
 import termios
+import time
 
 from tests.console.conftest import bench, screen_of
 
@@ -30,6 +31,11 @@ def _start(tmp_path, *, mode="basic", rows=24, config=None, keys=b"", quiet=1.0)
     session = bench.PtySession(argv, env, rows=rows, cols=80, cwd=str(bench.REPO))
     try:
         session.settle(quiet=quiet, timeout=30)
+        # The screen is stored once it has settled (tui/prepaint.py); on a busy
+        # machine that can come after our quiet period: give it time to appear.
+        deadline = time.monotonic() + 10
+        while not _frames(tmp_path) and time.monotonic() < deadline:
+            session.read(0.1)
         if keys:
             session.send(keys)
             session.settle(quiet=0.5, timeout=10)
