@@ -523,12 +523,8 @@ def _take_over(fds: list[int], request: dict[str, Any]) -> None:
     for index, name in enumerate(("stdin", "stdout", "stderr")):
         setattr(sys, name, streams[index])
         setattr(sys, f"__{name}__", streams[index])  # Textual uses these
-    try:
-        import locale
-
-        locale.setlocale(locale.LC_CTYPE, "")
-    except Exception:  # noqa: BLE001 — a bad LANG: the C locale, as Python does
-        pass
+    # No locale.setlocale (tests/i18n: nothing here calls it): the streams above
+    # carry the client's encodings, and nothing the session runs reads LC_CTYPE.
     _reload_textual_constants()
 
 
