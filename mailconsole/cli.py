@@ -132,6 +132,7 @@ def _fast_args(argv: Sequence[str]) -> _Args | None:
         [--config PATH] show [--json]
         [--config PATH] validate [--json]
         [--config PATH] test-mail [--to ADDR] [--json] [--timeout S]
+        [--config PATH] [--basic | --rich]         (the screen)
 
     ``--config PATH`` / ``--config=PATH`` before or after the command (and
     the command's options anywhere after it, ``--to ADDR`` or ``--to=ADDR``),
@@ -144,6 +145,7 @@ def _fast_args(argv: Sequence[str]) -> _Args | None:
     namespace, output, errors and exit codes."""
     command: str | None = None
     config: str | None = None
+    mode: str | None = None
     json = False
     values: dict[str, str] = {}
     positionals: list[str] = []
@@ -169,6 +171,10 @@ def _fast_args(argv: Sequence[str]) -> _Args | None:
                 values[name] = value
         elif arg == "--json" and command in _JSON_COMMANDS:
             json = True
+        elif arg in ("--basic", "--rich") and command is None:
+            if mode not in (None, arg[2:]):
+                return None  # both: argparse reports it
+            mode = arg[2:]
         elif not arg or arg.startswith("-"):
             return None
         elif command is None:
@@ -178,7 +184,9 @@ def _fast_args(argv: Sequence[str]) -> _Args | None:
         else:
             positionals.append(arg)
         i += 1
-    if command is None or len(positionals) != _FAST_COMMANDS[command]:
+    if command is None:  # the screen: a few ms less before the pre-started hand-over
+        return _Args(config=config, lang=None, mode=mode, command=None)
+    if mode is not None or len(positionals) != _FAST_COMMANDS[command]:
         return None
     if command == "get":
         return _Args(config=config, lang=None, mode=None, command=command, key=positionals[0])

@@ -93,7 +93,25 @@ SLOW = [
     (["shwo"], False),
     (["show", "-h"], False),
     (["--version"], False),
-    (["unset"], False),  # (no command at all would start the TUI; set would write)
+    (["unset"], False),  # (set would write)
+]
+# The screen (no command): only the namespace is compared (main() would start it).
+SCREEN = [
+    ([], True),
+    (["--basic"], True),
+    (["--rich"], True),
+    (["--basic", "--basic"], True),
+    (["--config", C], True),
+    (["--config=" + C, "--rich"], True),
+    (["--rich", "--config", C], True),
+    (["--rich", "--basic"], False),
+    (["--basic", "show"], False),
+    (["show", "--basic"], False),
+    (["--lang", "de"], False),
+    (["--bas"], False),
+    (["--basic", "--lang=de"], False),
+    (["--version"], False),
+    (["-h"], False),
 ]
 
 
@@ -271,8 +289,11 @@ TEST_MAIL = [
 ]
 
 
-@pytest.mark.parametrize(("template", "fast"), FAST + SLOW + TEST_MAIL,
-                         ids=[" ".join(a) for a, _f in FAST + SLOW + TEST_MAIL])
+ALL_LINES = FAST + SLOW + TEST_MAIL + SCREEN
+
+
+@pytest.mark.parametrize(("template", "fast"), ALL_LINES,
+                         ids=[" ".join(a) or "(none)" for a, _f in ALL_LINES])
 def test_the_fast_namespace_is_the_one_argparse_builds(tmp_path, template, fast, capsys):
     from mailconsole.parser import parse_args
 
