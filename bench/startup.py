@@ -152,15 +152,9 @@ class Server:
 
     def child(self) -> int | None:
         """The session forked from the server (None: there is none)."""
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = Path(f"/proc/{entry}/stat").read_text()
-                except OSError:
-                    continue
-                fields = stat.rsplit(")", 1)[1].split()
-                if int(fields[1]) == self.proc.pid and fields[0] != "Z":
-                    return int(entry)
+        for pid, (ppid, state) in B.process_table().items():
+            if ppid == self.proc.pid and state != "Z":
+                return pid
         return None
 
     def stop(self) -> None:

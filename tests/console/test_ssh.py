@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from config.service import SettingsService
-from tests.console.conftest import REPO
+from tests.console.conftest import REPO, bench
 
 SSHD = "/usr/sbin/sshd"
 MAILCONSOLE = REPO / ".venv" / "bin" / "mailconsole"
@@ -94,14 +94,7 @@ class Sshd:
 
     def children(self) -> list[int]:
         """Processes below our sshd (its sessions and what they run)."""
-        parents: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = Path(f"/proc/{entry}/stat").read_text()
-                except OSError:
-                    continue
-                parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+        parents = {pid: ppid for pid, (ppid, _state) in bench.process_table().items()}
         found: list[int] = []
         frontier = [self.proc.pid]
         while frontier:
