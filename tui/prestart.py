@@ -45,6 +45,7 @@ import sys
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Iterator
     from typing import Any
 
 DEFAULT_SOCKET = "/run/mailconsole/console.sock"  # RuntimeDirectory= of the unit
@@ -156,6 +157,19 @@ def _read_line(sock: socket.socket, buffer: bytearray) -> bytes:
     return line
 
 
+def _lines(sock: socket.socket, buffer: bytearray) -> Iterator[bytes]:
+    """The lines from ``sock`` until its end: end of stream, or a socket error
+    (the other side is gone)."""
+    while True:
+        try:
+            line = _read_line(sock, buffer)
+        except OSError:
+            return
+        if not line:
+            return
+        yield line
+
+
 def client(config_path: str, mode: str | None, lang: str | None) -> int | None:
     """Run this session in a pre-started process; its exit code, or None when
     there is none to use (then the caller starts normally)."""
@@ -239,13 +253,7 @@ def _session(sock: socket.socket, buffer: bytearray) -> int:
     numbers = [getattr(signal, name) for name in FORWARDED]
     previous = {signum: signal.signal(signum, forward) for signum in numbers}
     try:
-        while True:
-            try:
-                line = _read_line(sock, buffer)
-            except OSError:
-                line = b""
-            if not line:
-                break
+        for line in _lines(sock, buffer):
             if line.startswith(b"exit "):
                 return int(line[5:])
     finally:
@@ -549,14 +557,7 @@ def _watch(conn: socket.socket, buffer: bytearray) -> None:
     import signal
 
     allowed = {getattr(signal, name) for name in FORWARDED}
-    while True:
-        try:
-            line = _read_line(conn, buffer)
-        except OSError:
-            line = b""
-        if not line:
-            os.kill(os.getpid(), signal.SIGHUP)  # the terminal's session is gone
-            return
+    for line in _lines(conn, buffer):
         if line.startswith(b"sig "):
             try:
                 signum = int(line[4:])
@@ -564,6 +565,7 @@ def _watch(conn: socket.socket, buffer: bytearray) -> None:
                 continue
             if signum in allowed:
                 os.kill(os.getpid(), signum)
+    os.kill(os.getpid(), signal.SIGHUP)  # the terminal's session is gone
 
 
 def _child(conn: socket.socket, fds: list[int], request: dict[str, Any]) -> None:
