@@ -19,6 +19,7 @@ from config.model import Settings
 from mailer import Report, SendCancelled, send, send_async, send_test_mail, send_test_mail_async
 from mailer.diagnosis import CLASSES
 from mailer.report import STEP_NAMES
+from tests.servers.oneshot import OneShotServer
 
 ROOT = Path(__file__).resolve().parents[2]
 RCPT = "admin@example.org"
@@ -34,41 +35,28 @@ ONE_PATH = {
 }
 
 
-class SilentServer:
+class SilentServer(OneShotServer):
     """Accepts one connection, says nothing, and records when the client hangs up."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1)
-        self.port = self.sock.getsockname()[1]
         self.accepted = threading.Event()
         self.closed_by_client = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        try:
-            conn, _addr = self.sock.accept()
-        except OSError:  # closed by the test without any client
-            return
+    def handle(self, conn: socket.socket) -> None:
         self.accepted.set()
         conn.settimeout(20)
-        with conn:
-            try:
-                if conn.recv(1) == b"":
-                    self.closed_by_client.set()
-            except OSError:
+        try:
+            if conn.recv(1) == b"":
                 self.closed_by_client.set()
+        except OSError:
+            self.closed_by_client.set()
 
     def settings(self) -> Settings:
         return Settings().with_values({
             "mail.relay": "external", "mail.smtp.server": f"127.0.0.1:{self.port}",
             "mail.smtp.security": "none", "mail.smtp.authentication": False,
             "mail.smtp.timeout": 30})
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
