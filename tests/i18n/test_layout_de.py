@@ -15,7 +15,13 @@ from textual.widgets import Button, Label, Static
 from config.i18n import _, set_ascii
 from config.model import field_help
 from tests.i18n.test_snapshots_de import GermanFailingMailer
-from tests.tui.helpers import EXTERNAL_STARTTLS, app_for, screen, write_config
+from tests.tui.helpers import (
+    EXTERNAL_STARTTLS,
+    app_for,
+    screen,
+    start_test_mail,
+    write_config,
+)
 from tui.dialogs import key_table
 from tui.mail_server import labels
 
@@ -87,9 +93,7 @@ def test_the_test_mail_dialog_buttons_fit_in_one_row(mode, tmp_path):
     async def body():
         app = app_for(path, GermanFailingMailer(), lang="de")
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("ctrl+t")
-            await pilot.pause()
-            await pilot.press("enter")
+            await start_test_mail(pilot)
             for _i in range(12):
                 await pilot.pause()
             buttons = [b for b in app.screen.query(Button).results(Button) if b.display]

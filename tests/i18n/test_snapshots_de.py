@@ -20,7 +20,7 @@ import asyncio
 from config.i18n import _
 from mailer.diagnosis import describe
 from mailer.report import Failure, Report, Step, TranscriptLine
-from tests.tui.helpers import EXTERNAL_STARTTLS, app_for, write_config
+from tests.tui.helpers import EXTERNAL_STARTTLS, app_for, start_test_mail, write_config
 
 SIZE = (80, 24)
 SERVER = "smtp.example.com:587"
@@ -90,9 +90,7 @@ def test_failed_test_mail_dialog_in_german(snap_compare, tmp_path):
     path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
 
     async def run_before(pilot):
-        await pilot.press("ctrl+t")
-        await pilot.pause()
-        await pilot.press("enter")
+        await start_test_mail(pilot)
         for _i in range(12):
             await pilot.pause()
 

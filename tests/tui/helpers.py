@@ -7,6 +7,7 @@ from pathlib import Path
 from config.model import Settings
 from config.service import SettingsService
 from tui.app import make_app
+from tui.dialogs import TestMailDialog
 from tui.mail_server import MailServerScreen
 
 EXTERNAL_STARTTLS = {
@@ -39,3 +40,14 @@ def screen(app) -> MailServerScreen:
         if isinstance(s, MailServerScreen):
             return s
     raise AssertionError("the mail-server screen is not on the stack")
+
+
+async def start_test_mail(pilot) -> TestMailDialog:
+    """Ctrl+T opens the test-mail dialog (recipient prefilled), Enter sends;
+    the dialog is returned."""
+    await pilot.press("ctrl+t")
+    await pilot.pause()
+    dialog = pilot.app.screen
+    assert isinstance(dialog, TestMailDialog)
+    await pilot.press("enter")
+    return dialog

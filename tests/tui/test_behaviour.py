@@ -12,9 +12,9 @@ import tomllib
 from rich.console import Console
 
 from config.service import SettingsService
-from tests.tui.helpers import app_for, screen, write_config
+from tests.tui.helpers import app_for, screen, start_test_mail, write_config
 from tui.app import make_app
-from tui.dialogs import ConflictDialog, QuitDialog, SaveDialog, TestMailDialog
+from tui.dialogs import ConflictDialog, QuitDialog, SaveDialog
 
 SIZE = (80, 24)
 
@@ -101,11 +101,7 @@ async def test_the_test_mail_uses_the_unsaved_values_and_reaches_a_loopback_serv
     async with app.run_test(size=SIZE) as pilot:
         await tab_to(pilot, "f-mail-smtp-server")
         await pilot.press("ctrl+u", *server.address)
-        await pilot.press("ctrl+t")
-        await pilot.pause()
-        dialog = app.screen
-        assert isinstance(dialog, TestMailDialog)
-        await pilot.press("enter")
+        dialog = await start_test_mail(pilot)
         await wait_for(pilot, lambda: dialog.report is not None)
         assert dialog.report.ok, dialog.report.failure
         assert "Test mail sent to admin@example.org" in screen_text(app)
@@ -125,10 +121,7 @@ async def test_the_test_mail_dialog_keeps_both_ehlo_steps_around_starttls(tmp_pa
         "mail.test_recipient": "admin@example.org"}))
     app = make_app(path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+t")
-        await pilot.pause()
-        dialog = app.screen
-        await pilot.press("enter")
+        dialog = await start_test_mail(pilot)
         await wait_for(pilot, lambda: dialog.report is not None)
         assert dialog.report.ok, dialog.report.failure
         names = [s.name for s in dialog.steps]
@@ -147,10 +140,7 @@ async def test_a_test_mail_to_a_silent_server_can_be_cancelled(tmp_path, fault_s
         "mail.smtp.timeout": 120, "mail.test_recipient": "admin@example.org"})
     app = make_app(path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+t")
-        await pilot.pause()
-        dialog = app.screen
-        await pilot.press("enter")
+        dialog = await start_test_mail(pilot)
         await wait_for(pilot, lambda: any(s.name == "greeting" for s in dialog.steps))
         loop = asyncio.get_running_loop()
         started = loop.time()

@@ -9,7 +9,13 @@ pictures use tests/tui/fakes.py's FakeMailer with fixed steps.
 from __future__ import annotations
 
 from tests.tui.fakes import FakeMailer
-from tests.tui.helpers import EXTERNAL_STARTTLS, app_for, screen, write_config
+from tests.tui.helpers import (
+    EXTERNAL_STARTTLS,
+    app_for,
+    screen,
+    start_test_mail,
+    write_config,
+)
 
 SIZE = (80, 24)
 
@@ -120,9 +126,7 @@ def test_conflict_dialog(snap_compare, tmp_path):
 
 def _test_mail(outcome):
     async def run_before(pilot):
-        await pilot.press("ctrl+t")
-        await pilot.pause()
-        await pilot.press("enter")
+        await start_test_mail(pilot)
         for _ in range(5):
             await pilot.pause()
     return run_before
