@@ -10,9 +10,10 @@ frame is identical it costs 0 bytes, and any difference is sent as a normal diff
 A stale frame is never shown: the cache key covers everything the first frame depends
 on -- the config file's bytes, mode bits and real path, the terminal size, basic/rich
 mode, the language, the environment variables Textual, Rich and the app read
-(TERM, COLORTERM, NO_COLOR, TEXTUAL_*, LANG, LC_*, ...), and the code (size and
-mtime of every file of ``tui/`` and ``config/``, the message catalogs, and Textual's
-and Rich's main modules) -- and an entry is only used when its key is equal.
+(TERM, COLORTERM, NO_COLOR, TEXTUAL_*, LANG, LC_*, ...), and the code (the stamp
+of tui/codestamp.py, the same one the console server checks: size and mtime of
+every file of our packages, message catalogs included, and Textual's and Rich's
+location and version) -- and an entry is only used when its key is equal.
 
 One file per config path and mode (``frame-<hash>-<mode>.json``, mode 0600, in a
 0700 directory): ``$MAILCONSOLE_FRAME_CACHE`` (a directory; ``off`` disables the
@@ -43,6 +44,7 @@ except ImportError:  # Python >= 3.12
     except ImportError:
         from hashlib import sha256  # type: ignore[assignment]
 
+from tui.codestamp import known_stamp
 from tui.console_wire import DEFAULT_PEN, WireEncoder
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -56,8 +58,6 @@ _ENV_PREFIXES = ("TEXTUAL", "TERM", "COLORTERM", "NO_COLOR", "FORCE_COLOR", "TTY
                  "JUPYTER", "VSCODE", "PYTHONIOENCODING", "PYTHONUTF8")
 # ... except these, which do not change the screen.
 _ENV_IGNORED = frozenset({"MAILCONSOLE_FRAME_CACHE", "MAILCONSOLE_STARTUP_LOG"})
-_HERE = os.path.dirname(os.path.realpath(__file__))
-_ROOT = os.path.dirname(_HERE)
 _ENTER = "\x1b[?1049h"  # what Textual's driver sends first (alternate screen)
 
 
@@ -94,40 +94,6 @@ def terminal_size() -> tuple[int, int]:
     return columns or 80, lines or 25
 
 
-def _code_fingerprint() -> list[Any]:
-    """Size and mtime of the code and catalogs the first frame comes from."""
-    out: list[Any] = [FORMAT, sys.version]
-    dirs = [_HERE, os.path.join(_ROOT, "config")]
-    locale = os.path.join(_ROOT, "config", "locale")
-    try:
-        dirs += [os.path.join(locale, d, "LC_MESSAGES") for d in sorted(os.listdir(locale))]
-    except OSError:
-        pass
-    for directory in dirs:
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.endswith((".py", ".tcss", ".mo")):
-                st = entry.stat()
-                out.append([entry.path, st.st_size, st.st_mtime_ns])
-    from importlib.machinery import PathFinder
-
-    for package, modules in (("textual", ("__init__.py", "app.py", "widget.py")),
-                             ("rich", ("__init__.py", "console.py"))):
-        spec = PathFinder.find_spec(package)
-        locations = list(spec.submodule_search_locations or []) if spec else []
-        for location in locations[:1]:
-            for name in modules:
-                try:
-                    st = os.stat(os.path.join(location, name))
-                except OSError:
-                    continue
-                out.append([location, name, st.st_size, st.st_mtime_ns])
-    return out
-
-
 def cache_key(config_path: str, *, mode: str, language: str, size: tuple[int, int],
               ascii_only: bool, extra: str = "") -> tuple[str, str] | None:
     """(file name, key) of the frame for these inputs; None when the config cannot
@@ -144,7 +110,7 @@ def cache_key(config_path: str, *, mode: str, language: str, size: tuple[int, in
         return None
     env = sorted((k, v) for k, v in os.environ.items()
                  if k.startswith(_ENV_PREFIXES) and k not in _ENV_IGNORED)
-    material = [_code_fingerprint(), real, file_state, mode, language, list(size),
+    material = [FORMAT, known_stamp(), real, file_state, mode, language, list(size),
                 ascii_only, env, extra]
     key = sha256(json.dumps(material).encode("utf-8", "surrogateescape")).hexdigest()
     name = f"frame-{sha256(real.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"

@@ -42,6 +42,8 @@ from __future__ import annotations
 import os
 import sys
 
+from tui.codestamp import code_stamp
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import socket
@@ -54,7 +56,6 @@ MAGIC = b"MCP1"
 _HEADER = "!4sI"  # struct format: MAGIC, length of the JSON request
 _PEERCRED = "3i"  # struct ucred: pid, uid, gid
 FORWARDED = ("SIGWINCH", "SIGHUP", "SIGINT", "SIGTERM")  # client -> child
-PACKAGES = ("config", "mailer", "mailconsole", "tui")
 EXIT_STALE = 75  # EX_TEMPFAIL: the server's code changed on disk; its unit restarts it
 
 _in_child = False  # set in a forked session: run() must not hand over again
@@ -72,61 +73,6 @@ def socket_path(environ: Any = None) -> str | None:
     if path is None:
         return DEFAULT_SOCKET
     return None if path in ("", "off") else path
-
-
-# --- the stamp of the code ---------------------------------------------------
-
-
-def _root() -> str:
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _tree(path: str, out: list[str]) -> None:
-    try:
-        entries = sorted(os.scandir(path), key=lambda e: e.name)
-    except OSError:
-        out.append(f"{path}:missing")
-        return
-    for entry in entries:
-        if entry.name == "__pycache__":
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            _tree(entry.path, out)
-        elif entry.is_file():
-            st = entry.stat()
-            out.append(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}")
-
-
-def _distribution(name: str, out: list[str]) -> None:
-    """Where ``name`` is imported from and its installed version (dist-info name)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec(name)
-    origin = spec.origin if spec is not None else None
-    if not origin:
-        out.append(f"{name}:missing")
-        return
-    st = os.stat(origin)
-    out.append(f"{origin}:{st.st_size}:{st.st_mtime_ns}")
-    site = os.path.dirname(os.path.dirname(origin))
-    prefix = name + "-"
-    try:
-        out.extend(n for n in sorted(os.listdir(site))
-                   if n.startswith(prefix) and n.endswith(".dist-info"))
-    except OSError:
-        pass
-
-
-def code_stamp() -> str:
-    """Python, the environment's prefix, every file of our packages (size, mtime)
-    and Textual's and Rich's location and version: equal stamps, same code."""
-    out = [sys.version, sys.prefix, sys.base_prefix]
-    root = _root()
-    for package in PACKAGES:
-        _tree(os.path.join(root, package), out)
-    for name in ("textual", "rich"):
-        _distribution(name, out)
-    return "\n".join(out)
 
 
 # --- the client (tui.app.run) --------------------------------------------------

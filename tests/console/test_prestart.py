@@ -20,7 +20,7 @@ import pytest
 
 from config.service import SettingsService
 from tests.console.conftest import REPO, bench, screen_of
-from tui import prestart
+from tui import codestamp, prestart
 
 PYTHON = bench.PYTHON
 CTRL_S = b"\x13"
@@ -313,7 +313,7 @@ def test_a_socket_that_is_not_ours_or_not_a_socket_means_a_normal_start(tmp_path
 
 def test_stale_code_means_a_normal_start_and_a_changed_server_exits(server, tmp_path):
     copy = tmp_path / "tree"
-    for package in prestart.PACKAGES:
+    for package in codestamp.PACKAGES:
         shutil.copytree(REPO / package, copy / package,
                         ignore=shutil.ignore_patterns("__pycache__"))
     srv = server(tree=copy)
@@ -416,7 +416,7 @@ def test_the_socket_and_its_directory_are_private(server):
 
 CLIENT_IMPORTS = """
 import sys
-from tui import prestart
+from tui import codestamp, prestart
 code = prestart.client(sys.argv[1], None, None)
 bad = sorted(m for m in sys.modules if m.startswith(("textual", "rich", "config.service")))
 print("client:", code, bad)
@@ -452,7 +452,7 @@ TOKENS_CHECK = """
 from textual.css import parse as P
 from textual.css.tokenizer import TokenError
 original = P.tokenize
-from tui import prestart
+from tui import codestamp, prestart
 prestart.preload()
 prestart._cache_css_tokens()
 cached = P.tokenize
