@@ -1,14 +1,16 @@
 """The mailer's entry points (keyword-only; see mailer/report.py for the contract).
 
     send(*, settings, message, sender=None, recipients=None, on_step=None,
-         cancel=None) -> Report
+         cancel=None, token_file=None) -> Report
     await send_async(...same...) -> Report
     send_test_mail(*, settings, recipient=None, on_step=None, cancel=None) -> Report
     await send_test_mail_async(...same...) -> Report
 
-A failed send never raises: the Report says which step failed, the class and
-the advice.  ``cancel`` (a threading.Event) ends the send with class
-"cancelled".  Cancelling the task of an ``*_async`` call also ends it with
+``token_file``: where OAuth2 tokens are kept (config.tokens.token_path of
+the configuration file; default: beside $MAILCONSOLE_CONFIG or
+/etc/mailconsole/mail.toml).  A failed send never raises: the Report says
+which step failed, the class and the advice.  ``cancel`` (a threading.Event)
+ends the send with class "cancelled".  Cancelling the task of an ``*_async`` call also ends it with
 class "cancelled", closes the socket, and raises
 :class:`mailer.aio.SendCancelled` (a CancelledError) carrying the report.
 
@@ -68,6 +70,7 @@ async def send_async(
     recipients: Sequence[str] | None = None,
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
+    token_file: str | None = None,
 ) -> Report:
     """Send ``message`` through the relay of ``settings`` to ``recipients``
     (the envelope; never taken from the headers).  ``sender`` defaults to
@@ -75,7 +78,7 @@ async def send_async(
     from mailer.aio import AsyncRuntime
 
     return await _run(AsyncRuntime(), settings, lambda: _as_message(message), sender,
-                      list(recipients or []), on_step, cancel)
+                      list(recipients or []), on_step, cancel, token_file)
 
 
 def send(
@@ -86,6 +89,7 @@ def send(
     recipients: Sequence[str] | None = None,
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
+    token_file: str | None = None,
 ) -> Report:
     """Synchronous :func:`send_async`: the same conversation on blocking
     sockets in the calling thread (no event loop; fine inside a running one,
@@ -93,7 +97,7 @@ def send(
     from mailer.blocking import SyncRuntime, drive
 
     return drive(_run(SyncRuntime(), settings, lambda: _as_message(message), sender,
-                      list(recipients or []), on_step, cancel))
+                      list(recipients or []), on_step, cancel, token_file))
 
 
 async def send_test_mail_async(
@@ -102,6 +106,7 @@ async def send_test_mail_async(
     recipient: str | None = None,
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
+    token_file: str | None = None,
 ) -> Report:
     """Build the test mail (M5) with ``settings`` (the unsaved values on
     screen) and send it to ``recipient`` (default mail.test_recipient)."""
@@ -109,7 +114,7 @@ async def send_test_mail_async(
 
     to = settings.mail.test_recipient if recipient is None else recipient
     return await _run(AsyncRuntime(), settings, _test_message(settings, to), None, [to],
-                      on_step, cancel)
+                      on_step, cancel, token_file)
 
 
 def send_test_mail(
@@ -118,13 +123,14 @@ def send_test_mail(
     recipient: str | None = None,
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
+    token_file: str | None = None,
 ) -> Report:
     """Synchronous :func:`send_test_mail_async` (see :func:`send`)."""
     from mailer.blocking import SyncRuntime, drive
 
     to = settings.mail.test_recipient if recipient is None else recipient
     return drive(_run(SyncRuntime(), settings, _test_message(settings, to), None, [to],
-                      on_step, cancel))
+                      on_step, cancel, token_file))
 
 
 # --- running ------------------------------------------------------------------
@@ -169,19 +175,22 @@ async def _run(
     recipients: list[str],
     on_step: OnStep | None,
     cancel: threading.Event | None,
+    token_file: str | None = None,
 ) -> Report:
     mail, smtp = settings.mail, settings.mail.smtp
     external = mail.relay == "external"
     report = Report(relay=mail.relay, server=smtp.server if external else "",
                     recipients=list(recipients))
     rec = Recorder(report, on_step=on_step,
-                   secrets=secret_forms(smtp.username, smtp.password),
+                   secrets=secret_forms(smtp.username, smtp.password)
+                   + secret_forms("", smtp.oauth2.client_secret),
                    context={"server": smtp.server if external else mail.internal.sendmail,
                             "timeout": smtp.timeout, "host": smtp.server,
                             "path": mail.internal.sendmail})
     try:
         runtime.begin(cancel)
-        await _deliver(runtime, settings, build, sender or mail.sender, recipients, rec)
+        await _deliver(runtime, settings, build, sender or mail.sender, recipients, rec,
+                       token_file)
         report.ok = True
         rec.log_info("sent to %s via %s", ", ".join(report.recipients), report.relay)
     except MailerError as err:
@@ -210,6 +219,7 @@ async def _deliver(
     sender: str,
     recipients: list[str],
     rec: Recorder,
+    token_file: str | None = None,
 ) -> None:
     from mailer.message import check_address
     from mailer.smtp import Envelope, SmtpClient
@@ -234,6 +244,14 @@ async def _deliver(
         if mail.pop3.enabled:
             await _pop3_login(runtime, settings, password, rec)
         host, port = parse_server(smtp.server, 25)
+        tokens = None
+        if smtp.authentication and smtp.auth_method == "oauth2" and not mail.pop3.enabled:
+            from mailer.oauth import TokenStep
+
+            tokens = TokenStep(runtime, settings, rec, token_file)
+            tokens.set_server(host, port)
+            rec.context.update(account=tokens.client.account, user=smtp.username)
+            await tokens.get()
         rec.context["host"] = host
         wire = runtime.wire(rec, host, port)
         rec.start("resolve", _("Look up {host}").format(host=host))
@@ -242,7 +260,7 @@ async def _deliver(
         rec.start("connect", _("Connect to {server}").format(server=smtp.server))
         await wire.connect(addrs)
         rec.end("ok")
-        client = SmtpClient(wire, settings, password)
+        client = SmtpClient(wire, settings, password, tokens)
         if smtp.security == "tls":
             await client.implicit_tls()
             client.certificate()
@@ -306,7 +324,11 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
         raise rec.error("invalid_settings",
                         detail=_("mail.smtp.security must be tls, starttls or none"))
     uses_login = smtp.authentication or mail.pop3.enabled
-    if uses_login and not (smtp.username and smtp.password):
+    oauth2 = smtp.authentication and smtp.auth_method == "oauth2" and not mail.pop3.enabled
+    if oauth2 and not smtp.username:
+        raise rec.error("invalid_settings", detail=_(
+            "mail.smtp.username (the mailbox) is needed to log in with OAuth2"))
+    if uses_login and not oauth2 and not (smtp.username and smtp.password):
         raise rec.error("invalid_settings", detail=_(
             "mail.smtp.username and mail.smtp.password are needed to log in"))
     if mail.pop3.enabled:

@@ -40,7 +40,7 @@ from mailer.wire import (
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Coroutine
+    from collections.abc import Callable, Coroutine
     from types import TracebackType
     from typing import Any, TypeVar
 
@@ -143,6 +143,27 @@ class SyncRuntime:
         if self.limits:
             wait = min(wait, min(limit.at for limit in self.limits) - time.monotonic())
         return max(wait, 0.001)
+
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        """Run blocking ``fn`` (an HTTPS request) in a worker thread while
+        watching the deadline and the cancel event (as the name lookup does)."""
+        import threading
+
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["value"] = fn()
+            except BaseException as exc:  # handed over below
+                box["error"] = exc
+
+        thread = threading.Thread(target=target, name="mailer-oauth", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(self.slice())
+        if "error" in box:
+            raise box["error"]
+        return box["value"]  # type: ignore[no-any-return]
 
     async def run_process(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
         import subprocess

@@ -17,6 +17,7 @@ from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, injection_warning, tls_con
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from mailer.oauth import TokenStep
     from mailer.wire import WireLike
 
 _DIGITS = frozenset("0123456789")
@@ -93,12 +94,14 @@ def local_name() -> str:
 
 
 class SmtpClient:
-    def __init__(self, wire: WireLike, settings: Settings, password: Secret) -> None:
+    def __init__(self, wire: WireLike, settings: Settings, password: Secret,
+                 tokens: TokenStep | None = None) -> None:
         self.wire = wire
         self.rec: Recorder = wire.rec
         self.settings = settings
         self.smtp = settings.mail.smtp
         self.password = password
+        self.tokens = tokens
         self.extensions: dict[str, str] = {}
 
     # -- replies ---------------------------------------------------------
@@ -226,6 +229,9 @@ class SmtpClient:
             self.rec.end("warning", detail=self.rec.warn(_("certificate checks were off")))
 
     async def login(self) -> None:
+        if self.tokens is not None:
+            await self.login_oauth(self.tokens)
+            return
         user = self.smtp.username
         self.rec.start("login", _("Log in as {user}").format(user=user))
         offered = self.extensions.get("AUTH", "").upper().split()
@@ -271,6 +277,60 @@ class SmtpClient:
                 raise self.rec.error("auth_oauth2_required", reply=reply.message)
             raise self._reject(reply, "auth_failed")
         self.rec.end("ok", reply=reply.text, detail=_("mechanism {m}").format(m=mechanism))
+
+    async def login_oauth(self, tokens: TokenStep) -> None:
+        """SASL OAUTHBEARER (RFC 7628) or XOAUTH2 with the token of ``tokens``;
+        a cached token the server refuses is renewed once and tried again."""
+        from mailer.oauth import choose_mechanism
+
+        user = self.smtp.username
+        offered = self.extensions.get("AUTH", "").upper().split()
+        mechanism = choose_mechanism(offered)
+        self.rec.start("login", _("Log in as {user} (OAuth2)").format(user=user))
+        if mechanism is None:
+            self.rec.set_reply(_("offered: {m}").format(m=" ".join(offered) or "-"))
+            raise self.rec.error("oauth_not_offered", offered=" ".join(offered) or _("none"))
+        if not self.wire.encrypted and not self.smtp.allow_plaintext_auth:
+            raise self.rec.error("plaintext_auth_refused")
+        reply = await self._sasl_oauth(mechanism, user, tokens.token)
+        if reply.code != 235 and tokens.from_cache and 500 <= reply.code < 600:
+            self.rec.end("warning", reply=reply.text,
+                         detail=_("the server refused the cached token; getting a new one"))
+            await tokens.get(renew=True)
+            self.rec.start("login", _("Log in as {user} (OAuth2), new token").format(user=user))
+            reply = await self._sasl_oauth(mechanism, user, tokens.token)
+        if reply.code != 235:
+            if 400 <= reply.code < 500:
+                raise self._reject(reply, "temporary_failure")
+            self.rec.set_reply(reply.text)
+            raise self.rec.error("oauth_token_refused", reply=reply.message, user=user)
+        self.rec.end("ok", reply=reply.text, detail=_("mechanism {m}").format(m=mechanism))
+
+    async def _sasl_oauth(self, mechanism: str, user: str, token: str) -> Reply:
+        from mailer.oauth import oauthbearer, xoauth2
+
+        if mechanism == "XOAUTH2":
+            payload, abort = xoauth2(user, token), ""
+        else:
+            payload = oauthbearer(user, token, self.wire.host, self.wire.port)
+            abort = "AQ=="  # base64 of %x01: the client's answer to an error (RFC 7628 3.2.3)
+        reply = await self.command(f"AUTH {mechanism} {payload}",
+                                   shown=f"AUTH {mechanism} {HIDDEN}")
+        if reply.code == 334:  # the error challenge: base64 of a JSON status
+            self._note_oauth_challenge(reply.message.strip())
+            reply = await self.command(abort, shown=abort)
+        return reply
+
+    def _note_oauth_challenge(self, text: str) -> None:
+        import json
+
+        try:
+            data = json.loads(base64.b64decode(text, validate=True).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return
+        if isinstance(data, dict):
+            self.rec.note(_("the server's OAuth2 error: status {status}, scope {scope}").format(
+                status=data.get("status", "?"), scope=data.get("scope", "?")))
 
     async def mail_from(self, env: Envelope) -> None:
         self.rec.start("mail_from", _("Sender {address}").format(address=env.sender))

@@ -21,9 +21,11 @@ from config.i18n import _
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from contextlib import AbstractAsyncContextManager
-    from typing import Protocol
+    from typing import Protocol, TypeVar
+
+    T = TypeVar("T")
 
     from mailer.errors import MailerError
     from mailer.session import Recorder
@@ -270,3 +272,4 @@ if TYPE_CHECKING:
         def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]: ...
         async def run_process(self, argv: list[str],
                               data: bytes) -> tuple[int | None, bytes, bytes]: ...
+        async def in_thread(self, fn: Callable[[], T]) -> T: ...
