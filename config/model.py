@@ -215,6 +215,26 @@ FIELDS: dict[str, Field] = {
             "M15",
             short=N_("host[:port]; port 110, or 995 with security TLS."),
         ),
+        Field(
+            "queue.dir", str, "/var/spool/mailconsole",
+            N_("Directory of the outgoing queue (spool): mail is written here before it is "
+               "sent, and waits here while the server cannot take it. Not used with the "
+               "internal relay (the local mail system queues)."),
+            short=N_("Directory of the outgoing queue (spool)."),
+        ),
+        Field(
+            "queue.lifetime_hours", int, 120,
+            N_("Hours a mail keeps being retried (1, 5, 15, 30 minutes, then hourly) "
+               "before it is given up and moved to failed."),
+            minimum=1, maximum=720,
+            short=N_("Hours a waiting mail is retried before it fails."),
+        ),
+        Field(
+            "queue.notify", str, "",
+            N_("Address that gets one notice when mail fails (empty: no notice). A notice "
+               "is never sent about a failed notice."),
+            short=N_("Address told when mail fails (empty: nobody)."),
+        ),
     )
 }
 
@@ -314,17 +334,31 @@ class Mail(_Frozen):
                    pop3=Pop3() if pop3 is None else pop3)
 
 
+class Queue(_Frozen):
+    __match_args__ = ("dir", "lifetime_hours", "notify")
+    dir: str
+    lifetime_hours: int
+    notify: str
+
+    def __init__(self, dir: str = "/var/spool/mailconsole",  # noqa: A002
+                 lifetime_hours: int = 120, notify: str = "") -> None:
+        self._init(dir=dir, lifetime_hours=lifetime_hours, notify=notify)
+
+
 class Settings(_Frozen):
     """One complete configuration.  Immutable; derive changed copies with
     :meth:`with_values`.  ``repr`` never shows the password."""
 
-    __match_args__ = ("appliance", "mail")
+    __match_args__ = ("appliance", "mail", "queue")
     appliance: Appliance
     mail: Mail
+    queue: Queue
 
-    def __init__(self, appliance: Appliance | None = None, mail: Mail | None = None) -> None:
+    def __init__(self, appliance: Appliance | None = None, mail: Mail | None = None,
+                 queue: Queue | None = None) -> None:
         self._init(appliance=Appliance() if appliance is None else appliance,
-                   mail=Mail() if mail is None else mail)
+                   mail=Mail() if mail is None else mail,
+                   queue=Queue() if queue is None else queue)
 
     # -- access by key path ------------------------------------------------
     def get(self, path: str) -> Value:
@@ -387,6 +421,7 @@ class Settings(_Frozen):
                 smtp=sub("mail.smtp", Smtp),
                 pop3=sub("mail.pop3", Pop3),
             ),
+            queue=sub("queue", Queue),
         )
 
     @classmethod

@@ -248,7 +248,13 @@ def main(argv: Sequence[str] | None = None, *, fast_path: bool = True,
         try:
             args = parse_args(argv)
         except SystemExit as exit_:  # --help, --version, usage errors
-            return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+            code = exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+            if code == EXIT_USAGE and "sendmail" in argv:
+                from mailconsole.parser import _command_from_argv
+
+                if _command_from_argv(argv) == "sendmail":
+                    return 64  # EX_USAGE: sendmail's callers know sysexits
+            return code
     if getattr(args, "json", False):
         # JSON is an interface (issue 7): every message inside it is English,
         # whatever --lang or LANG say (and so are this command's stderr lines).
