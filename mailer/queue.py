@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
 import time
 
@@ -178,6 +177,7 @@ def _read_fd(fd: int) -> bytes:
 def parse_entry(raw: bytes) -> tuple[dict[str, Any], bytes]:
     """(meta, message bytes) of a spool file; CorruptEntry if torn or damaged."""
     import hashlib
+    import json
 
     end = raw.find(b"\n", 0, MAX_HEADER)
     if end < 0:
@@ -205,6 +205,8 @@ def parse_entry(raw: bytes) -> tuple[dict[str, Any], bytes]:
 
 def _meta_only(raw: bytes) -> dict[str, Any]:
     """The meta of a spool file from its first bytes (listing; no checksum)."""
+    import json
+
     end = raw.find(b"\n", 0, MAX_HEADER)
     parts = raw[:end].split(b" ") if end > 0 else []
     if len(parts) != 4 or parts[0] != MAGIC:
@@ -294,6 +296,7 @@ class Queue:
                message_id: str | None = None, notice: bool = False) -> str:
         """Store the mail durably; return its id.  AcceptError if it cannot be."""
         import hashlib
+        import json
 
         now = self.clock()
         ident = _new_id(now)
@@ -333,6 +336,8 @@ class Queue:
         return os.path.join(self.state_dir, ident)
 
     def read_state(self, ident: str, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+        import json
+
         try:
             fd = os.open(self._state_path(ident), os.O_RDONLY | _OPEN_FLAGS)
         except FileNotFoundError:
@@ -356,6 +361,8 @@ class Queue:
         return state
 
     def write_state(self, ident: str, state: dict[str, Any]) -> None:
+        import json
+
         path = self._state_path(ident)
         tmp = path + ".tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _OPEN_FLAGS, 0o660)
@@ -826,6 +833,8 @@ class Queue:
 
     def log(self, record: dict[str, Any]) -> None:
         """Append one JSON line to the history (rotated by size; flock-ed)."""
+        import json
+
         line = json.dumps({"time": iso(self.clock()), **record}, ensure_ascii=False) + "\n"
         path = os.path.join(self.root, HISTORY)
         for _try in range(3):
@@ -853,6 +862,8 @@ class Queue:
 
     def history(self, n: int | None = None) -> list[dict[str, Any]]:
         """The last ``n`` history records (all kept ones if None), oldest first."""
+        import json
+
         path = os.path.join(self.root, HISTORY)
         lines: list[str] = []
         for name in [f"{path}.{k}" for k in range(HISTORY_KEEP, 0, -1)] + [path]:
