@@ -1,9 +1,7 @@
 """The crash-safe, comment-preserving TOML store underneath SettingsService.
 
 Reading: the file must be UTF-8, at most :data:`MAX_BYTES`, and parse with
-both ``tomllib`` (the values; the usual files are read by config.tomlread,
-which gives exactly the same data without importing tomllib) and ``tomlkit``
-(the layout used for edits).
+both ``tomllib`` (the values) and ``tomlkit`` (the layout used for edits).
 Errors come as :class:`ConfigSyntaxError` (``path:line:col: message``) or
 :class:`ConfigTypeError` (naming the key path, never echoing the password).
 
@@ -21,9 +19,10 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
+import tomllib
 
-from config import tomlread
 from config.errors import ConfigError, ConfigSyntaxError, ConfigTypeError, ConfigWriteError
 from config.i18n import _
 from config.model import FIELDS, Settings, Value, _Frozen
@@ -39,15 +38,8 @@ if TYPE_CHECKING:
 else:  # the same class; collections.abc imports collections (~3 ms of start-up)
     from _collections_abc import Mapping
 
-# tomlkit (and the template) are imported only when a file is edited: `get`,
-# `show` and `validate` need no tomlkit and start faster.  They need no
-# tomllib either (~10 ms with typing, re, datetime, string): files inside the
-# subset config.tomlread understands (what the store writes, what admins
-# typically write) are read by it; tomllib reads everything else and reports
-# the errors.  For the same reason the read path works on strings (os.path):
-# pathlib (~5 ms with urllib.parse and ipaddress) is imported by the first
-# Path a caller asks for (Snapshot.path/.real, real_path(), the write path);
-# contextlib, fcntl and re are imported by the code that needs them.
+# tomlkit (~40 ms to import) and the template are imported only when a file
+# is edited: `get`, `show` and `validate` do not need them.
 
 MAX_BYTES = 1024 * 1024
 TMP_INFIX = ".tmp-"
@@ -146,20 +138,11 @@ _TOMLLIB_POS = r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$
 
 
 def parse_data(text: str, path: str) -> dict[str, Any]:
-    """Parse ``text``: the plain data (exactly what ``tomllib.loads`` returns) or
-    ConfigSyntaxError.  config.tomlread reads the usual files; tomllib reads
-    whatever it does not understand, and reports the errors."""
-    try:
-        return tomlread.loads(text)
-    except tomlread.Unsupported:
-        pass
-    import tomllib
-
+    """Parse ``text``: the plain data (what ``tomllib.loads`` returns) or
+    ConfigSyntaxError naming path:line:col."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        import re
-
         msg = str(e)
         m = re.match(_TOMLLIB_POS, msg)
         if m:
@@ -342,8 +325,6 @@ def render(snap: Snapshot, settings: Settings) -> str:
             text = ""
         if _uses_crlf(snap.text):
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
-    import tomllib
-
     try:
         ok = tomllib.loads(text) == intended_data(snap, settings)
     except tomllib.TOMLDecodeError:
