@@ -18,12 +18,18 @@ only with ``MAILCONSOLE_DEBUG=1``).
 from __future__ import annotations
 
 import argparse
+import errno
+import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
+from config import errors as cerr
 from config.i18n import _, set_language
+from config.model import REDACTED
+from config.service import default_config_path
 
 # --- exit codes (documented in --help, docs/cli.md and the README) -----------
 EXIT_OK = 0
@@ -63,8 +69,6 @@ def remember_secret(value: str) -> None:
 
 
 def redact(text: str) -> str:
-    from config.model import REDACTED
-
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
@@ -93,8 +97,6 @@ def _language_from_argv(argv: Sequence[str]) -> str | None:
 
 def config_path(args: argparse.Namespace) -> str:
     """--config, else $MAILCONSOLE_CONFIG, else config.service.DEFAULT_PATH."""
-    from config.service import default_config_path
-
     return args.config or str(default_config_path())
 
 
@@ -133,17 +135,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _print_json_error(exc: BaseException, code: int) -> None:
     """With --json, a failure is JSON on stdout too (scripts parse stdout)."""
-    from config.errors import ConfigSyntaxError
-
     data: dict[str, Any] = {
         "ok": False, "changed": False, "exit_code": code,
         "error": LAST_ERROR[0] if LAST_ERROR else type(exc).__name__,
     }
-    if isinstance(exc, ConfigSyntaxError):
+    if isinstance(exc, cerr.ConfigSyntaxError):
         data.update(file=exc.path, line=exc.line, col=exc.col)
     problems = getattr(exc, "problems", None)
     if isinstance(problems, list):
-        from mailconsole.commands import problem_dict
+        from mailconsole.commands import problem_dict  # it imports this module
 
         data["problems"] = [problem_dict(p) for p in problems]
     try:
@@ -162,7 +162,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.demo import run_demo
 
         return int(run_demo(mode=args.mode, lang=args.lang) or 0)
-    from mailconsole import commands
+    from mailconsole import commands  # it imports this module
 
     handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
     return int(handler(args, path))
@@ -176,8 +176,6 @@ def _writes(args: argparse.Namespace) -> bool:
 
 def handle_exception(exc: BaseException, args: argparse.Namespace | None = None) -> int:
     """Map any exception to one line on stderr and an exit code."""
-    from config import errors as cerr
-
     if isinstance(exc, SystemExit):
         return exc.code if isinstance(exc.code, int) else EXIT_FAILED
     if isinstance(exc, KeyboardInterrupt):
@@ -229,8 +227,6 @@ def handle_exception(exc: BaseException, args: argparse.Namespace | None = None)
 
 
 def describe_os_error(exc: OSError, args: argparse.Namespace | None) -> str:
-    import errno
-
     where = exc.filename or (config_path(args) if args is not None else PROG)
     advice = {
         errno.ENOENT: _("check the path, or pass --config PATH"),
@@ -249,8 +245,6 @@ def describe_os_error(exc: OSError, args: argparse.Namespace | None) -> str:
 
 def internal_error(exc: BaseException) -> int:
     if os.environ.get("MAILCONSOLE_DEBUG") == "1":
-        import traceback
-
         text = "".join(traceback.format_exception(exc))
         sys.stderr.write(redact(text))
     message = str(exc).splitlines()[0] if str(exc) else ""
@@ -261,8 +255,6 @@ def internal_error(exc: BaseException) -> int:
 
 
 def _dump(data: Any) -> str:
-    import json
-
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 

@@ -11,6 +11,7 @@ from typing import NoReturn
 from config import i18n
 from config.i18n import _
 from config.service import DEFAULT_PATH
+from mailconsole import __version__
 from mailconsole.cli import EXIT_USAGE, PROG, err
 
 
@@ -71,8 +72,6 @@ def _add_common(p: argparse.ArgumentParser, *, top: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of the command line, every subcommand included."""
-    from mailconsole import __version__
-
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog=PROG,
