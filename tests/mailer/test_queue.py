@@ -72,11 +72,11 @@ def replace_hook(server, name, hook):
 
 
 def fill(spool: Queue, n: int, **kwargs) -> list[str]:
-    """``n`` mails, accepted one microsecond apart (ids in order)."""
+    """``n`` mails, accepted one millisecond apart (ids in order)."""
     ids = []
     for i in range(n):
         if isinstance(spool.clock, Clock):
-            spool.clock.advance(0.000001)
+            spool.clock.advance(0.001)
         ids.append(spool.accept("pbx@example.com", [f"user{i}@example.org"], message(i),
                                 **kwargs))
     return ids
