@@ -15,22 +15,24 @@ provider.  The facts and their sources are in docs/oauth.md.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from config.i18n import N_, _
-from config.model import Value, _Frozen
+from config.model import Value
 
 
-class Preset(_Frozen):
-    __match_args__ = ("name", "label", "values", "checklist", "refresh_lifetime_days")
+@dataclass(frozen=True, slots=True)
+class Preset:
     name: str
     label: str                      # N_-marked
     values: tuple[tuple[str, Value], ...]
-    checklist: tuple[str, ...]      # N_-marked lines; {placeholders} filled from settings
-    refresh_lifetime_days: int      # 0: unknown or none
+    checklist: tuple[str, ...] = ()  # N_-marked lines
+    refresh_lifetime_days: int = 0   # 0: unknown or none
 
-    def __init__(self, name: str, label: str, values: dict[str, Value],
-                 checklist: tuple[str, ...] = (), refresh_lifetime_days: int = 0) -> None:
-        self._init(name=name, label=label, values=tuple(values.items()),
-                   checklist=checklist, refresh_lifetime_days=refresh_lifetime_days)
+
+def _preset(name: str, label: str, values: dict[str, Value], checklist: tuple[str, ...] = (),
+            refresh_lifetime_days: int = 0) -> Preset:
+    return Preset(name, label, tuple(values.items()), checklist, refresh_lifetime_days)
 
 
 _MS_TOKEN = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
@@ -47,12 +49,12 @@ _MS_COMMON = (
 )
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
-    Preset(
+    _preset(
         "other", N_("Other (any SMTP server, user name and password)"),
         {"mail.smtp.auth_method": "password"},
         (N_("Enter the server, security, user name and password your provider gives."),),
     ),
-    Preset(
+    _preset(
         "microsoft365", N_("Microsoft 365 (OAuth2, app-only: client credentials)"),
         {"mail.relay": "external", "mail.smtp.server": "smtp.office365.com:587",
          "mail.smtp.security": "starttls", "mail.smtp.authentication": True,
@@ -75,7 +77,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
             *_MS_COMMON,
         ),
     ),
-    Preset(
+    _preset(
         "microsoft365-device", N_("Microsoft 365 (OAuth2, a person signs in: device code)"),
         {"mail.relay": "external", "mail.smtp.server": "smtp.office365.com:587",
          "mail.smtp.security": "starttls", "mail.smtp.authentication": True,
@@ -96,7 +98,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         ),
         refresh_lifetime_days=90,
     ),
-    Preset(
+    _preset(
         "google-workspace", N_("Google Workspace (OAuth2, service account)"),
         {"mail.relay": "external", "mail.smtp.server": "smtp.gmail.com:587",
          "mail.smtp.security": "starttls", "mail.smtp.authentication": True,
@@ -117,7 +119,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
                "the appliance is not possible; use the service account or an app password."),
         ),
     ),
-    Preset(
+    _preset(
         "gmail", N_("Gmail or Google Workspace (app password)"),
         {"mail.relay": "external", "mail.smtp.server": "smtp.gmail.com:587",
          "mail.smtp.security": "starttls", "mail.smtp.authentication": True,
@@ -130,14 +132,14 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
                "required\" means the normal password was used."),
         ),
     ),
-    Preset(
+    _preset(
         "ionos", N_("IONOS (password)"),
         {"mail.relay": "external", "mail.smtp.server": "smtp.ionos.de:587",
          "mail.smtp.security": "starttls", "mail.smtp.authentication": True,
          "mail.smtp.auth_method": "password"},
         (N_("The user name is the full mail address; the password is the mailbox's."),),
     ),
-    Preset(
+    _preset(
         "strato", N_("STRATO (password)"),
         {"mail.relay": "external", "mail.smtp.server": "smtp.strato.de:465",
          "mail.smtp.security": "tls", "mail.smtp.authentication": True,

@@ -92,17 +92,20 @@ class TokenStore:
 
     def _write(self, entries: dict[str, Entry]) -> None:
         import json
+        from pathlib import Path
 
-        from config.store import _as_path, write_atomic
+        from config.store import write_atomic
 
         data = json.dumps({"version": 1, "entries": entries}, indent=1, sort_keys=True)
-        write_atomic(_as_path(self.path), data.encode("utf-8") + b"\n", like=None)
+        write_atomic(Path(self.path), data.encode("utf-8") + b"\n", like=None)
 
     def update(self, key: str, fn: Callable[[Entry | None], Entry | None]) -> Entry | None:
         """Read-modify-write one entry under the lock; the file is always 0600."""
-        from config.store import _as_path, locked
+        from pathlib import Path
 
-        with locked(_as_path(self.path)):
+        from config.store import locked
+
+        with locked(Path(self.path)):
             entries = self._read()
             new = fn(entries.get(key))
             if new is None:
@@ -113,9 +116,11 @@ class TokenStore:
             return new
 
     def clear(self) -> int:
-        from config.store import _as_path, locked
+        from pathlib import Path
 
-        with locked(_as_path(self.path)):
+        from config.store import locked
+
+        with locked(Path(self.path)):
             entries = self._read()
             if os.path.exists(self.path):
                 os.unlink(self.path)
