@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from mailer.session import OnStep
+    from mailer.smtp import Envelope, SmtpClient
     from mailer.wire import Runtime
 
     # Builds the message at the settings step: an EmailMessage (checked and
@@ -234,7 +235,7 @@ async def _deliver(
         if mail.pop3.enabled:
             await _pop3_login(runtime, settings, password, rec)
         host, port = parse_server(smtp.server, 25)
-        rec.context["host"] = host
+        rec.context.update(host=host, server=host_port(host, port))
         wire = runtime.wire(rec, host, port)
         rec.start("resolve", _("Look up {host}").format(host=host))
         addrs = await wire.resolve()
@@ -243,25 +244,41 @@ async def _deliver(
         await wire.connect(addrs)
         rec.end("ok")
         client = SmtpClient(wire, settings, password)
-        if smtp.security == "tls":
-            await client.implicit_tls()
-            client.certificate()
-        await client.greeting(smtp.security)
-        await client.ehlo(_("Introduce ourselves (EHLO)"))
-        if smtp.security == "starttls":
-            await client.starttls()
-            client.certificate()
-            await client.ehlo(_("Introduce ourselves again, encrypted (EHLO)"))
-        if smtp.authentication and not mail.pop3.enabled:
-            await client.login()
-        else:
-            rec.skip("login", _("Log in"), _("SMTP after POP3") if mail.pop3.enabled
-                     else _("authentication is off"))
-        await client.mail_from(envelope)
-        await client.rcpt_to(envelope)
-        rec.report.queue_id = await client.data(envelope)
+        try:
+            await _converse(client, settings, envelope, rec)
+        except MailerError:
+            await client.quit_after_failure()
+            raise
         await client.quit()
         await wire.close()
+
+
+async def _converse(client: SmtpClient, settings: Settings, envelope: Envelope,
+                    rec: Recorder) -> None:
+    """The SMTP conversation from the first byte to the accepted message."""
+    mail, smtp = settings.mail, settings.mail.smtp
+    if smtp.security == "tls":
+        await client.implicit_tls()
+        client.certificate()
+    await client.greeting(smtp.security)
+    await client.ehlo(_("Introduce ourselves (EHLO)"))
+    if smtp.security == "starttls":
+        await client.starttls()
+        client.certificate()
+        await client.ehlo(_("Introduce ourselves again, encrypted (EHLO)"))
+    if smtp.authentication and not mail.pop3.enabled:
+        await client.login()
+    else:
+        rec.skip("login", _("Log in"), _("SMTP after POP3") if mail.pop3.enabled
+                 else _("authentication is off"))
+    await client.mail_from(envelope)
+    await client.rcpt_to(envelope)
+    rec.report.queue_id = await client.data(envelope)
+
+
+def host_port(host: str, port: int) -> str:
+    """``host:port`` as messages name a server (``[::1]:587`` for IPv6)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _check_settings(settings: Settings, build: MessageSource, sender: str,
@@ -333,7 +350,7 @@ async def _pop3_login(runtime: Runtime, settings: Settings, password: Secret,
     smtp, pop3 = settings.mail.smtp, settings.mail.pop3
     host, port = parse_server(pop3.server, 995 if smtp.security == "tls" else 110)
     saved = dict(rec.context)
-    rec.context.update(server=pop3.server, host=host)
+    rec.context.update(server=host_port(host, port), host=host, protocol="pop3")
     rec.start("pop3", _("Log in to the POP3 server {server}").format(server=pop3.server))
     rec.note(_("SMTP after POP3: POP3 server {server}").format(server=pop3.server))
     wire = runtime.wire(rec, host, port)

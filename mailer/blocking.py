@@ -316,6 +316,13 @@ class SyncWire:
         self.encrypted = True
         established(self.rec, tls)
 
+    def local_address(self) -> tuple[str, int] | None:
+        """The local end of the connection (for the EHLO address literal)."""
+        try:
+            return self.sock.getsockname()[:2] if self.sock is not None else None
+        except OSError:
+            return None
+
     def certificate_summary(self) -> str:
         sock = self.sock
         return certificate_summary(sock if isinstance(sock, ssl.SSLSocket) else None)
