@@ -8,10 +8,19 @@ TLS stack) happen inside ``test-mail`` and ``send`` only.
 
 from __future__ import annotations
 
+import argparse
+import difflib
+import getpass
+import shutil
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from config.errors import ConfigTypeError
 from config.i18n import N_, _
-from config.model import FIELDS, SECRET_KEYS, Value
+from config.model import FIELDS, SECRET_KEYS, Settings, Value, parse_value
+from config.service import SettingsService
+from config.validate import Problem
 from mailconsole.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -19,18 +28,13 @@ from mailconsole.cli import (
     CommandFailed,
     UsageError,
     _dump,
+    describe_os_error,
     err,
+    redact,
     remember_secret,
 )
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    import argparse
-    from typing import Any
-
-    from config.model import Settings
-    from config.service import SettingsService
-    from config.validate import Problem
+if TYPE_CHECKING:  # the mailer (ssl, email) is imported by test-mail and send only
     from mailer.report import Report, Step
 
 PASSWORD_KEY = "mail.smtp.password"
@@ -40,8 +44,6 @@ PASSWORD_KEY = "mail.smtp.password"
 
 
 def service(path: str) -> SettingsService:
-    from config.service import SettingsService
-
     return SettingsService(path)
 
 
@@ -55,8 +57,6 @@ def known_key(key: str) -> str:
     """``key`` if it is a setting; else a UsageError with the closest match."""
     if key in FIELDS:
         return key
-    import difflib
-
     close = difflib.get_close_matches(key, list(FIELDS), n=1)
     if close:
         raise UsageError(_("{key}: unknown setting — did you mean {close}? "
@@ -172,9 +172,6 @@ def cmd_get(args: argparse.Namespace, path: str) -> int:
 
 
 def parse_assignments(items: list[str]) -> dict[str, Value]:
-    from config.errors import ConfigTypeError
-    from config.model import parse_value
-
     values: dict[str, Value] = {}
     for item in items:
         key, sep, text = item.partition("=")
@@ -200,8 +197,6 @@ def read_password() -> str:
     if sys.stdin is None:
         raise UsageError(_("--password-stdin: there is no standard input"))
     if sys.stdin.isatty():
-        import getpass
-
         password = getpass.getpass(_("Password for {key}: ").format(key=PASSWORD_KEY))
     else:
         line = sys.stdin.readline()
@@ -282,13 +277,9 @@ def read_apply_file(name: str) -> tuple[str, str]:
         data = sys.stdin.buffer.read() if sys.stdin is not None else b""
         name = _("<standard input>")
     else:
-        from pathlib import Path
-
         try:
             data = Path(name).read_bytes()
         except OSError as exc:
-            from mailconsole.cli import describe_os_error
-
             exc.filename = exc.filename or name
             raise CommandFailed(describe_os_error(exc, None), EXIT_FAILED) from None
     try:
@@ -356,13 +347,9 @@ class Progress:
         return text
 
     def on_step(self, step: Step) -> None:
-        from mailconsole.cli import redact
-
         text = redact(self.line(step))
         if self.live:
             if step.status == "running":  # must fit, or \r cannot rewrite it
-                import shutil
-
                 width = shutil.get_terminal_size().columns - 1
                 self.stream.write("\r\x1b[K" + text[:max(width, 10)])
             else:

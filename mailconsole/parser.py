@@ -1,24 +1,18 @@
 """The argparse side of ``mailconsole``: the parser of every command, its
 help texts (through our catalog, argparse's own texts too) and the one-line
-usage errors.
-
-Imported only when the command line needs argparse: ``mailconsole.cli``
-runs the plain forms of ``get``, ``show`` and ``validate`` without it
-(start-up time, issue 5; see ``cli._fast_args``).  The names here are also
-reachable as ``mailconsole.cli.<name>``.
-"""
+usage errors."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from config import i18n
 from config.i18n import _
-from mailconsole.cli import DEFAULT_CONFIG, EXIT_USAGE, PROG, err
+from config.service import DEFAULT_PATH
+from mailconsole import __version__
+from mailconsole.cli import EXIT_USAGE, PROG, err
 
 
 def _argparse_gettext(message: str) -> str:
@@ -54,58 +48,10 @@ def _epilog(examples: str) -> str:
     )
 
 
-COMMANDS = ("show", "get", "set", "unset", "validate", "apply", "test-mail", "send", "demo")
-_QUIET = False
-
-
-class _Retry(Exception):
-    """Parsing with only one subcommand built failed: build them all."""
-
-
-class _Unbuilt:
-    """Stands in for a subcommand parser that is not needed for this run
-    (building all nine costs ~10 ms of start-up; see bench/cli_speed.py)."""
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def add_mutually_exclusive_group(self, *args: Any, **kwargs: Any) -> _Unbuilt:
-        return self
-
-
-def _terminal_columns() -> int:
-    """``shutil.get_terminal_size().columns`` without importing shutil (which
-    pulls in bz2/lzma, ~4 ms): argparse builds a help formatter for every
-    ``add_argument``, even when no help is printed."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 80
-        columns = columns or 80
-    return columns
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """RawDescriptionHelpFormatter with the same width, computed cheaply."""
-
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        if width is None:
-            width = _terminal_columns() - 2
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (plus a pointer to --help), exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        if _QUIET:
-            raise _Retry
         err(_("{message} — see '{prog} --help'").format(message=message, prog=self.prog))
         raise SystemExit(EXIT_USAGE)
 
@@ -116,7 +62,7 @@ def _add_common(p: argparse.ArgumentParser, *, top: bool) -> None:
     p.add_argument(
         "--config", metavar="PATH", default=default,
         help=_("config file (default: $MAILCONSOLE_CONFIG, else {path})").format(
-            path=DEFAULT_CONFIG),
+            path=DEFAULT_PATH),
     )
     p.add_argument(
         "--lang", metavar="LANG", default=default,
@@ -124,12 +70,9 @@ def _add_common(p: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser; with ``only``, just that subcommand is built (the
-    others are stubs), which is enough to parse a command line naming it."""
-    from mailconsole import __version__
-
-    fmt = _Formatter
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the command line, every subcommand included."""
+    fmt = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog=PROG,
         formatter_class=fmt,
@@ -164,9 +107,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         title=_("commands"), metavar=_("COMMAND"), dest="command", parser_class=_Parser,
     )
 
-    def add(name: str, help_: str, examples: str) -> Any:
-        if only is not None and name != only:
-            return _Unbuilt()
+    def add(name: str, help_: str, examples: str) -> argparse.ArgumentParser:
         p = sub.add_parser(
             name, help=help_, description=help_, formatter_class=fmt,
             epilog=_epilog(examples),
@@ -259,24 +200,5 @@ def _seconds(text: str) -> int:
     return value
 
 
-def _command_from_argv(argv: Sequence[str]) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg in COMMANDS and (i == 0 or argv[i - 1] not in ("--config", "--lang")):
-            return arg
-    return None
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    """Parse with only the named subcommand built (fast); on any doubt parse
-    again with the full parser, which also gives the error messages."""
-    global _QUIET
-    only = _command_from_argv(argv)
-    if only is not None and not any(a in ("-h", "--help") for a in argv):
-        _QUIET = True
-        try:
-            return build_parser(only).parse_args(argv)
-        except (_Retry, SystemExit):
-            pass
-        finally:
-            _QUIET = False
     return build_parser().parse_args(argv)
