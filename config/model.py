@@ -160,6 +160,26 @@ FIELDS: dict[str, Field] = {
             "M15",
             short=N_("host[:port]; port 110, or 995 with security TLS."),
         ),
+        Field(
+            "queue.dir", str, "/var/spool/mailconsole",
+            N_("Directory of the outgoing queue (spool): mail is written here before it is "
+               "sent, and waits here while the server cannot take it. Not used with the "
+               "internal relay (the local mail system queues)."),
+            short=N_("Directory of the outgoing queue (spool)."),
+        ),
+        Field(
+            "queue.lifetime_hours", int, 120,
+            N_("Hours a mail keeps being retried (1, 5, 15, 30 minutes, then hourly) "
+               "before it is given up and moved to failed."),
+            minimum=1, maximum=720,
+            short=N_("Hours a waiting mail is retried before it fails."),
+        ),
+        Field(
+            "queue.notify", str, "",
+            N_("Address that gets one notice when mail fails (empty: no notice). A notice "
+               "is never sent about a failed notice."),
+            short=N_("Address told when mail fails (empty: nobody)."),
+        ),
     )
 }
 
@@ -231,12 +251,20 @@ class Mail:
 
 
 @dataclass(frozen=True, slots=True)
+class Queue:
+    dir: str = "/var/spool/mailconsole"
+    lifetime_hours: int = 120
+    notify: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """One complete configuration.  Immutable; derive changed copies with
     :meth:`with_values`.  ``repr`` never shows the password."""
 
     appliance: Appliance = field(default_factory=Appliance)
     mail: Mail = field(default_factory=Mail)
+    queue: Queue = field(default_factory=Queue)
 
     # -- access by key path ------------------------------------------------
     def get(self, path: str) -> Value:
@@ -295,6 +323,7 @@ class Settings:
                 smtp=sub("mail.smtp", Smtp),
                 pop3=sub("mail.pop3", Pop3),
             ),
+            queue=sub("queue", Queue),
         )
 
     @classmethod

@@ -405,6 +405,17 @@ def validate(settings: Settings, *, file_mode: int | None = None) -> list[Proble
                     {"mail.smtp.server": f"{host}:{SUBMISSION_PORT}"},
                     _("use port {port}").format(port=SUBMISSION_PORT))
 
+    # the outgoing queue
+    if s.queue.notify:
+        reason = check_address(s.queue.notify)
+        if reason:
+            err("queue.notify", reason)
+    tp = _text_problem("queue.dir", s.queue.dir)
+    if tp:
+        p.append(tp)
+    elif not s.queue.dir.startswith("/"):
+        err("queue.dir", _("must be an absolute path, e.g. /var/spool/mailconsole"))
+
     if smtp.password and file_mode is not None and file_mode & 0o077:
         warn("mail.smtp.password", _(
             "the configuration file holding the password can be read by other users "

@@ -95,6 +95,20 @@ def _language_from_argv(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option or
+    the value of --config/--lang)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--config", "--lang"):
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def config_path(args: argparse.Namespace) -> str:
     """--config, else $MAILCONSOLE_CONFIG, else config.service.DEFAULT_PATH."""
     return args.config or str(default_config_path())
@@ -119,7 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse_args(argv)
     except SystemExit as exit_:  # --help, --version, usage errors
-        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+        code = exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+        if code == EXIT_USAGE and _command_of(argv) == "sendmail":
+            return 64  # EX_USAGE: sendmail's callers know sysexits
+        return code
     if getattr(args, "json", False):
         # JSON is an interface: every message inside it is English, whatever
         # --lang or LANG say (and so are this command's stderr lines).

@@ -175,6 +175,60 @@ def build_parser() -> argparse.ArgumentParser:
                    help=_("recipient (repeatable)"))
     p.add_argument("-t", dest="from_headers", action="store_true",
                    help=_("take recipients from the To, Cc and Bcc headers (Bcc is removed)"))
+    p.add_argument("--queue-only", action="store_true",
+                   help=_("only queue the mail; the next 'queue run' sends it"))
+
+    p = add("sendmail", _("sendmail-compatible entry for the appliance's services: queue the "
+                          "message on standard input, then send it (exit 0 = accepted, 75 = "
+                          "not queued, keep it; 64/65/67 per sysexits)"),
+            _("  echo 'Subject: hi' | mailconsole sendmail -i ops@example.com\n"
+              "  mailconsole sendmail -t -f pbx@example.com < message.eml\n"
+              "  (Asterisk: mailcmd=/usr/local/bin/mailconsole sendmail -t)"))
+    p.add_argument("-t", dest="from_headers", action="store_true",
+                   help=_("also take recipients from the To, Cc and Bcc headers (Bcc is "
+                          "removed)"))
+    p.add_argument("-i", dest="ignore_dots", action="store_true",
+                   help=_("a line with a single dot does not end the message"))
+    p.add_argument("-o", dest="options", action="append", metavar="OPT",
+                   help=_("-oi is -i; other sendmail -o options are accepted and ignored"))
+    p.add_argument("-B", dest="body_type", metavar="TYPE",
+                   help=_("accepted and ignored (sendmail's body type)"))
+    p.add_argument("-f", dest="sender", metavar="ADDR",
+                   help=_("envelope sender (default: mail.sender)"))
+    p.add_argument("-F", dest="full_name", metavar="NAME",
+                   help=_("sender's full name, for a From header the message lacks"))
+    p.add_argument("recipients", nargs="*", metavar="ADDR", help=_("recipient"))
+
+    p = add("queue", _("the outgoing queue: run, list, show, flush, retry, drop"),
+            _("  mailconsole queue list --json\n"
+              "  mailconsole queue flush\n"
+              "  mailconsole queue retry 20261202-101500123456-0a1b2c3d4e"))
+    qsub = p.add_subparsers(title=_("actions"), metavar=_("ACTION"),
+                            dest="queue_command", parser_class=_Parser, required=True)
+
+    def action(name: str, help_: str) -> argparse.ArgumentParser:
+        a = qsub.add_parser(name, help=help_, description=help_, formatter_class=fmt)
+        _add_common(a, top=False)
+        return a
+
+    action("run", _("one pass: send the mails that are due (for the systemd timer)"))
+    a = action("list", _("the waiting and failed mails"))
+    a.add_argument("--json", action="store_true", help=_("print JSON"))
+    a = action("show", _("one mail: state, last error, headers"))
+    a.add_argument("id", metavar="ID", help=_("queue id"))
+    a = action("flush", _("send the waiting mails now (all, or the given ones)"))
+    a.add_argument("ids", nargs="*", metavar="ID", help=_("queue id"))
+    a = action("retry", _("put failed mails back to waiting, due now"))
+    a.add_argument("ids", nargs="+", metavar="ID", help=_("queue id"))
+    a = action("drop", _("remove mails from the queue for good"))
+    a.add_argument("ids", nargs="+", metavar="ID", help=_("queue id"))
+
+    p = add("log", _("the delivery history: one line per attempt"),
+            _("  mailconsole log -n 50\n  mailconsole log --json | jq -c 'select(.result != "
+              "\"sent\")'"))
+    p.add_argument("--json", action="store_true", help=_("one JSON object per line"))
+    p.add_argument("-n", dest="n", type=int, default=20, metavar="N",
+                   help=_("the last N attempts (default 20)"))
 
     p = add("demo", _("the mail-server screen on a throw-away demo setup"),
             _("  mailconsole demo\n  mailconsole --basic demo"))
