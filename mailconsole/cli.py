@@ -201,7 +201,7 @@ def handle_exception(exc: BaseException, args: argparse.Namespace | None = None)
     if isinstance(exc, BrokenPipeError):
         # `mailconsole show | head`: the reader went away; not an error worth a line
         try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 — silence the final flush
+            sys.stdout = open(os.devnull, "w")  # silence the final flush
         except OSError:
             pass
         return EXIT_OK
