@@ -233,12 +233,6 @@ def main(argv: Sequence[str] | None = None, *, fast_path: bool = True,
     ~8 ms of ``test-mail`` (issue 3's benchmark, docs/mailer.md).  The TUI and
     the demo keep the collector on."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["console-server"]:
-        # The pre-started console's server (deploy/systemd/mailconsole-console.service,
-        # tui/prestart.py): a service's command, not an admin's, so not in --help.
-        from tui.prestart import main as console_server
-
-        return console_server(argv[1:])
     _SECRETS.clear()
     set_language(_language_from_argv(argv))
     args = _fast_args(argv) if fast_path else None
@@ -291,11 +285,11 @@ def _print_json_error(exc: BaseException, code: int) -> None:
 def _dispatch(args: argparse.Namespace) -> int:
     path = config_path(args)
     if args.command is None:
-        from tui.app import run
+        from tui.start import run
 
         return int(run(path, mode=args.mode, lang=args.lang) or 0)
     if args.command == "demo":
-        from tui.demo import run_demo
+        from mailconsole.demo import run_demo
 
         return int(run_demo(mode=args.mode, lang=args.lang) or 0)
     from mailconsole import commands

@@ -95,7 +95,7 @@ class DemoSetup:
 
 def run_demo(*, mode: str | None = None, lang: str | None = None) -> int:
     """Run the screen on a fresh demo setup; return the exit code."""
-    from tui.app import run
+    from tui.start import run
 
     set_language(lang)
 
