@@ -23,40 +23,44 @@ blocking sockets (mailer.blocking) and never imports asyncio, so a one-shot
 
 from __future__ import annotations
 
+import re
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
 from config.i18n import _
 from config.model import Settings
+from config.validate import validate
+from mailer.blocking import SyncRuntime, drive
 from mailer.errors import MailerError
+from mailer.message import (
+    AddressError,
+    build_test_mail_bytes,
+    check_address,
+    check_envelope,
+    check_text,
+    message_bytes,
+    prepare_for_sending,
+)
+from mailer.pop3 import Pop3Client
+from mailer.relay import send_with_sendmail
 from mailer.report import Report
-from mailer.session import Recorder, Secret, secret_forms
-from mailer.wire import parse_server, tls_context
+from mailer.session import OnStep, Recorder, Secret, secret_forms
+from mailer.smtp import Envelope, SmtpClient
+from mailer.wire import Runtime, parse_server, tls_context
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    import threading
-    from collections.abc import Callable, Sequence
+if TYPE_CHECKING:  # the email package is imported by the send that needs it
     from email.message import EmailMessage
-    from typing import Any, Protocol
-
-    from mailer.session import OnStep
-    from mailer.smtp import SmtpClient
-    from mailer.wire import Runtime
 
     # Builds the message at the settings step: an EmailMessage (checked and
     # completed there), or the test mail's bytes (built with the email package).
     MessageSource = Callable[[], EmailMessage | bytes]
 
-    class _Driven(Runtime, Protocol):
-        def begin(self, cancel: threading.Event | None) -> None: ...
-        def after_cancel(self, report: Report) -> None: ...
-        def finish(self) -> None: ...
 
-
-def __getattr__(name: str) -> Any:
-    if name == "SendCancelled":  # lives with asyncio; imported only when asked for
-        from mailer.aio import SendCancelled
-
-        return SendCancelled
-    raise AttributeError(f"module 'mailer.api' has no attribute {name!r}")
+class _Driven(Runtime, Protocol):
+    def begin(self, cancel: threading.Event | None) -> None: ...
+    def after_cancel(self, report: Report) -> None: ...
+    def finish(self) -> None: ...
 
 
 # --- public API -------------------------------------------------------------
@@ -91,8 +95,6 @@ def send(
     """Synchronous :func:`send_async`: the same conversation on blocking
     sockets in the calling thread (no event loop; fine inside a running one,
     which it blocks like any blocking call)."""
-    from mailer.blocking import SyncRuntime, drive
-
     return drive(_run(SyncRuntime(), settings, lambda: _as_message(message), sender,
                       list(recipients or []), on_step, cancel))
 
@@ -121,8 +123,6 @@ def send_test_mail(
     cancel: threading.Event | None = None,
 ) -> Report:
     """Synchronous :func:`send_test_mail_async` (see :func:`send`)."""
-    from mailer.blocking import SyncRuntime, drive
-
     to = settings.mail.test_recipient if recipient is None else recipient
     return drive(_run(SyncRuntime(), settings, _test_message(settings, to), None, [to],
                       on_step, cancel))
@@ -132,8 +132,6 @@ def send_test_mail(
 
 def _test_message(settings: Settings, to: str) -> MessageSource:
     def build() -> bytes:
-        from mailer.message import build_test_mail_bytes
-
         return build_test_mail_bytes(settings, to)
 
     return build
@@ -142,10 +140,7 @@ def _test_message(settings: Settings, to: str) -> MessageSource:
 def _as_message(message: EmailMessage | bytes) -> EmailMessage:
     from email.message import EmailMessage
 
-    from mailer.message import AddressError
-
     if isinstance(message, bytes | bytearray):
-        import re
         from email import policy
         from email.parser import BytesParser
 
@@ -212,9 +207,6 @@ async def _deliver(
     recipients: list[str],
     rec: Recorder,
 ) -> None:
-    from mailer.message import check_address
-    from mailer.smtp import Envelope
-
     mail, smtp = settings.mail, settings.mail.smtp
     external = mail.relay == "external"
 
@@ -227,7 +219,6 @@ async def _deliver(
 
     async with runtime.timeout(smtp.timeout):
         if not external:
-            from mailer.relay import send_with_sendmail
             await send_with_sendmail(rec, runtime, mail.internal.sendmail, envelope.sender,
                                      envelope.recipients, data)
             return
@@ -280,21 +271,14 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
                     recipients: list[str], rec: Recorder) -> bytes:
     """Raise MailerError (invalid_settings / invalid_address /
     plaintext_auth_refused) or return the message bytes ready to send."""
-    from config.validate import validate
-    from mailer.message import (
-        AddressError,
-        check_envelope,
-        check_text,
-        message_bytes,
-        prepare_for_sending,
-    )
-
     mail, smtp = settings.mail, settings.mail.smtp
+    # validate() is the one judge of the settings (relay and security choices,
+    # server syntax, the user name and password a login needs...); what follows
+    # checks only what it does not: the message, the plaintext-login policy and
+    # whether the CA file can be loaded.
     problems = [p for p in validate(settings) if p.severity == "error"]
     if problems:
         raise rec.error("invalid_settings", detail=str(problems[0]))
-    if mail.relay not in ("internal", "external"):
-        raise rec.error("invalid_settings", detail=_("mail.relay must be internal or external"))
     try:
         check_envelope(sender, recipients)
         check_text(mail.sender_name, _("The sender name"))
@@ -309,23 +293,7 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
         raise rec.error("invalid_address", address="", detail=str(err)) from None
     if mail.relay == "internal":
         return message
-    try:
-        parse_server(smtp.server, 25)
-    except ValueError as err:
-        raise rec.error("invalid_settings",
-                        detail=f"mail.smtp.server: {err}") from None
-    if smtp.security not in ("tls", "starttls", "none"):
-        raise rec.error("invalid_settings",
-                        detail=_("mail.smtp.security must be tls, starttls or none"))
     uses_login = smtp.authentication or mail.pop3.enabled
-    if uses_login and not (smtp.username and smtp.password):
-        raise rec.error("invalid_settings", detail=_(
-            "mail.smtp.username and mail.smtp.password are needed to log in"))
-    if mail.pop3.enabled:
-        try:
-            parse_server(mail.pop3.server, 110)
-        except ValueError as err:
-            raise rec.error("invalid_settings", detail=f"mail.pop3.server: {err}") from None
     if uses_login and smtp.security == "none" and not smtp.allow_plaintext_auth:
         raise rec.error("plaintext_auth_refused")
     if smtp.security != "none":
@@ -340,8 +308,6 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
 
 async def _pop3_login(runtime: Runtime, settings: Settings, password: Secret,
                       rec: Recorder) -> None:
-    from mailer.pop3 import Pop3Client
-
     smtp, pop3 = settings.mail.smtp, settings.mail.pop3
     host, port = parse_server(pop3.server, 995 if smtp.security == "tls" else 110)
     saved = dict(rec.context)

@@ -11,11 +11,9 @@ sentences may change.
 
 from __future__ import annotations
 
-from config.i18n import N_, _
+from collections.abc import Mapping
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+from config.i18n import N_, _
 
 # cls: (what happened, what to change).  Placeholders available everywhere:
 # {server} (host:port), {host}, {port}; some classes use more (see below).

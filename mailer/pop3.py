@@ -8,11 +8,7 @@ from config.i18n import _
 from config.model import Settings
 from mailer.errors import MailerError
 from mailer.session import HIDDEN, Recorder, Secret
-from mailer.wire import injection_warning, tls_context
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    from mailer.wire import WireLike
+from mailer.wire import WireLike, injection_warning, tls_context
 
 MAX_CAPA_LINES = 100
 

@@ -9,10 +9,7 @@ import os
 
 from config.i18n import N_, _
 from mailer.session import Recorder
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    from mailer.wire import Runtime
+from mailer.wire import Runtime
 
 MAX_STDERR = 4000
 

@@ -7,17 +7,16 @@ mailer.api inside one time limit for the whole conversation."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import re
 import socket
 
 from config.i18n import _
 from config.model import Settings
 from mailer.errors import MailerError
 from mailer.session import HIDDEN, Recorder, Secret
-from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, injection_warning, tls_context
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    from mailer.wire import WireLike
+from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, WireLike, injection_warning, tls_context
 
 _DIGITS = frozenset("0123456789")
 _QUEUE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-")
@@ -65,8 +64,6 @@ def queue_id_of(message: str) -> str:
     """The id in "... queued as <ID>" (Postfix, Exim, aiosmtpd...), or ""."""
     low = message.lower()
     if len(low) != len(message):  # a character whose lower case is longer (rare)
-        import re
-
         m = re.search(r"queued as\s+<?([A-Za-z0-9._@-]+)", message, re.IGNORECASE)
         return m.group(1) if m else ""
     at = low.find("queued as")
@@ -255,9 +252,6 @@ class SmtpClient:
                 except ValueError:
                     raise self.rec.error("protocol_error", detail=_(
                         "the CRAM-MD5 challenge is not base64")) from None
-                import hashlib
-                import hmac
-
                 digest = hmac.new(password.encode("utf-8"), challenge, hashlib.md5).hexdigest()
                 reply = await self.command(_b64(f"{user} {digest}"), shown=HIDDEN)
         del password
