@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from config.service import SettingsService
-from tests.console.conftest import REPO, bench
+from tests.tui.console.conftest import REPO, bench
 
 SSHD = "/usr/sbin/sshd"
 MAILCONSOLE = REPO / ".venv" / "bin" / "mailconsole"
@@ -69,7 +69,7 @@ class Sshd:
             "PubkeyAuthentication yes\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
             "StrictModes no\nUsePAM no\nLogLevel ERROR\n"
-            # the frame cache (tui/prepaint.py) in the test's directory, not ~/.cache
+            # the frame cache (tui/console/frame_cache.py) in the test's directory, not ~/.cache
             f"SetEnv PATH=/usr/bin:/bin MAILCONSOLE_FRAME_CACHE={tmp / 'frames'}\n\n"
             f"{_match_block(config)}"
         )
