@@ -159,7 +159,7 @@ class SyncRuntime:
                 pass
             try:
                 proc.wait(5)
-            except Exception:  # noqa: S110 -- the first error is the one to raise
+            except Exception:  # the first error is the one to raise
                 pass
             raise
         return proc.returncode, out or b"", err or b""
