@@ -50,7 +50,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine_info import cpu_model  # noqa: E402  (bench/ is sys.path[0])
+from machine_info import cpu_model  # bench/ is sys.path[0]
 
 ROOT = Path(__file__).resolve().parent.parent
 

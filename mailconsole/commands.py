@@ -513,7 +513,7 @@ def submit(settings: Settings, message: Any, recipients: list[str], *,
         return EXIT_OK
     try:  # accepted: whatever happens now, the exit status is 0
         result = spool.deliver(settings, [ident], force=True)
-    except Exception as exc:  # noqa: BLE001 -- a bug; the mail waits for the runner
+    except Exception as exc:  # a bug; the mail waits for the runner
         err(_("mail queued as {id}; the first delivery attempt failed: {kind}: {message}")
             .format(id=ident, kind=type(exc).__name__, message=exc))
         return EXIT_OK

@@ -120,6 +120,13 @@ class Wire:
             return ""
         return certificate_summary(self.writer.get_extra_info("ssl_object"))
 
+    def local_address(self) -> tuple[str, int] | None:
+        """The local end of the connection (for the EHLO address literal)."""
+        if self.writer is None:
+            return None
+        sockname = self.writer.get_extra_info("sockname")
+        return (str(sockname[0]), int(sockname[1])) if sockname else None
+
     # -- greeting probe -----------------------------------------------------
     async def wait_data(self, seconds: float) -> bool:
         """Begin reading a line; True if it arrived (or the peer closed) within

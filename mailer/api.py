@@ -25,40 +25,44 @@ blocking sockets (mailer.blocking) and never imports asyncio, so a one-shot
 
 from __future__ import annotations
 
+import re
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
 from config.i18n import _
 from config.model import Settings
+from config.validate import validate
+from mailer.blocking import SyncRuntime, drive
 from mailer.errors import MailerError
+from mailer.message import (
+    AddressError,
+    build_test_mail_bytes,
+    check_address,
+    check_envelope,
+    check_text,
+    message_bytes,
+    prepare_for_sending,
+)
+from mailer.pop3 import Pop3Client
+from mailer.relay import send_with_sendmail
 from mailer.report import Report
-from mailer.session import Recorder, Secret, secret_forms
-from mailer.wire import parse_server, tls_context
+from mailer.session import OnStep, Recorder, Secret, secret_forms
+from mailer.smtp import Envelope, SmtpClient
+from mailer.wire import Runtime, parse_server, tls_context
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    import threading
-    from collections.abc import Callable, Sequence
+if TYPE_CHECKING:  # the email package is imported by the send that needs it
     from email.message import EmailMessage
-    from typing import Any, Protocol
-
-    from mailer.session import OnStep
-    from mailer.smtp import SmtpClient
-    from mailer.wire import Runtime
 
     # Builds the message at the settings step: an EmailMessage (checked and
     # completed there), or the test mail's bytes (built with the email package).
     MessageSource = Callable[[], EmailMessage | bytes]
 
-    class _Driven(Runtime, Protocol):
-        def begin(self, cancel: threading.Event | None) -> None: ...
-        def after_cancel(self, report: Report) -> None: ...
-        def finish(self) -> None: ...
 
-
-def __getattr__(name: str) -> Any:
-    if name == "SendCancelled":  # lives with asyncio; imported only when asked for
-        from mailer.aio import SendCancelled
-
-        return SendCancelled
-    raise AttributeError(f"module 'mailer.api' has no attribute {name!r}")
+class _Driven(Runtime, Protocol):
+    def begin(self, cancel: threading.Event | None) -> None: ...
+    def after_cancel(self, report: Report) -> None: ...
+    def finish(self) -> None: ...
 
 
 # --- public API -------------------------------------------------------------
@@ -95,8 +99,6 @@ def send(
     """Synchronous :func:`send_async`: the same conversation on blocking
     sockets in the calling thread (no event loop; fine inside a running one,
     which it blocks like any blocking call)."""
-    from mailer.blocking import SyncRuntime, drive
-
     return drive(_run(SyncRuntime(), settings, lambda: _as_message(message), sender,
                       list(recipients or []), on_step, cancel, token_file))
 
@@ -127,8 +129,6 @@ def send_test_mail(
     token_file: str | None = None,
 ) -> Report:
     """Synchronous :func:`send_test_mail_async` (see :func:`send`)."""
-    from mailer.blocking import SyncRuntime, drive
-
     to = settings.mail.test_recipient if recipient is None else recipient
     return drive(_run(SyncRuntime(), settings, _test_message(settings, to), None, [to],
                       on_step, cancel, token_file))
@@ -138,8 +138,6 @@ def send_test_mail(
 
 def _test_message(settings: Settings, to: str) -> MessageSource:
     def build() -> bytes:
-        from mailer.message import build_test_mail_bytes
-
         return build_test_mail_bytes(settings, to)
 
     return build
@@ -148,10 +146,7 @@ def _test_message(settings: Settings, to: str) -> MessageSource:
 def _as_message(message: EmailMessage | bytes) -> EmailMessage:
     from email.message import EmailMessage
 
-    from mailer.message import AddressError
-
     if isinstance(message, bytes | bytearray):
-        import re
         from email import policy
         from email.parser import BytesParser
 
@@ -222,9 +217,6 @@ async def _deliver(
     rec: Recorder,
     token_file: str | None = None,
 ) -> None:
-    from mailer.message import check_address
-    from mailer.smtp import Envelope
-
     mail, smtp = settings.mail, settings.mail.smtp
     external = mail.relay == "external"
 
@@ -237,14 +229,17 @@ async def _deliver(
 
     async with runtime.timeout(smtp.timeout):
         if not external:
-            from mailer.relay import send_with_sendmail
             await send_with_sendmail(rec, runtime, mail.internal.sendmail, envelope.sender,
                                      envelope.recipients, data)
             return
         client = await open_smtp(runtime, settings, rec, token_file)
-        await client.mail_from(envelope)
-        await client.rcpt_to(envelope)
-        rec.report.queue_id = await client.data(envelope)
+        try:
+            await client.mail_from(envelope)
+            await client.rcpt_to(envelope)
+            rec.report.queue_id = await client.data(envelope)
+        except MailerError:
+            await client.quit_after_failure()
+            raise
         await client.quit()
         await client.wire.close()
 
@@ -262,6 +257,7 @@ async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder,
     if mail.pop3.enabled:
         await _pop3_login(runtime, settings, password, rec)
     host, port = parse_server(smtp.server, 25)
+    rec.context.update(host=host, server=host_port(host, port))
     tokens = None
     if smtp.authentication and smtp.auth_method == "oauth2" and not mail.pop3.enabled:
         from mailer.oauth import TokenStep
@@ -270,7 +266,6 @@ async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder,
         tokens.set_server(host, port)
         rec.context.update(account=tokens.account, user=smtp.username)
         await tokens.get()
-    rec.context["host"] = host
     wire = runtime.wire(rec, host, port)
     rec.start("resolve", _("Look up {host}").format(host=host))
     addrs = await wire.resolve()
@@ -279,42 +274,44 @@ async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder,
     await wire.connect(addrs)
     rec.end("ok")
     client = SmtpClient(wire, settings, password, tokens)
-    if smtp.security == "tls":
-        await client.implicit_tls()
-        client.certificate()
-    await client.greeting(smtp.security)
-    await client.ehlo(_("Introduce ourselves (EHLO)"))
-    if smtp.security == "starttls":
-        await client.starttls()
-        client.certificate()
-        await client.ehlo(_("Introduce ourselves again, encrypted (EHLO)"))
-    if smtp.authentication and not mail.pop3.enabled:
-        await client.login()
-    else:
-        rec.skip("login", _("Log in"), _("SMTP after POP3") if mail.pop3.enabled
-                 else _("authentication is off"))
+    try:
+        if smtp.security == "tls":
+            await client.implicit_tls()
+            client.certificate()
+        await client.greeting(smtp.security)
+        await client.ehlo(_("Introduce ourselves (EHLO)"))
+        if smtp.security == "starttls":
+            await client.starttls()
+            client.certificate()
+            await client.ehlo(_("Introduce ourselves again, encrypted (EHLO)"))
+        if smtp.authentication and not mail.pop3.enabled:
+            await client.login()
+        else:
+            rec.skip("login", _("Log in"), _("SMTP after POP3") if mail.pop3.enabled
+                     else _("authentication is off"))
+    except MailerError:
+        await client.quit_after_failure()  # polite while the connection is in step
+        raise
     return client
+
+
+def host_port(host: str, port: int) -> str:
+    """``host:port`` as messages name a server (``[::1]:587`` for IPv6)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _check_settings(settings: Settings, build: MessageSource, sender: str,
                     recipients: list[str], rec: Recorder) -> bytes:
     """Raise MailerError (invalid_settings / invalid_address /
     plaintext_auth_refused) or return the message bytes ready to send."""
-    from config.validate import validate
-    from mailer.message import (
-        AddressError,
-        check_envelope,
-        check_text,
-        message_bytes,
-        prepare_for_sending,
-    )
-
     mail, smtp = settings.mail, settings.mail.smtp
+    # validate() is the one judge of the settings (relay and security choices,
+    # server syntax, the user name and password a login needs...); what follows
+    # checks only what it does not: the message, the plaintext-login policy and
+    # whether the CA file can be loaded.
     problems = [p for p in validate(settings) if p.severity == "error"]
     if problems:
         raise rec.error("invalid_settings", detail=str(problems[0]))
-    if mail.relay not in ("internal", "external"):
-        raise rec.error("invalid_settings", detail=_("mail.relay must be internal or external"))
     try:
         check_envelope(sender, recipients)
         check_text(mail.sender_name, _("The sender name"))
@@ -329,27 +326,7 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
         raise rec.error("invalid_address", address="", detail=str(err)) from None
     if mail.relay == "internal":
         return message
-    try:
-        parse_server(smtp.server, 25)
-    except ValueError as err:
-        raise rec.error("invalid_settings",
-                        detail=f"mail.smtp.server: {err}") from None
-    if smtp.security not in ("tls", "starttls", "none"):
-        raise rec.error("invalid_settings",
-                        detail=_("mail.smtp.security must be tls, starttls or none"))
     uses_login = smtp.authentication or mail.pop3.enabled
-    oauth2 = smtp.authentication and smtp.auth_method == "oauth2" and not mail.pop3.enabled
-    if oauth2 and not smtp.username:
-        raise rec.error("invalid_settings", detail=_(
-            "mail.smtp.username (the mailbox) is needed to log in with OAuth2"))
-    if uses_login and not oauth2 and not (smtp.username and smtp.password):
-        raise rec.error("invalid_settings", detail=_(
-            "mail.smtp.username and mail.smtp.password are needed to log in"))
-    if mail.pop3.enabled:
-        try:
-            parse_server(mail.pop3.server, 110)
-        except ValueError as err:
-            raise rec.error("invalid_settings", detail=f"mail.pop3.server: {err}") from None
     if uses_login and smtp.security == "none" and not smtp.allow_plaintext_auth:
         raise rec.error("plaintext_auth_refused")
     if smtp.security != "none":
@@ -364,12 +341,10 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
 
 async def _pop3_login(runtime: Runtime, settings: Settings, password: Secret,
                       rec: Recorder) -> None:
-    from mailer.pop3 import Pop3Client
-
     smtp, pop3 = settings.mail.smtp, settings.mail.pop3
     host, port = parse_server(pop3.server, 995 if smtp.security == "tls" else 110)
     saved = dict(rec.context)
-    rec.context.update(server=pop3.server, host=host)
+    rec.context.update(server=host_port(host, port), host=host, protocol="pop3")
     rec.start("pop3", _("Log in to the POP3 server {server}").format(server=pop3.server))
     rec.note(_("SMTP after POP3: POP3 server {server}").format(server=pop3.server))
     wire = runtime.wire(rec, host, port)

@@ -9,11 +9,7 @@ available to callers who prefer ``report.raise_for_failure()``-style code via
 from __future__ import annotations
 
 from mailer.diagnosis import GROUPS
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-
-if TYPE_CHECKING:
-    from mailer.report import Report
+from mailer.report import Report
 
 
 class MailerError(Exception):

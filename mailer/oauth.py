@@ -270,7 +270,7 @@ class Client:
 
                 der = ssl.PEM_cert_to_DER_cert(cert)
                 header["x5t"] = base64.urlsafe_b64encode(
-                    hashlib.sha1(der).digest()).decode("ascii").rstrip("=")  # noqa: S324
+                    hashlib.sha1(der).digest()).decode("ascii").rstrip("=")
             assertion = private_key_jwt_sign(key, issuer or self.client_id, self.token_url,
                                              header=header)
             assertion = assertion.decode() if isinstance(assertion, bytes) else assertion
@@ -354,7 +354,7 @@ class Client:
 
         try:
             return self.store.update(self.key, merge) or {}
-        except Exception:  # noqa: BLE001 -- a read-only store costs the cache, not the send
+        except Exception:
             if self.flow == "device_code" and isinstance(refresh, str) and refresh:
                 raise
             return merge(None)
@@ -385,7 +385,7 @@ class Client:
 
         try:
             self.store.update(self.key, drop)
-        except Exception:  # noqa: BLE001,S110 -- the memory cache is gone already
+        except Exception:
             pass
 
 
@@ -395,7 +395,7 @@ def _rsa_key(pem: str) -> Any:
 
     try:
         return RSAKey.import_key(pem)
-    except Exception as exc:  # noqa: BLE001 -- joserfc/cryptography raise several kinds
+    except Exception as exc:
         raise OAuthError("oauth_key_file", detail=_("the private key cannot be read ({kind})")
                          .format(kind=type(exc).__name__)) from None
 

@@ -81,7 +81,7 @@ class Tick(Checkbox):
         super().__init__(*args, **kwargs)
 
     @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # noqa: N802 - Textual's name
+    def BUTTON_INNER(self) -> str:  # Textual's name
         return "X" if self.value else " "
 
 
@@ -89,7 +89,7 @@ class ChoiceButton(RadioButton):
     """A radio button whose dot is blank when not chosen (see :class:`Tick`)."""
 
     @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # noqa: N802 - Textual's name
+    def BUTTON_INNER(self) -> str:  # Textual's name
         return "\u25cf" if self.value else " "
 
 

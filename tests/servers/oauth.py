@@ -406,7 +406,7 @@ class OAuthServer:
             def log_message(self, *args: Any) -> None:
                 return None
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode("utf-8")
                 request = _Request(owner.base_url + self.path, dict(self.headers), body)

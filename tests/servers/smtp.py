@@ -113,10 +113,10 @@ class _OAuthMechanisms:
 
     owner: CaptureServer
 
-    async def auth_XOAUTH2(self, server, args):  # noqa: N802
+    async def auth_XOAUTH2(self, server, args):
         return await self._oauth(server, args, "XOAUTH2")
 
-    async def auth_OAUTHBEARER(self, server, args):  # noqa: N802
+    async def auth_OAUTHBEARER(self, server, args):
         return await self._oauth(server, args, "OAUTHBEARER")
 
     async def _oauth(self, server, args, mechanism):

@@ -135,7 +135,7 @@ class MailServerScreen(Screen[None]):
         Binding("f1,ctrl+g", "help", "Help", priority=True),
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+l", "redraw", "Redraw", priority=True),
-        # priority, as Tab (tui/application.py): the focus moves before the
+        # priority, as Tab (tui/start.py): the focus moves before the
         # next key typed ahead is routed
         Binding("down", "app.focus_next", show=False, priority=True),
         Binding("up", "app.focus_previous", show=False, priority=True),
