@@ -16,14 +16,16 @@ from __future__ import annotations
 import functools
 import os
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from config.i18n import _
 from config.validate import parse_host
 from mailer.errors import MailerError
 from mailer.session import Recorder
+
+T = TypeVar("T")
 
 MAX_LINE = 2048            # bytes per line from the server, CRLF included
 MAX_REPLY_LINES = 100      # lines per SMTP reply
@@ -264,3 +266,4 @@ class Runtime(Protocol):
     def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]: ...
     async def run_process(self, argv: list[str],
                           data: bytes) -> tuple[int | None, bytes, bytes]: ...
+    async def in_thread(self, fn: Callable[[], T]) -> T: ...
