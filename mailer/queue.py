@@ -1,4 +1,4 @@
-"""The durable outgoing queue (spool): accept, then deliver (issue 16).
+"""The durable outgoing queue (spool): accept, then deliver.
 
 Layout of the spool directory (``queue.dir``, or ``$MAILCONSOLE_QUEUE_DIR``)::
 

@@ -180,7 +180,7 @@ class Recorder:
     # -- failures ---------------------------------------------------------
     def error(self, cls: str, **values: object) -> MailerError:
         """A MailerError of class ``cls`` for the current step (to raise)."""
-        if self.context.get("protocol") == "pop3":  # POP3 speaks POP3 (issue 14)
+        if self.context.get("protocol") == "pop3":  # POP3 speaks POP3
             cls = POP3_VARIANTS.get(cls, cls)
         merged = {**self.context, "step": self.step_title(), **values}
         message, advice = describe(cls, merged)

@@ -270,7 +270,7 @@ def _no_cursor_blink() -> None:
 
     Process-wide: the console runs one app per process.  TextArea only when
     something imported it already (the screens are imported before ``install``;
-    importing it here cost ~20 ms of start-up, issue 6).
+    importing it here cost ~20 ms of start-up).
     """
     from textual.widgets import Input
 
