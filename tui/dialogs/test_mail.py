@@ -45,9 +45,11 @@ class TestMailDialog(Dialog[None]):
         Binding("ctrl+t", "transcript", "Transcript", priority=True),
     ]
 
-    def __init__(self, settings: Settings, mailer, *, save_dir: Path) -> None:
+    def __init__(self, settings: Settings, mailer, *, save_dir: Path,
+                 token_file: str | None = None) -> None:
         super().__init__()
         self.settings = settings
+        self.token_file = token_file  # OAuth2: the token file of the config on screen
         self.mailer = mailer
         self.save_dir = save_dir
         self.steps: list[Any] = []
@@ -137,8 +139,9 @@ class TestMailDialog(Dialog[None]):
                 self.app.call_from_thread(self._step, step)
 
         try:
+            extra = {"token_file": self.token_file} if self.token_file else {}
             report = await self.mailer.send_test_mail_async(
-                settings=self.settings, recipient=recipient, on_step=on_step)
+                settings=self.settings, recipient=recipient, on_step=on_step, **extra)
         except asyncio.CancelledError as cancelled:
             # The mailer's SendCancelled carries the report so far (steps, transcript).
             self._finished(getattr(cancelled, "report", None), cancelled=True)

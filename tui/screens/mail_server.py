@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
+from config import presets
 from config.errors import (
     ConfigConflictError,
     ConfigError,
@@ -65,10 +66,19 @@ FORM_KEYS: tuple[str, ...] = (
     "mail.smtp.authentication",
     "mail.pop3.enabled",
     "mail.pop3.server",
+    "mail.smtp.auth_method",
     "mail.smtp.username",
     "mail.smtp.password",
+    "mail.smtp.oauth2.client_id",
+    "mail.smtp.oauth2.tenant",
+    "mail.smtp.oauth2.client_secret",
+    "mail.smtp.oauth2.key_file",
     "appliance.deployment",
 )
+# The OAuth2 fields, shown while the login method is OAuth2; the endpoints,
+# scope and flow come with a provider preset (or the CLI/the file).
+OAUTH_KEYS = ("mail.smtp.oauth2.client_id", "mail.smtp.oauth2.tenant",
+              "mail.smtp.oauth2.client_secret", "mail.smtp.oauth2.key_file")
 
 EXTERNAL_KEYS = frozenset(k for k in FORM_KEYS if k.startswith(("mail.smtp.", "mail.pop3.")))
 
@@ -99,6 +109,11 @@ def labels() -> dict[str, str]:
         "mail.smtp.security": _("Security"),
         "mail.smtp.verify_certificates": _("Certificates"),
         "mail.smtp.authentication": _("SMTP with authentication"),
+        "mail.smtp.auth_method": _("Login method"),
+        "mail.smtp.oauth2.client_id": _("Client ID"),
+        "mail.smtp.oauth2.tenant": _("Tenant"),
+        "mail.smtp.oauth2.client_secret": _("Client secret"),
+        "mail.smtp.oauth2.key_file": _("Key file"),
         "mail.pop3.enabled": _("SMTP after POP3"),
         "mail.pop3.server": _("POP3 server"),
         "mail.smtp.username": _("User name"),
@@ -147,6 +162,8 @@ class MailServerScreen(Screen[None]):
         self.mailer = mailer
         self.demo_note = demo_note
         self.loaded: Settings = Settings()
+        # keys a provider preset set that have no field (OAuth2 endpoints, scope, flow)
+        self.extra: dict[str, Value] = {}
         self.problems: list[Problem] = []
         self._filling = False
         # Start with the breakpoint class of the terminal's width: the first
@@ -174,10 +191,12 @@ class MailServerScreen(Screen[None]):
         # (fill() then changes nothing: no class change, no restyle).
         loaded = self.service.settings
         auth, pop3 = loaded.mail.smtp.authentication, loaded.mail.pop3.enabled
+        oauth = auth and loaded.mail.smtp.auth_method == "oauth2" and not pop3
         self._start_disabled = {
             "mail.pop3.server": not pop3,
             "mail.smtp.username": not (auth or pop3),
-            "mail.smtp.password": not (auth or pop3),
+            "mail.smtp.password": not (auth or pop3) or oauth,
+            "mail.smtp.auth_method": not auth,
         }
         yield Static(id="title")
         with Horizontal(id="body"):
@@ -200,6 +219,11 @@ class MailServerScreen(Screen[None]):
                     yield Button(_("Send test mail"), id="test-mail", compact=True)
                 with Vertical(id="external", disabled=loaded.mail.relay != "external"):
                     yield Static(_("External SMTP server"), classes="section")
+                    with FieldRow(classes="row", id="row-provider"):
+                        yield self._sized(Label(_("Provider"), classes="label"))
+                        provider = Button(self._provider_label(loaded), id="provider",
+                                          compact=True)
+                        yield provider
                     yield from self._row("mail.smtp.server", lab, FieldInput(
                         loaded.mail.smtp.server, id=wid("mail.smtp.server"),
                         placeholder="smtp.example.com:587"))
@@ -218,10 +242,35 @@ class MailServerScreen(Screen[None]):
                     yield from self._row("mail.pop3.server", lab, FieldInput(
                         loaded.mail.pop3.server, id=wid("mail.pop3.server"),
                         placeholder="pop3.example.com"))
+                    with FieldRow(classes="row", id="row-" + wid("mail.smtp.auth_method"),
+                                  disabled=self._start_disabled["mail.smtp.auth_method"]):
+                        yield self._sized(Label(lab["mail.smtp.auth_method"], classes="label"))
+                        yield self._choice("mail.smtp.auth_method",
+                                           loaded.mail.smtp.auth_method,
+                                           ("password", _("password")), ("oauth2", "OAuth2"))
+                        yield Button(_("Sign in"), id="oauth-login", compact=True,
+                                     disabled=not (oauth and
+                                                   loaded.mail.smtp.oauth2.flow == "device_code"))
+                    yield self._sized(ProblemLine(
+                        id="problems-" + wid("mail.smtp.auth_method"), classes="problem"))
                     yield from self._row("mail.smtp.username", lab, FieldInput(
                         loaded.mail.smtp.username, id=wid("mail.smtp.username")))
                     yield from self._row("mail.smtp.password", lab, PasswordInput(
                         loaded.mail.smtp.password, id=wid("mail.smtp.password")))
+                    o = loaded.mail.smtp.oauth2
+                    with Vertical(id="oauth2") as box:
+                        box.display = oauth
+                        yield from self._row("mail.smtp.oauth2.client_id", lab, FieldInput(
+                            o.client_id, id=wid("mail.smtp.oauth2.client_id")))
+                        yield from self._row("mail.smtp.oauth2.tenant", lab, FieldInput(
+                            o.tenant, id=wid("mail.smtp.oauth2.tenant"),
+                            placeholder="contoso.com"))
+                        yield from self._row("mail.smtp.oauth2.client_secret", lab,
+                                             PasswordInput(o.client_secret,
+                                                           id=wid("mail.smtp.oauth2.client_secret")))
+                        yield from self._row("mail.smtp.oauth2.key_file", lab, FieldInput(
+                            o.key_file, id=wid("mail.smtp.oauth2.key_file"),
+                            placeholder=_("(optional)")))
                 yield from self._row("appliance.deployment", lab, self._choice(
                     "appliance.deployment", loaded.appliance.deployment,
                     ("on-premises", _("on-premises")), ("cloud", _("cloud"))))
@@ -315,7 +364,11 @@ class MailServerScreen(Screen[None]):
 
     def current(self) -> Settings:
         """The settings as on screen (unsaved edits included)."""
-        return self.loaded.with_values(self.values())
+        return self.loaded.with_values({**self.extra, **self.values()})
+
+    @staticmethod
+    def _provider_label(settings: Settings) -> str:
+        return presets.short_label(presets.matching(settings.to_flat()))
 
     @property
     def dirty(self) -> bool:
@@ -327,11 +380,23 @@ class MailServerScreen(Screen[None]):
         external = settings.mail.relay == "external"
         auth = settings.mail.smtp.authentication
         pop3 = settings.mail.pop3.enabled
+        oauth = auth and settings.mail.smtp.auth_method == "oauth2" and not pop3
         self.query_one("#external").disabled = not external
         self.query_one("#" + wid("mail.pop3.enabled")).set_class(auth, "-blocked")
         self.query_one("#row-" + wid("mail.pop3.server")).disabled = not pop3
         for key in ("mail.smtp.username", "mail.smtp.password"):
             self.query_one("#row-" + wid(key)).disabled = not (auth or pop3)
+        self.query_one("#row-" + wid("mail.smtp.password")).disabled = \
+            not (auth or pop3) or oauth
+        self.query_one("#row-" + wid("mail.smtp.auth_method")).disabled = not auth
+        self.query_one("#oauth2").display = oauth
+        self.query_one("#oauth-login", Button).disabled = not (
+            oauth and settings.mail.smtp.oauth2.flow == "device_code")
+        provider = self._provider_label(settings)
+        button = self.query_one("#provider", Button)
+        if str(button.label) != provider:
+            button.label = provider
+            button.refresh(layout=True)
         self.problems = self.service.validate(settings)
         self._show_problems()
         self._show_title(settings)
@@ -454,6 +519,14 @@ class MailServerScreen(Screen[None]):
                 text.append(field_help(key))
             else:
                 text.append(field_short_help(key))
+        elif widget.id == "provider":
+            text.append(_("Provider: "), style="bold")
+            text.append(_("fills the server, security and login method of a mail provider "
+                          "and shows what to set up in its portal."))
+        elif widget.id == "oauth-login":
+            text.append(_("Sign in: "), style="bold")
+            text.append(_("OAuth2 device code: shows a web address and a code to enter on "
+                          "any device; the appliance keeps the sign-in."))
         elif widget.id == "test-mail":
             text.append(_("Send test mail: ") , style="bold")
             text.append(_("sends a test mail with the values on screen, even unsaved "
@@ -463,6 +536,28 @@ class MailServerScreen(Screen[None]):
     @on(Button.Pressed, "#test-mail")
     def _test_mail_pressed(self) -> None:
         self.action_test_mail()
+
+    @on(Button.Pressed, "#provider")
+    def _provider_pressed(self) -> None:
+        def chosen(name: str | None) -> None:
+            if not name or name not in presets.PRESETS:
+                return
+            values = presets.preset_values(name)
+            self.extra.update({k: v for k, v in values.items() if k not in FORM_KEYS})
+            self.fill(self.current().with_values(values))
+            self.say(_("Preset {label}: check the fields, then save.").format(
+                label=presets.short_label(name)))
+            self.app.push_screen(dialogs.ChecklistDialog(name))
+
+        self.app.push_screen(dialogs.PresetDialog(), chosen)
+
+    @on(Button.Pressed, "#oauth-login")
+    def _oauth_login_pressed(self) -> None:
+        from config.tokens import token_path
+
+        settings = self.current()
+        self.app.push_screen(dialogs.DeviceLoginDialog(
+            settings, token_path(self.service.path)), lambda ok: self.refresh_state())
 
     # -- actions -----------------------------------------------------------
     def action_help(self) -> None:
@@ -499,8 +594,13 @@ class MailServerScreen(Screen[None]):
 
     def action_test_mail(self) -> None:
         settings = self.current()
+        token_file = None
+        if settings.mail.smtp.auth_method == "oauth2":
+            from config.tokens import token_path
+
+            token_file = token_path(self.service.path)
         self.app.push_screen(dialogs.TestMailDialog(
-            settings, self.mailer, save_dir=self.service.path.parent))
+            settings, self.mailer, save_dir=self.service.path.parent, token_file=token_file))
 
     def action_revert(self) -> None:
         if not self.dirty:
@@ -525,6 +625,7 @@ class MailServerScreen(Screen[None]):
         except ConfigError as err:
             self.say(str(err), error=True)
             return False
+        self.extra = {}
         self.fill(self.loaded)
         return True
 
@@ -580,6 +681,7 @@ class MailServerScreen(Screen[None]):
             self.say(_("Not saved: {reason}").format(reason=str(err)), error=True)
             return
         self.loaded = self.service.settings
+        self.extra = {}
         self.refresh_state()
         self.say(_("Saved {name}.").format(name=self.service.path.name))
         if then_quit:
