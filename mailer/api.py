@@ -259,7 +259,7 @@ async def _deliver(
                      else _("authentication is off"))
         await client.mail_from(envelope)
         await client.rcpt_to(envelope)
-        rec.report.queue_id = await client.data(envelope)
+        rec.report.queue_id = rec.withhold(await client.data(envelope))
         await client.quit()
         await wire.close()
 

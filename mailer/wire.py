@@ -193,6 +193,16 @@ def injection_warning(rec: Recorder, command: str, n: int) -> str:
                  server=rec.context.get("server", "?"), n=n, command=command)
 
 
+def command_bytes(rec: Recorder, text: str) -> bytes:
+    """One command line for the wire (``text`` + CRLF).  A CR, LF or NUL
+    inside ``text`` would end the command early and start another one that
+    nobody wrote: refused (MailerError) before anything is sent."""
+    if "\r" in text or "\n" in text or "\0" in text:
+        raise rec.error("invalid_settings", detail=_(
+            "a command to the server would contain a line break or NUL; nothing was sent"))
+    return (text + "\r\n").encode("utf-8")
+
+
 def line_too_long(rec: Recorder) -> MailerError:
     rec.note(_("a line longer than {n} bytes").format(n=MAX_LINE))
     return rec.error("protocol_error",
