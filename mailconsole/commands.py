@@ -20,6 +20,7 @@ from mailconsole.cli import (
     UsageError,
     _dump,
     err,
+    out,
     remember_secret,
 )
 
@@ -83,11 +84,17 @@ _QUOTE = {ord(c): e for c, e in (("\\", "\\\\"), ('"', '\\"'), ("\b", "\\b"),
                                   ("\f", "\\f"), ("\n", "\\n"), ("\r", "\\r"),
                                   ("\t", "\\t"))}
 _QUOTE.update({i: f"\\u{i:04x}" for i in range(0x20) if i not in _QUOTE})
+# ... and what a terminal would act on besides (DEL, C1, bidi): \u escapes,
+# valid in TOML and JSON alike (config.text).
+_QUOTE.update({i: f"\\u{i:04x}" for i in (0x7f, *range(0x80, 0xa0), 0x2028, 0x2029,
+                                           *range(0x202a, 0x202f), *range(0x2066, 0x206a),
+                                           0x200e, 0x200f, 0x061c)})
 
 
 def toml_value(value: Value) -> str:
-    """A TOML value as the file would hold it: strings quoted and escaped
-    exactly as ``json.dumps(value, ensure_ascii=False)`` does."""
+    """A TOML value as the file would hold it: strings quoted and escaped as
+    ``json.dumps(value, ensure_ascii=False)`` does, plus DEL, C1 and bidi
+    controls as ``\\uXXXX`` (safe on a terminal; the same value in TOML)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -154,7 +161,7 @@ def cmd_show(args: argparse.Namespace, path: str) -> int:
             lines.append(f"# {key} = ({value})")
         else:
             lines.append(f"{key} = {toml_value(value)}")
-    sys.stdout.write("\n".join(lines) + "\n")
+    out("\n".join(lines), lines=True)
     return EXIT_OK
 
 
@@ -164,7 +171,9 @@ def cmd_get(args: argparse.Namespace, path: str) -> int:
         raise UsageError(_("{key}: the password is never printed; 'mailconsole show' says "
                            "whether it is set").format(key=key))
     settings = load(service(path))
-    print(plain_value(settings.get(key)))
+    from config.text import visible
+
+    print(visible(plain_value(settings.get(key))))
     return EXIT_OK
 
 
@@ -227,10 +236,10 @@ def cmd_set(args: argparse.Namespace, path: str) -> int:
     settings, changed = svc.update(values)
     remember_secret(settings.mail.smtp.password)
     if changed:
-        print(_("{path}: saved {summary}").format(path=path, summary=summary(list(values),
-                                                                            settings)))
+        out(_("{path}: saved {summary}").format(path=path, summary=summary(list(values),
+                                                                          settings)))
     else:
-        print(_("{path}: unchanged").format(path=path))
+        out(_("{path}: unchanged").format(path=path))
     print_warnings(svc.validate(settings), path)
     return EXIT_OK
 
@@ -241,10 +250,10 @@ def cmd_unset(args: argparse.Namespace, path: str) -> int:
     settings, changed = svc.reset(keys)
     remember_secret(settings.mail.smtp.password)
     if changed:
-        print(_("{path}: back to the default: {summary}").format(
+        out(_("{path}: back to the default: {summary}").format(
             path=path, summary=summary(keys, settings)))
     else:
-        print(_("{path}: unchanged").format(path=path))
+        out(_("{path}: unchanged").format(path=path))
     print_warnings(svc.validate(settings), path)
     return EXIT_OK
 
@@ -264,11 +273,11 @@ def cmd_validate(args: argparse.Namespace, path: str) -> int:
             "problems": [problem_dict(p) for p in problems],
         }))
     elif not problems:
-        print(_("{path}: OK").format(path=path))
+        out(_("{path}: OK").format(path=path))
     else:
         for p in problems:
             severity = _("error") if p.severity == "error" else _("warning")
-            print(_("{path}: {severity}: {key}: {message}{hint}").format(
+            out(_("{path}: {severity}: {key}: {message}{hint}").format(
                 path=path, severity=severity, key=p.key, message=p.message, hint=fix_hint(p)))
     return EXIT_FAILED if errors else EXIT_OK
 
@@ -312,14 +321,14 @@ def cmd_apply(args: argparse.Namespace, path: str) -> int:
                      "diff": result.diff, "file": str(path)}))
     else:
         if result.diff:
-            sys.stdout.write(result.diff if result.diff.endswith("\n") else result.diff + "\n")
+            out(result.diff.removesuffix("\n"), lines=True)
         if not result.changed:
             msg = _("{path}: no change")
         elif args.check:
             msg = _("{path}: would change (run without --check to apply)")
         else:
             msg = _("{path}: changed")
-        print(msg.format(path=path))
+        out(msg.format(path=path))
     print_warnings(svc.validate(result.settings), path)
     return EXIT_OK
 
@@ -356,9 +365,9 @@ class Progress:
         return text
 
     def on_step(self, step: Step) -> None:
-        from mailconsole.cli import redact
+        from config.text import visible
 
-        text = redact(self.line(step))
+        text = visible(self.line(step))  # the report is redacted; this is for the terminal
         if self.live:
             if step.status == "running":  # must fit, or \r cannot rewrite it
                 import shutil
@@ -399,13 +408,13 @@ def cmd_test_mail(args: argparse.Namespace, path: str) -> int:
         if report.ok:
             where = report.server or _("the local sendmail")
             queue = _(" (queue id {id})").format(id=report.queue_id) if report.queue_id else ""
-            print(_("Test mail to {to} accepted by {where}{queue}.").format(
+            out(_("Test mail to {to} accepted by {where}{queue}.").format(
                 to=", ".join(report.recipients) or recipient, where=where, queue=queue))
         elif report.failure:
-            print(_("Test mail NOT delivered: {message}").format(message=report.failure.message))
-            print(_("What to do: {advice}").format(advice=report.failure.advice))
+            out(_("Test mail NOT delivered: {message}").format(message=report.failure.message))
+            out(_("What to do: {advice}").format(advice=report.failure.advice))
         for w in report.warnings:
-            print(_("Warning: {warning}").format(warning=w))
+            out(_("Warning: {warning}").format(warning=w))
     if not report.ok:
         err(failure_line(report, _("test mail")))
         return EXIT_FAILED

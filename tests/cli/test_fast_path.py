@@ -201,14 +201,20 @@ def test_shown_path_is_str_of_pathlib_path_for_any_path(path):
 
 @given(st.text())
 def test_show_quotes_strings_exactly_as_json_dumps(text):
-    """`show` prints strings as json.dumps(ensure_ascii=False) did, without json."""
-    assert toml_value(text) == json.dumps(text, ensure_ascii=False)
+    """`show` prints strings as json.dumps(ensure_ascii=False) did, without json,
+    plus DEL, C1 and bidi controls as \\u escapes (config.text.json_text)."""
+    from config.text import json_text
+
+    assert toml_value(text) == json_text(json.dumps(text, ensure_ascii=False))
+    assert json.loads(toml_value(text)) == text
 
 
 @pytest.mark.parametrize("text", ["", '"', "\\", "\x00\x1f\x7f\b\f\n\r\t", "ü€😀",
                                   "\u2028\u2029", "\ud800", "a'b"])
 def test_show_quotes_special_strings_exactly_as_json_dumps(text):
-    assert toml_value(text) == json.dumps(text, ensure_ascii=False)
+    from config.text import json_text
+
+    assert toml_value(text) == json_text(json.dumps(text, ensure_ascii=False))
 
 
 PROBE = """
