@@ -40,6 +40,7 @@ EXIT_USAGE = 2       # bad command line (unknown key, missing argument...)
 EXIT_SYNTAX = 3      # the config file is malformed (ConfigSyntaxError.exit_code)
 EXIT_CONFLICT = 4    # the file changed on disk meanwhile: try again
 EXIT_WRITE = 5       # the file could not be written; the original is intact
+EXIT_LOCKED = 6      # another process held the file's lock for 10 s (ConfigLockError)
 EXIT_INTERNAL = 70   # a bug (EX_SOFTWARE); traceback with MAILCONSOLE_DEBUG=1
 EXIT_INTERRUPTED = 130
 

@@ -287,19 +287,21 @@ def cmd_validate(args: argparse.Namespace, path: str) -> int:
 
 def read_apply_file(name: str) -> tuple[str, str]:
     """(text, name for messages) of the apply FILE ('-': standard input)."""
+    from config.store import MAX_BYTES, decode, read_regular
+
     if name == "-":
-        data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+        data = sys.stdin.buffer.read(MAX_BYTES + 1) if sys.stdin is not None else b""
         name = _("<standard input>")
     else:
-        from pathlib import Path
-
-        try:
-            data = Path(name).read_bytes()
+        try:  # a regular file only (a FIFO or device: exit 3), at most MAX_BYTES
+            data, _st = read_regular(name, name)
         except OSError as exc:
             from mailconsole.cli import describe_os_error
 
             exc.filename = exc.filename or name
             raise CommandFailed(describe_os_error(exc, None), EXIT_FAILED) from None
+    if len(data) > MAX_BYTES:
+        decode(data, name)  # ConfigSyntaxError: too large (exit 3)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
