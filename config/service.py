@@ -296,8 +296,9 @@ def masked(text: str, changed: set[str]) -> str | None:
     caller then shows no diff at all)."""
     if not text.strip():
         return text
-    import tomlkit
     import tomllib
+
+    import tomlkit
 
     try:
         doc = tomlkit.parse(text)
@@ -310,11 +311,11 @@ def masked(text: str, changed: set[str]) -> str | None:
                     node = None
                     break
                 node = node[part]
-            if isinstance(node, Mapping) and leaf in node:
+            if isinstance(node, Mapping) and leaf in node and node[leaf] != "":
                 mask = CHANGED_MASK if key in changed else REDACTED
-                if node[leaf] != "":
-                    node[leaf] = tomlkit.string(mask)
-                    wanted[key] = mask
+                table: Any = node  # a tomlkit Container/Table (mutable)
+                table[leaf] = tomlkit.string(mask)
+                wanted[key] = mask
         result = doc.as_string()
         data = tomllib.loads(result)
     except Exception:  # tomlkit's parse and edit raise various errors
