@@ -3,10 +3,11 @@ path, says what is wrong and what to do; none ever contains the password."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from config.i18n import _
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # config.validate imports this module
     from config.validate import Problem
 
 

@@ -4,51 +4,21 @@ Every user-facing string is wrapped in ``_()`` at the point where it is used
 (call time, not import time), so that :func:`set_language` chosen at start-up
 applies everywhere.  Catalogs live in ``config/locale/<lang>/LC_MESSAGES/
 mailconsole.mo``; they are compiled from ``.po`` files by the normal install.
-A missing catalog falls back to English and never raises.
-
-English is the language of the msgids and has no catalog: until
-:func:`set_language` picks another language, ``_()`` returns its argument
-unchanged, and ``gettext`` (with ``locale``), ``pathlib`` are not even
-imported (start-up time of the CLI, issue 5).
+A missing catalog falls back to English and never raises.  English is the
+language of the msgids and has no catalog.
 """
 
 from __future__ import annotations
 
+import gettext
 import os
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    import gettext
-    from pathlib import Path
+from pathlib import Path
 
 DOMAIN = "mailconsole"
 SUPPORTED = ("en", "de")
-_LOCALE_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "locale")
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
-
-def __getattr__(name: str) -> Path:
-    """``LOCALE_DIR`` (a Path) is built on first use, so that importing this
-    module does not import pathlib; assigning it (tests) works as before."""
-    if name == "LOCALE_DIR":
-        from pathlib import Path
-
-        return Path(_LOCALE_DIR)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-class _English:
-    """The source language: what ``gettext.NullTranslations`` does, without
-    importing gettext."""
-
-    def gettext(self, message: str) -> str:
-        return message
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return singular if n == 1 else plural
-
-
-_ENGLISH = _English()
-_translation: gettext.NullTranslations | _English = _ENGLISH
+_translation: gettext.NullTranslations = gettext.NullTranslations()
 _language = "en"
 _ascii = False
 
@@ -94,15 +64,8 @@ def set_language(lang: str | None = None) -> str:
     code = (lang or language_from_environment()).split("_")[0].lower()
     if code not in SUPPORTED:
         code = "en"
-    if code == "en":  # the msgids are English: no catalog to look for
-        _translation = _ENGLISH
-    else:
-        import gettext
-
-        localedir = globals().get("LOCALE_DIR", _LOCALE_DIR)  # assigned by a test?
-        _translation = gettext.translation(
-            DOMAIN, localedir=str(localedir), languages=[code], fallback=True
-        )
+    _translation = gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[code],
+                                       fallback=True)
     _language = code
     return code
 

@@ -8,90 +8,35 @@ immutable, typed view of one complete configuration.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
 from config.errors import ConfigTypeError
 from config.i18n import N_, _
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from typing import Any
-else:  # the same class; collections.abc imports collections (~3 ms of start-up)
-    from _collections_abc import Mapping
 
 Value = str | bool | int
 _Type = type  # `type` is also a field name of Field
 
-# The classes below are written by hand instead of with
-# ``@dataclass(frozen=True)``: creating seven dataclasses at import ran
-# ``exec`` for every generated method and pulled in ``dataclasses`` ->
-# ``inspect``/``ast``/``dis``, ~20 ms that every CLI command paid (issue 5,
-# bench/cli_speed.py).  Behaviour is that of frozen dataclasses: keyword or
-# positional construction with defaults, assignment raises
-# FrozenInstanceError (an AttributeError), ``==`` compares the fields of the
-# same class, hashable, ``repr`` as dataclasses print it (never the
-# password).  ``__match_args__`` lists the fields in order.
 
-
-class FrozenInstanceError(AttributeError):
-    """Assigning to a field of a frozen settings object."""
-
-
-class _Frozen:
-    """Equality, hash, repr and immutability from ``__match_args__``."""
-
-    __match_args__: tuple[str, ...] = ()
-    _compare: tuple[str, ...] | None = None  # fields for ==/hash if not all (compare=False)
-
-    def _init(self, **values: Any) -> None:
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-    def _astuple(self) -> tuple[Any, ...]:
-        names = self.__match_args__ if self._compare is None else self._compare
-        return tuple(getattr(self, name) for name in names)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._astuple() == other._astuple()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._astuple())
-
-    def __repr__(self) -> str:
-        return (self.__class__.__qualname__ + "("
-                + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__match_args__) + ")")
-
-
-class Field(_Frozen):
+@dataclass(frozen=True, slots=True)
+class Field:
     """One setting: its key path, type, default, allowed values and meaning."""
 
-    __match_args__ = ("path", "type", "default", "help", "manual_id", "choices", "secret",
-                      "minimum", "maximum", "short")
     path: str
-    type: type
+    type: _Type
     default: Value
     help: str  # English, marked with N_ for translation; the manual's meaning
-    manual_id: str  # M1..M15 in ../shared/reference
-    choices: tuple[str, ...]
-    secret: bool
-    minimum: int | None
-    maximum: int | None
-    short: str  # one line (<= 70 characters), N_-marked: the basic-mode help line
+    manual_id: str = ""  # M1..M15, the vendor manual's element (docs/reference.md)
+    choices: tuple[str, ...] = ()
+    secret: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
+    short: str = ""  # one line (<= 70 characters), N_-marked: the basic-mode help line
 
-    def __init__(self, path: str, type: _Type, default: Value, help: str,  # noqa: A002
-                 manual_id: str = "", choices: tuple[str, ...] = (), secret: bool = False,
-                 minimum: int | None = None, maximum: int | None = None,
-                 short: str = "") -> None:
-        self._init(path=path, type=type, default=default, help=help, manual_id=manual_id,
-                   choices=choices, secret=secret, minimum=minimum, maximum=maximum,
-                   short=short or help)
+    def __post_init__(self) -> None:
+        if not self.short:
+            object.__setattr__(self, "short", self.help)
 
 
 FIELDS: dict[str, Field] = {
@@ -215,6 +160,26 @@ FIELDS: dict[str, Field] = {
             "M15",
             short=N_("host[:port]; port 110, or 995 with security TLS."),
         ),
+        Field(
+            "queue.dir", str, "/var/spool/mailconsole",
+            N_("Directory of the outgoing queue (spool): mail is written here before it is "
+               "sent, and waits here while the server cannot take it. Not used with the "
+               "internal relay (the local mail system queues)."),
+            short=N_("Directory of the outgoing queue (spool)."),
+        ),
+        Field(
+            "queue.lifetime_hours", int, 120,
+            N_("Hours a mail keeps being retried (1, 5, 15, 30 minutes, then hourly) "
+               "before it is given up and moved to failed."),
+            minimum=1, maximum=720,
+            short=N_("Hours a waiting mail is retried before it fails."),
+        ),
+        Field(
+            "queue.notify", str, "",
+            N_("Address that gets one notice when mail fails (empty: no notice). A notice "
+               "is never sent about a failed notice."),
+            short=N_("Address told when mail fails (empty: nobody)."),
+        ),
     )
 }
 
@@ -236,95 +201,70 @@ def field_short_help(path: str) -> str:
 # --- the typed view -------------------------------------------------------
 
 
-class Appliance(_Frozen):
-    __match_args__ = ("deployment",)
-    deployment: str
-
-    def __init__(self, deployment: str = "on-premises") -> None:
-        self._init(deployment=deployment)
+@dataclass(frozen=True, slots=True)
+class Appliance:
+    deployment: str = "on-premises"
 
 
-class Internal(_Frozen):
-    __match_args__ = ("sendmail",)
-    sendmail: str
-
-    def __init__(self, sendmail: str = "/usr/sbin/sendmail") -> None:
-        self._init(sendmail=sendmail)
+@dataclass(frozen=True, slots=True)
+class Internal:
+    sendmail: str = "/usr/sbin/sendmail"
 
 
-class Smtp(_Frozen):
-    __match_args__ = ("server", "security", "verify_certificates", "ca_file", "authentication",
-                      "username", "password", "allow_plaintext_auth", "timeout")
-    server: str
-    security: str
-    verify_certificates: bool
-    ca_file: str
-    authentication: bool
-    username: str
-    password: str
-    allow_plaintext_auth: bool
-    timeout: int
-
-    def __init__(self, server: str = "", security: str = "starttls",
-                 verify_certificates: bool = True, ca_file: str = "",
-                 authentication: bool = True, username: str = "", password: str = "",
-                 allow_plaintext_auth: bool = False, timeout: int = 15) -> None:
-        self._init(server=server, security=security, verify_certificates=verify_certificates,
-                   ca_file=ca_file, authentication=authentication, username=username,
-                   password=password, allow_plaintext_auth=allow_plaintext_auth,
-                   timeout=timeout)
+@dataclass(frozen=True, slots=True)
+class Smtp:
+    server: str = ""
+    security: str = "starttls"
+    verify_certificates: bool = True
+    ca_file: str = ""
+    authentication: bool = True
+    username: str = ""
+    password: str = ""
+    allow_plaintext_auth: bool = False
+    timeout: int = 15
 
     def __repr__(self) -> str:  # never the password
         shown = {
-            name: (REDACTED if name == "password" and self.password else getattr(self, name))
-            for name in self.__match_args__
+            f.name: (REDACTED if f.name == "password" and self.password
+                     else getattr(self, f.name))
+            for f in fields(self)
         }
         return "Smtp(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
 
-class Pop3(_Frozen):
-    __match_args__ = ("enabled", "server")
-    enabled: bool
-    server: str
-
-    def __init__(self, enabled: bool = False, server: str = "") -> None:
-        self._init(enabled=enabled, server=server)
+@dataclass(frozen=True, slots=True)
+class Pop3:
+    enabled: bool = False
+    server: str = ""
 
 
-class Mail(_Frozen):
-    __match_args__ = ("relay", "sender", "sender_name", "html", "test_recipient", "internal",
-                      "smtp", "pop3")
-    relay: str
-    sender: str
-    sender_name: str
-    html: bool
-    test_recipient: str
-    internal: Internal
-    smtp: Smtp
-    pop3: Pop3
-
-    def __init__(self, relay: str = "internal", sender: str = "pbx@example.com",
-                 sender_name: str = "", html: bool = True, test_recipient: str = "",
-                 internal: Internal | None = None, smtp: Smtp | None = None,
-                 pop3: Pop3 | None = None) -> None:
-        self._init(relay=relay, sender=sender, sender_name=sender_name, html=html,
-                   test_recipient=test_recipient,
-                   internal=Internal() if internal is None else internal,
-                   smtp=Smtp() if smtp is None else smtp,
-                   pop3=Pop3() if pop3 is None else pop3)
+@dataclass(frozen=True, slots=True)
+class Mail:
+    relay: str = "internal"
+    sender: str = "pbx@example.com"
+    sender_name: str = ""
+    html: bool = True
+    test_recipient: str = ""
+    internal: Internal = field(default_factory=Internal)
+    smtp: Smtp = field(default_factory=Smtp)
+    pop3: Pop3 = field(default_factory=Pop3)
 
 
-class Settings(_Frozen):
+@dataclass(frozen=True, slots=True)
+class Queue:
+    dir: str = "/var/spool/mailconsole"
+    lifetime_hours: int = 120
+    notify: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
     """One complete configuration.  Immutable; derive changed copies with
     :meth:`with_values`.  ``repr`` never shows the password."""
 
-    __match_args__ = ("appliance", "mail")
-    appliance: Appliance
-    mail: Mail
-
-    def __init__(self, appliance: Appliance | None = None, mail: Mail | None = None) -> None:
-        self._init(appliance=Appliance() if appliance is None else appliance,
-                   mail=Mail() if mail is None else mail)
+    appliance: Appliance = field(default_factory=Appliance)
+    mail: Mail = field(default_factory=Mail)
+    queue: Queue = field(default_factory=Queue)
 
     # -- access by key path ------------------------------------------------
     def get(self, path: str) -> Value:
@@ -367,13 +307,9 @@ class Settings(_Frozen):
         """Build from ``{key path: value}``; missing keys take their defaults."""
         values = {p: check_type(p, flat.get(p, f.default)) for p, f in FIELDS.items()}
 
-        def sub(prefix: str, klass: type[_Frozen]) -> Any:
-            kwargs = {
-                name: values[f"{prefix}.{name}"]
-                for name in klass.__match_args__
-                if f"{prefix}.{name}" in values
-            }
-            return klass(**kwargs)
+        def sub(prefix: str, klass: type[Any]) -> Any:
+            return klass(**{f.name: values[f"{prefix}.{f.name}"] for f in fields(klass)
+                            if f"{prefix}.{f.name}" in values})
 
         return cls(
             appliance=sub("appliance", Appliance),
@@ -387,6 +323,7 @@ class Settings(_Frozen):
                 smtp=sub("mail.smtp", Smtp),
                 pop3=sub("mail.pop3", Pop3),
             ),
+            queue=sub("queue", Queue),
         )
 
     @classmethod

@@ -43,58 +43,35 @@ anything, compare ``settings.changed_keys(svc.settings)``.
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from config import store
 from config.errors import ConfigConflictError, ConfigInvalidError, ConfigTypeError
 from config.i18n import _
-from config.model import FIELDS, REDACTED, SECRET_KEYS, Settings, Value, _Frozen, check_type
+from config.model import FIELDS, REDACTED, SECRET_KEYS, Settings, Value, check_type
+from config.validate import Problem, errors, validate
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
-    from pathlib import Path
-    from typing import Any
-
-    from config.validate import Problem
-else:  # the same class; collections.abc imports collections (~3 ms of start-up)
-    from _collections_abc import Mapping
-
-# config.validate (ipaddress, its rules) is imported by the first validation:
-# `get` and `show` never validate and start faster.  pathlib is imported by
-# the first Path asked for (svc.path, the write path; see config.store):
-# load(), exists, file_mode and validate() work on strings.
-
-_DEFAULT_PATH = "/etc/mailconsole/mail.toml"
-
-
-def __getattr__(name: str) -> Path:
-    """``DEFAULT_PATH`` (a Path), built on first use (no pathlib at import)."""
-    if name == "DEFAULT_PATH":
-        from pathlib import Path
-
-        return Path(_DEFAULT_PATH)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+DEFAULT_PATH = Path("/etc/mailconsole/mail.toml")  # the one default (CLI, screen, docs)
 
 
 def default_config_path() -> Path:
-    """``$MAILCONSOLE_CONFIG`` if set, else /etc/mailconsole/mail.toml."""
-    from pathlib import Path
-
+    """``$MAILCONSOLE_CONFIG`` if set, else :data:`DEFAULT_PATH`."""
     env = os.environ.get("MAILCONSOLE_CONFIG")
-    return Path(env or _DEFAULT_PATH)
+    return Path(env) if env else DEFAULT_PATH
 
 
-class ApplyResult(_Frozen):
-    """What apply_toml did (immutable, like a frozen dataclass)."""
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """What apply_toml did."""
 
-    __match_args__ = ("changed", "diff", "settings")
     changed: bool
     diff: str
     settings: Settings
-
-    def __init__(self, changed: bool, diff: str, settings: Settings) -> None:
-        self._init(changed=changed, diff=diff, settings=settings)
 
 
 Values = Mapping[str, Value]
@@ -103,28 +80,14 @@ Values = Mapping[str, Value]
 class SettingsService:
     """Load, validate, diff and save one TOML config file (see module doc)."""
 
-    _path: str  # str(self.path)
-    _path_obj: Path | None
-
     def __init__(self, path: str | Path) -> None:
-        self.path = path
+        self.path = Path(path)
         self._snap: store.Snapshot | None = None
-
-    @property
-    def path(self) -> Path:
-        if self._path_obj is None:
-            self._path_obj = store._as_path(self._path)
-        return self._path_obj
-
-    @path.setter
-    def path(self, path: str | Path) -> None:
-        self._path = store.shown_path(path)  # == str(Path(path))
-        self._path_obj = None
 
     # -- reading -------------------------------------------------------------
     def load(self) -> Settings:
-        store.cleanup_temps(os.path.realpath(self._path), only_dead=True)
-        self._snap = store.read(self._path)
+        store.cleanup_temps(os.path.realpath(self.path), only_dead=True)
+        self._snap = store.read(self.path)
         return self._snap.settings
 
     @property
@@ -145,13 +108,11 @@ class SettingsService:
     @property
     def file_mode(self) -> int | None:
         try:
-            return os.stat(os.path.realpath(self._path)).st_mode
+            return os.stat(os.path.realpath(self.path)).st_mode
         except OSError:
             return None
 
     def validate(self, settings: Settings | None = None) -> list[Problem]:
-        from config.validate import validate
-
         return validate(self.settings if settings is None else settings,
                         file_mode=self.file_mode)
 
@@ -163,8 +124,6 @@ class SettingsService:
         return self._diff(self._snapshot, settings, store.render(self._snapshot, settings))
 
     def _diff(self, snap: store.Snapshot, settings: Settings, new: str) -> str:
-        import difflib
-
         old = snap.text if snap.text is not None else ""
         if old == new:
             return ""
@@ -184,8 +143,6 @@ class SettingsService:
 
     # -- writing -------------------------------------------------------------
     def _check(self, settings: Settings) -> None:
-        from config.validate import errors
-
         problems = self.validate(settings)
         if errors(problems):
             raise ConfigInvalidError(problems)

@@ -1,9 +1,7 @@
 """The crash-safe, comment-preserving TOML store underneath SettingsService.
 
 Reading: the file must be UTF-8, at most :data:`MAX_BYTES`, and parse with
-both ``tomllib`` (the values; the usual files are read by config.tomlread,
-which gives exactly the same data without importing tomllib) and ``tomlkit``
-(the layout used for edits).
+both ``tomllib`` (the values) and ``tomlkit`` (the layout used for edits).
 Errors come as :class:`ConfigSyntaxError` (``path:line:col: message``) or
 :class:`ConfigTypeError` (naming the key path, never echoing the password).
 
@@ -19,11 +17,21 @@ under :func:`locked` (an exclusive ``flock`` on ``<name>.lock``).
 
 from __future__ import annotations
 
+import copy
 import errno
+import fcntl
 import os
+import re
 import stat
+import sys
+import time
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from config import tomlread
 from config.errors import (
     ConfigError,
     ConfigLockError,
@@ -32,28 +40,13 @@ from config.errors import (
     ConfigWriteError,
 )
 from config.i18n import _
-from config.model import FIELDS, Settings, Value, _Frozen
+from config.model import FIELDS, Settings, Value
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from pathlib import Path
-    from types import TracebackType
-    from typing import Any
-
     import tomlkit
-else:  # the same class; collections.abc imports collections (~3 ms of start-up)
-    from _collections_abc import Mapping
 
-# tomlkit (and the template) are imported only when a file is edited: `get`,
-# `show` and `validate` need no tomlkit and start faster.  They need no
-# tomllib either (~10 ms with typing, re, datetime, string): files inside the
-# subset config.tomlread understands (what the store writes, what admins
-# typically write) are read by it; tomllib reads everything else and reports
-# the errors.  For the same reason the read path works on strings (os.path):
-# pathlib (~5 ms with urllib.parse and ipaddress) is imported by the first
-# Path a caller asks for (Snapshot.path/.real, real_path(), the write path);
-# contextlib, fcntl and re are imported by the code that needs them.
+# tomlkit (~40 ms to import) and the template are imported only when a file
+# is edited: `get`, `show` and `validate` do not need them.
 
 MAX_BYTES = 1024 * 1024
 MAX_NESTING = 32        # arrays and inline tables inside each other (mail.toml needs 3)
@@ -63,63 +56,25 @@ NEW_FILE_MODE = 0o600
 TABLES = sorted({p.rsplit(".", 1)[0] for p in FIELDS})
 
 
-def _as_path(path: str | os.PathLike[str]) -> Path:
-    from pathlib import Path
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One file as read: its bytes (None if missing), text, data and settings."""
 
-    return path if isinstance(path, Path) else Path(path)
-
-
-class Snapshot(_Frozen):
-    """One file as read: its bytes (None if missing), text, data and settings.
-    Immutable (a frozen-dataclass-like class; see config.model).  ``path``
-    and ``real`` are Paths; they may be given as strings (the read path)."""
-
-    __match_args__ = ("path", "real", "raw", "text", "data", "settings", "mode")
-    _path: str | Path
-    _real: str | Path
+    path: Path  # as given (may be a symlink)
+    real: Path  # the file actually read and written
     raw: bytes | None
     text: str | None
     data: dict[str, Any]
     settings: Settings
     mode: int | None  # st_mode of the file, None if missing
 
-    def __init__(self, path: str | Path, real: str | Path, raw: bytes | None,
-                 text: str | None, data: dict[str, Any], settings: Settings,
-                 mode: int | None) -> None:
-        self._init(_path=path, _real=real, raw=raw, text=text, data=data, settings=settings,
-                   mode=mode)
-
-    @property
-    def path(self) -> Path:
-        """As given (may be a symlink)."""
-        return _as_path(self._path)
-
-    @property
-    def real(self) -> Path:
-        """The file actually read and written."""
-        return _as_path(self._real)
-
     @property
     def exists(self) -> bool:
         return self.raw is not None
 
 
-def shown_path(path: str | os.PathLike[str]) -> str:
-    """``str(pathlib.Path(path))`` (how messages name the file) without
-    importing pathlib: repeated slashes and ``.`` parts dropped, no trailing
-    slash, a leading ``//`` kept (POSIX)."""
-    text = os.fspath(path)
-    if text.startswith("/"):
-        root = "//" if text.startswith("//") and not text.startswith("///") else "/"
-    else:
-        root = ""
-    return root + "/".join(p for p in text.split("/") if p and p != ".") or "."
-
-
 def real_path(path: str | os.PathLike[str]) -> Path:
     """The file a possibly symlinked ``path`` points to (may not exist yet)."""
-    from pathlib import Path
-
     return Path(os.path.realpath(path))
 
 
@@ -134,7 +89,8 @@ def backup_path(real: Path) -> Path:
 # --- reading ------------------------------------------------------------------
 
 
-def read_regular(path: str, shown: str, limit: int = MAX_BYTES) -> tuple[bytes, os.stat_result]:
+def read_regular(path: str | os.PathLike[str], shown: str,
+                 limit: int = MAX_BYTES) -> tuple[bytes, os.stat_result]:
     """The bytes (at most ``limit`` + 1) and the stat of ``path``, opened
     only if it is a regular file: O_NONBLOCK, so a FIFO or a device never
     blocks the open, and fstat before the first read.  ConfigSyntaxError
@@ -177,8 +133,6 @@ def check_nesting(text: str, path: str) -> None:
     are skipped; a file with few brackets is not scanned at all."""
     if text.count("[") + text.count("{") <= MAX_NESTING:
         return
-    import re
-
     token = re.compile(_NESTING_TOKEN)
     ends = {k: re.compile(v) for k, v in _STRING_END.items()}
     depth = pos = 0
@@ -222,37 +176,21 @@ _TOMLLIB_POS = r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$
 
 
 def parse_data(text: str, path: str) -> dict[str, Any]:
-    """Parse ``text``: the plain data (exactly what ``tomllib.loads`` returns) or
-    ConfigSyntaxError.  config.tomlread reads the usual files; tomllib reads
-    whatever it does not understand, and reports the errors.  Too deep
-    nesting (:func:`check_nesting`) and integers too long for Python's int()
-    are syntax errors too (exit 3), never a crash."""
+    """Parse ``text``: the plain data (what ``tomllib.loads`` returns) or
+    ConfigSyntaxError naming path:line:col.  Too deep nesting
+    (:func:`check_nesting`) and integers too long for Python's int() are
+    syntax errors too (exit 3), never a crash."""
     check_nesting(text, path)
     try:
-        return _parse_data(text, path)
+        return tomllib.loads(text)
     except RecursionError:
         raise ConfigSyntaxError(path, 1, 1, _(
             "nested too deep to read; this is not a mailconsole configuration")) from None
-
-
-def _parse_data(text: str, path: str) -> dict[str, Any]:
-    try:
-        return tomlread.loads(text)
-    except (tomlread.Unsupported, ValueError):  # ValueError: tomllib reports it below
-        pass
-    import tomllib
-
-    try:
-        return tomllib.loads(text)
     except ValueError as e:
         if not isinstance(e, tomllib.TOMLDecodeError):  # int(): more than 4300 digits
-            import sys
-
             raise ConfigSyntaxError(path, 1, 1, _(
                 "a number has more than {n} digits; this is not a mailconsole configuration"
             ).format(n=sys.get_int_max_str_digits())) from None
-        import re
-
         msg = str(e)
         m = re.match(_TOMLLIB_POS, msg)
         if m:
@@ -307,8 +245,9 @@ def settings_from_data(data: Mapping[str, Any], path: str | None = None) -> Sett
 
 def read(path: str | Path) -> Snapshot:
     """Read ``path`` (missing -> defaults).  Never writes."""
-    real = os.path.realpath(path)
-    shown = shown_path(path)
+    path = Path(path)
+    real = real_path(path)
+    shown = str(path)
     try:
         raw, st = read_regular(real, shown)
     except FileNotFoundError:
@@ -398,8 +337,6 @@ def intended_data(snap: Snapshot, settings: Settings) -> dict[str, Any]:
     """The plain data the file should hold after saving ``settings``."""
     if not snap.exists:
         return settings.to_nested()
-    import copy
-
     data = copy.deepcopy(snap.data)
     for path, value in changes(snap, settings).items():
         _set_plain(data, path, value)
@@ -430,8 +367,6 @@ def render(snap: Snapshot, settings: Settings) -> str:
             text = ""
         if _uses_crlf(snap.text):
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
-    import tomllib
-
     try:
         ok = tomllib.loads(text) == intended_data(snap, settings)
     except tomllib.TOMLDecodeError:
@@ -465,7 +400,7 @@ def cleanup_temps(real: str | Path, *, only_dead: bool = True) -> list[Path]:
     """Remove temp files a killed writer left beside ``real`` (and its backup).
     With ``only_dead`` (no lock held) only those whose writer pid is gone."""
     removed: list[Path] = []
-    directory, name = os.path.split(shown_path(real))
+    directory, name = os.path.split(Path(real))
     directory = directory or "."
     try:
         entries = os.listdir(directory)
@@ -483,7 +418,7 @@ def cleanup_temps(real: str | Path, *, only_dead: bool = True) -> list[Path]:
                 os.unlink(os.path.join(directory, entry))
             except OSError:
                 continue
-            removed.append(_as_path(directory) / entry)
+            removed.append(Path(directory, entry))
     return removed
 
 
@@ -575,8 +510,7 @@ def locked(real: Path, shown: str | None = None) -> _Locked:
 
 
 class _Locked:
-    """The context manager of :func:`locked` (a class, so that importing the
-    store needs no contextlib: ~3 ms with collections and functools)."""
+    """The context manager of :func:`locked`."""
 
     def __init__(self, real: Path, shown: str | None = None) -> None:
         self.real, self.shown, self.fd = real, shown or str(real), -1
@@ -610,9 +544,6 @@ class _Locked:
 def _wait_for_lock(fd: int, shown: str) -> None:
     """flock ``fd`` exclusively, waiting at most :data:`LOCK_WAIT` seconds;
     then ConfigLockError naming the holder if /proc/locks knows it."""
-    import fcntl
-    import time
-
     deadline = time.monotonic() + LOCK_WAIT
     delay = 0.01
     while True:
@@ -629,7 +560,7 @@ def _wait_for_lock(fd: int, shown: str) -> None:
 
 
 def lock_holder(fd: int) -> str:
-    """"pid N (command)" of the process holding an flock on the file of
+    """"pid N, command" of the process holding an flock on the file of
     ``fd`` according to /proc/locks (Linux), or "" if unknown."""
     st = os.fstat(fd)
     try:

@@ -30,8 +30,12 @@ apply while ``mail.relay = "external"``; a value that can never be valid
 
 from __future__ import annotations
 
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
 from config.i18n import _
-from config.model import FIELDS, Settings, Value, _Frozen
+from config.model import FIELDS, Settings, Value
 from config.text import has_encoded_word
 
 ERROR = "error"
@@ -45,20 +49,13 @@ POP3_PORT = 110
 POP3S_PORT = 995
 
 
-class Problem(_Frozen):
-    # Like @dataclass(frozen=True) with fix=field(compare=False), without
-    # importing dataclasses (~12 ms of `mailconsole validate`, issue 5).
-    __match_args__ = ("key", "severity", "message", "fix", "fix_label")
-    _compare = ("key", "severity", "message", "fix_label")
+@dataclass(frozen=True, slots=True)
+class Problem:
     key: str
     severity: str  # "error" | "warning"
     message: str
-    fix: dict[str, Value] | None
-    fix_label: str  # short label for the one-key fix, e.g. "use port 587"
-
-    def __init__(self, key: str, severity: str, message: str,
-                 fix: dict[str, Value] | None = None, fix_label: str = "") -> None:
-        self._init(key=key, severity=severity, message=message, fix=fix, fix_label=fix_label)
+    fix: dict[str, Value] | None = field(default=None, compare=False)
+    fix_label: str = ""  # short label for the one-key fix, e.g. "use port 587"
 
     def __str__(self) -> str:
         return f"{self.key}: {self.message}"
@@ -66,56 +63,26 @@ class Problem(_Frozen):
 
 # --- hosts and ports -------------------------------------------------------
 
-# The character tests below are written without ``re`` and the address
-# literals are checked with ``ipaddress`` imported on first use: both cost
-# ~5 ms of every `mailconsole validate` (issue 5).  They give exactly what the
-# regular expressions they replace gave (tests/config/test_validate_same.py
-# compares them with the former module on generated input), including the
-# ``$`` of ``re.match`` that also matched before one final "\n".
-_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-_LABEL_CHARS = _ALNUM | {"-"}
-_NUMERIC_CHARS = frozenset("0123456789.")
-_CONTROL_CHARS = frozenset([chr(i) for i in range(0x20)] + [chr(i) for i in range(0x7f, 0xa0)]
-                           + ["\u2028", "\u2029"])
-
-
-def _before_final_newline(text: str) -> str:
-    """What ``$`` in ``re.match(r"^...$", text)`` lets the pattern see."""
-    return text[:-1] if text.endswith("\n") else text
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_NUMERIC_HOST = re.compile(r"^[0-9.]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]")
+_ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 
 
 def _is_label(text: str) -> bool:
-    """``re.match(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$", text)``"""
-    label = _before_final_newline(text)
-    return (0 < len(label) <= 63 and label[0] in _ALNUM and label[-1] in _ALNUM
-            and all(c in _LABEL_CHARS for c in label))
+    return bool(_LABEL.match(text))
 
 
 def _is_numeric_host(text: str) -> bool:
-    """``re.match(r"^[0-9.]+$", text)``"""
-    host = _before_final_newline(text)
-    return bool(host) and all(c in _NUMERIC_CHARS for c in host)
+    return bool(_NUMERIC_HOST.match(text))
 
 
 def _has_control(text: str) -> bool:
-    r"""``re.search(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]", text)``; every one of
-    these characters is unprintable, so printable text has none."""
-    return not text.isprintable() and any(c in _CONTROL_CHARS for c in text)
+    return bool(_CONTROL.search(text))
 
 
 def _idna(name: str) -> str:
-    """``name.encode("idna").decode("ascii")``; an ASCII name the way the codec
-    does it (its fast path), without importing it (it imports re, unicodedata
-    and stringprep).  UnicodeError as the codec raises it."""
-    if not name.isascii():
-        return name.encode("idna").decode("ascii")
-    labels = name.split(".")
-    for label in labels[:-1]:
-        if not 0 < len(label) < 64:
-            raise UnicodeError("label empty or too long")
-    if len(labels[-1]) >= 64:
-        raise UnicodeError("label too long")
-    return name
+    return name.encode("idna").decode("ascii")
 
 
 def _check_ipv4(text: str) -> str | None:
@@ -171,8 +138,6 @@ def _check_host_part(host: str) -> tuple[str | None, str]:
             return _('"{value}" is not a valid IPv6 address (the closing "]" is missing)'
                      ).format(value=host), ""
         inner = host[1:-1]
-        import ipaddress
-
         try:
             addr = ipaddress.IPv6Address(inner)
         except ValueError:
@@ -241,13 +206,8 @@ def check_host(text: str) -> str | None:
 
 # --- mail addresses ----------------------------------------------------------
 
-_ATEXT_CHARS = _ALNUM | frozenset("!#$%&'*+/=?^_`{|}~-")
-
-
 def _is_dot_atom(text: str) -> bool:
-    r"""``re.match(r"^[atext]+(?:\.[atext]+)*$", text)`` (RFC 5322 atext)."""
-    return all(part and all(c in _ATEXT_CHARS for c in part)
-               for part in _before_final_newline(text).split("."))
+    return bool(_ATEXT.match(text))
 
 
 def check_address(text: str) -> str | None:
@@ -283,8 +243,6 @@ def check_address(text: str) -> str | None:
         return _('"{value}": the domain after "@" is missing').format(value=text)
     if domain.startswith("[") and domain.endswith("]"):
         inner = domain[1:-1]
-        import ipaddress
-
         try:
             ipaddress.IPv4Address(inner)
         except ValueError:
@@ -450,6 +408,17 @@ def validate(settings: Settings, *, file_mode: int | None = None) -> list[Proble
                     "the first byte: use port 587, or choose TLS"),
                     {"mail.smtp.server": f"{host}:{SUBMISSION_PORT}"},
                     _("use port {port}").format(port=SUBMISSION_PORT))
+
+    # the outgoing queue
+    if s.queue.notify:
+        reason = check_address(s.queue.notify)
+        if reason:
+            err("queue.notify", reason)
+    tp = _text_problem("queue.dir", s.queue.dir)
+    if tp:
+        p.append(tp)
+    elif not s.queue.dir.startswith("/"):
+        err("queue.dir", _("must be an absolute path, e.g. /var/spool/mailconsole"))
 
     if smtp.password and file_mode is not None and file_mode & 0o077:
         warn("mail.smtp.password", _(

@@ -1,3 +1,3 @@
 from mailconsole.cli import main
 
-raise SystemExit(main(process=True))
+raise SystemExit(main())

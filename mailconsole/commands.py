@@ -8,10 +8,18 @@ TLS stack) happen inside ``test-mail`` and ``send`` only.
 
 from __future__ import annotations
 
+import argparse
+import difflib
+import getpass
+import shutil
 import sys
+from typing import TYPE_CHECKING, Any
 
+from config.errors import ConfigTypeError
 from config.i18n import N_, _
-from config.model import FIELDS, SECRET_KEYS, Value
+from config.model import FIELDS, SECRET_KEYS, Settings, Value, parse_value
+from config.service import SettingsService
+from config.validate import Problem
 from mailconsole.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -19,19 +27,13 @@ from mailconsole.cli import (
     CommandFailed,
     UsageError,
     _dump,
+    describe_os_error,
     err,
     out,
     remember_secret,
 )
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    import argparse
-    from typing import Any
-
-    from config.model import Settings
-    from config.service import SettingsService
-    from config.validate import Problem
+if TYPE_CHECKING:  # the mailer (ssl, email) is imported by test-mail and send only
     from mailer.report import Report, Step
 
 PASSWORD_KEY = "mail.smtp.password"
@@ -41,8 +43,6 @@ PASSWORD_KEY = "mail.smtp.password"
 
 
 def service(path: str) -> SettingsService:
-    from config.service import SettingsService
-
     return SettingsService(path)
 
 
@@ -56,8 +56,6 @@ def known_key(key: str) -> str:
     """``key`` if it is a setting; else a UsageError with the closest match."""
     if key in FIELDS:
         return key
-    import difflib
-
     close = difflib.get_close_matches(key, list(FIELDS), n=1)
     if close:
         raise UsageError(_("{key}: unknown setting — did you mean {close}? "
@@ -181,9 +179,6 @@ def cmd_get(args: argparse.Namespace, path: str) -> int:
 
 
 def parse_assignments(items: list[str]) -> dict[str, Value]:
-    from config.errors import ConfigTypeError
-    from config.model import parse_value
-
     values: dict[str, Value] = {}
     for item in items:
         key, sep, text = item.partition("=")
@@ -209,8 +204,6 @@ def read_password() -> str:
     if sys.stdin is None:
         raise UsageError(_("--password-stdin: there is no standard input"))
     if sys.stdin.isatty():
-        import getpass
-
         password = getpass.getpass(_("Password for {key}: ").format(key=PASSWORD_KEY))
     else:
         line = sys.stdin.readline()
@@ -264,7 +257,7 @@ def cmd_unset(args: argparse.Namespace, path: str) -> int:
 def cmd_validate(args: argparse.Namespace, path: str) -> int:
     svc = service(path)
     settings = load(svc)
-    problems = svc.validate(settings)
+    problems = svc.validate(settings) + queue_problems(settings)
     errors = [p for p in problems if p.severity == "error"]
     if args.json:
         print(_dump({
@@ -296,8 +289,6 @@ def read_apply_file(name: str) -> tuple[str, str]:
         try:  # a regular file only (a FIFO or device: exit 3), at most MAX_BYTES
             data, _st = read_regular(name, name)
         except OSError as exc:
-            from mailconsole.cli import describe_os_error
-
             exc.filename = exc.filename or name
             raise CommandFailed(describe_os_error(exc, None), EXIT_FAILED) from None
     if len(data) > MAX_BYTES:
@@ -372,8 +363,6 @@ class Progress:
         text = visible(self.line(step))  # the report is redacted; this is for the terminal
         if self.live:
             if step.status == "running":  # must fit, or \r cannot rewrite it
-                import shutil
-
                 width = shutil.get_terminal_size().columns - 1
                 self.stream.write("\r\x1b[K" + text[:max(width, 10)])
             else:
@@ -454,10 +443,281 @@ def read_message(args: argparse.Namespace) -> tuple[Any, list[str]]:
 def cmd_send(args: argparse.Namespace, path: str) -> int:
     message, recipients = read_message(args)
     settings = load(service(path))
-    from mailer import send
+    return submit(settings, message, recipients, queue_only=args.queue_only)
 
-    report = send(settings=settings, message=message, recipients=recipients)
-    if not report.ok:
+
+# sysexits.h, for callers of `send` and `sendmail` that keep a mail we refused
+EX_USAGE = 64
+EX_DATAERR = 65      # the message (or its sender) can never be sent
+EX_NOUSER = 67       # a recipient address can never be sent to
+EX_TEMPFAIL = 75     # not even queued: keep the mail and try again later
+
+
+def submit(settings: Settings, message: Any, recipients: list[str], *,
+           sender: str | None = None, sender_name: str | None = None,
+           queue_only: bool = False) -> int:
+    """Accept ``message`` into the queue (exit 0), then try to deliver it at once.
+    With the internal relay: hand it to the local sendmail (which queues)."""
+    from mailer.message import AddressError, check_address, message_bytes, prepare_for_sending
+
+    if settings.mail.relay == "internal":
+        from mailer import send
+
+        report = send(settings=settings, message=message, recipients=recipients,
+                      sender=sender)
+        if report.ok:
+            return EXIT_OK
         err(failure_line(report, _("send")))
-        return EXIT_FAILED
+        return _sysexit(report.failure.cls if report.failure else "")
+    try:
+        envelope_sender = check_address(sender or settings.mail.sender)
+    except AddressError as exc:
+        raise CommandFailed(_("the sender {address!r} is not valid: {reason} — nothing was "
+                              "queued").format(address=exc.value, reason=exc.reason),
+                            EX_DATAERR) from None
+    try:
+        rcpts = [check_address(r) for r in recipients]
+    except AddressError as exc:
+        raise CommandFailed(_("the recipient {address!r} is not valid: {reason} — nothing "
+                              "was queued").format(address=exc.value, reason=exc.reason),
+                            EX_NOUSER) from None
+    header_settings = settings
+    if sender or sender_name:
+        header_settings = settings.with_values({
+            "mail.sender": envelope_sender,
+            "mail.sender_name": settings.mail.sender_name if sender_name is None
+            else sender_name})
+    try:
+        data = message_bytes(prepare_for_sending(message, header_settings))
+    except (AddressError, ValueError, TypeError) as exc:
+        raise CommandFailed(_("the message cannot be sent: {reason} — nothing was queued")
+                            .format(reason=exc), EX_DATAERR) from None
+    from mailer import queue
+
+    spool = queue.for_settings(settings)
+    try:
+        ident = spool.accept(envelope_sender, rcpts, data)
+    except queue.AcceptError as exc:
+        err(_("{path}: {problem} — the mail was NOT queued; free disk space or fix the "
+              "spool directory's permissions (queue.dir)").format(
+                  path=exc.path, problem=exc.error.strerror or exc.error))
+        return EX_TEMPFAIL
+    if queue_only:
+        return EXIT_OK
+    try:  # accepted: whatever happens now, the exit status is 0
+        result = spool.deliver(settings, [ident], force=True)
+    except Exception as exc:  # noqa: BLE001 -- a bug; the mail waits for the runner
+        err(_("mail queued as {id}; the first delivery attempt failed: {kind}: {message}")
+            .format(id=ident, kind=type(exc).__name__, message=exc))
+        return EXIT_OK
+    last = result.last_report
+    if ident in result.deferred and last is not None:
+        err(_("mail queued as {id}, will be retried: {line}").format(
+            id=ident, line=failure_line(last, _("delivery"))))
+    elif ident in result.failed and last is not None:
+        err(_("mail {id} failed and is kept as failed ('mailconsole queue list'): {line}")
+            .format(id=ident, line=failure_line(last, _("delivery"))))
     return EXIT_OK
+
+
+def _sysexit(cls: str) -> int:
+    if cls in ("recipient_refused", "invalid_address"):
+        return EX_NOUSER
+    if cls in ("message_refused", "sender_refused"):
+        return EX_DATAERR
+    return EX_TEMPFAIL
+
+
+def cmd_sendmail(args: argparse.Namespace, path: str) -> int:
+    """sendmail-compatible entry: the message on stdin, recipients as arguments
+    and/or (-t) from the headers; usage errors are EX_USAGE (64)."""
+    from email import policy
+    from email.parser import BytesParser
+    from email.utils import getaddresses
+
+    data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+    if not (args.ignore_dots or "i" in (args.options or [])):
+        # classic sendmail: a line with a single dot ends the message
+        lines = []
+        for line in data.splitlines(keepends=True):
+            if line.rstrip(b"\r\n") == b".":
+                break
+            lines.append(line)
+        data = b"".join(lines)
+    if not data.strip():
+        raise CommandFailed(_("standard input is empty — nothing was queued"), EX_DATAERR)
+    message = BytesParser(policy=policy.SMTP).parsebytes(data)
+    recipients: list[str] = []
+    for addr in args.recipients:
+        if addr not in recipients:
+            recipients.append(addr)
+    if args.from_headers:
+        values = []
+        for header in ("To", "Cc", "Bcc"):
+            values += [str(v) for v in message.get_all(header, [])]
+        for _name, addr in getaddresses(values):
+            if addr and addr not in recipients:
+                recipients.append(addr)
+        del message["Bcc"]
+    if not recipients:
+        raise CommandFailed(_("no recipients — give them as arguments, or -t to take them "
+                              "from the To/Cc/Bcc headers; nothing was queued"),
+                            EX_DATAERR if args.from_headers else EX_USAGE)
+    settings = load(service(path))
+    return submit(settings, message, recipients, sender=args.sender,
+                  sender_name=args.full_name)
+
+
+# --- queue / log -------------------------------------------------------------------
+
+
+def _spool(path: str) -> tuple[Settings, Any]:
+    from mailer import queue
+
+    settings = load(service(path))
+    return settings, queue.for_settings(settings)
+
+
+LIST_FIELDS = ("id", "state", "attempts", "next_attempt", "age_seconds", "recipients",
+               "size", "last_error")
+
+
+def _age(seconds: int) -> str:
+    if seconds < 120:
+        return _("{n} s").format(n=seconds)
+    if seconds < 7200:
+        return _("{n} min").format(n=seconds // 60)
+    if seconds < 172800:
+        return _("{n} h").format(n=seconds // 3600)
+    return _("{n} days").format(n=seconds // 86400)
+
+
+def cmd_queue(args: argparse.Namespace, path: str) -> int:
+    settings, spool = _spool(path)
+    action = args.queue_command
+    if action == "list":
+        entries = spool.entries()
+        if args.json:
+            print(_dump([{k: e[k] for k in LIST_FIELDS} for e in entries]))
+            return EXIT_OK
+        if not entries:
+            out(_("the queue is empty ({path})").format(path=spool.root))
+        for e in entries:
+            when = (_("next try {at}").format(at=e["next_attempt"])
+                    if e["state"] == "waiting" else _("failed"))
+            error = e["last_error"]
+            out(f"{e['id']}  {e['state']:<7}  {e['attempts']:>3}  "
+                  f"{_age(e['age_seconds']):>8}  {e['size']:>8}  {', '.join(e['recipients'])}")
+            out(f"    {when}" + (f" — {error['cls']}: {error['message']}" if error else ""))
+        return EXIT_OK
+    if action == "show":
+        e = spool.entry(args.id)
+        read = spool.read(args.id)
+        if e is None or read is None:
+            raise CommandFailed(_("{id}: no such mail in the queue ('mailconsole queue list' "
+                                  "shows them)").format(id=args.id))
+        _meta, data = read
+        head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+        lines = [
+            f"id:           {e['id']}",
+            f"state:        {e['state']}",
+            f"attempts:     {e['attempts']}",
+            f"next attempt: {e['next_attempt'] or '-'}",
+            f"accepted:     {e['created']} ({_age(e['age_seconds'])})",
+            f"sender:       {e['sender']}",
+            f"recipients:   {', '.join(e['recipients'])}",
+            f"size:         {e['size']}",
+            f"message-id:   {e['message_id']}",
+        ]
+        if e["last_error"]:
+            lines.append(f"last error:   {e['last_error']['cls']}: {e['last_error']['message']}")
+            if e["reply"]:
+                lines.append(f"reply:        {e['reply']}")
+            if e["advice"]:
+                lines.append(_("what to do:   {advice}").format(advice=e["advice"]))
+        lines += ["", head]
+        out("\n".join(lines), lines=True)
+        return EXIT_OK
+    if action in ("run", "flush"):
+        if action == "run":
+            result = spool.run(settings)
+            if result.busy:
+                out(_("another queue runner is active; nothing done"))
+                return EXIT_OK
+        else:
+            result = spool.deliver(settings, args.ids or None, force=True)
+        if result.sent or result.deferred or result.failed or action == "flush":
+            out(_("sent {sent}, waiting {deferred}, failed {failed}").format(
+                sent=len(result.sent), deferred=len(result.deferred),
+                failed=len(result.failed)))
+        if result.last_report is not None and (result.deferred or result.failed):
+            err(failure_line(result.last_report, _("delivery")))
+        return EXIT_OK
+    # retry / drop
+    code = EXIT_OK
+    for ident in args.ids:
+        try:
+            done = spool.retry(ident) if action == "retry" else spool.drop(ident)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if done:
+            text = _("{id}: back to waiting") if action == "retry" else _("{id}: dropped")
+            out(text.format(id=ident))
+        else:
+            err(_("{id}: not in the queue, not failed, or being sent right now").format(
+                id=ident) if action == "retry" else _(
+                "{id}: not in the queue, or being sent right now").format(id=ident))
+            code = EXIT_FAILED
+    return code
+
+
+def cmd_log(args: argparse.Namespace, path: str) -> int:
+    _settings, spool = _spool(path)
+    import json
+
+    from config.text import json_text
+
+    records = spool.history(args.n)
+    for r in records:
+        if args.json:
+            print(json_text(json.dumps(r, ensure_ascii=False)))
+        else:
+            code = r.get("code") or ""
+            extra = _(" (resend)") if r.get("resend") else ""
+            out(f"{r.get('time', '')}  {r.get('result', ''):<8} {r.get('class', ''):<18} "
+                  f"{code!s:>3}  {r.get('id', '')}  "
+                  f"{','.join(r.get('recipient_domains', []))}  "
+                  + _("attempt {n}").format(n=r.get("attempt", 0)) + extra
+                  + (f"  {r['reply']}" if r.get("reply") and r.get("result") != "sent" else ""))
+    return EXIT_OK
+
+
+def queue_problems(settings: Settings) -> list[Problem]:
+    """validate's warnings about the queue: failed mail, mail waiting > 1 h.
+    Without a spool (nothing was ever queued) the mailer is not even imported:
+    validate stays a light command."""
+    import os
+
+    root = os.environ.get("MAILCONSOLE_QUEUE_DIR") or settings.queue.dir  # queue.spool_dir
+    if not os.path.isdir(os.path.join(root, "msg")):
+        return []
+    from config.validate import WARNING, Problem
+    from mailer import queue
+
+    spool = queue.for_settings(settings)
+    try:
+        info = spool.summary()
+    except OSError:
+        return []
+    problems = []
+    if info["failed"]:
+        problems.append(Problem("queue.dir", WARNING, _(
+            "{n} mail(s) failed and are kept in the queue: 'mailconsole queue list' shows "
+            "them, 'mailconsole queue retry ID' sends one again").format(n=info["failed"])))
+    if info["oldest_seconds"] > queue.WAITED_TOO_LONG:
+        error = info["last_error"] or {}
+        problems.append(Problem("queue.dir", WARNING, _(
+            "{n} mail(s) waiting, the oldest for {age}; last error: {error}").format(
+                n=info["waiting"], age=_age(info["oldest_seconds"]),
+                error=error.get("message") or "-")))
+    return problems

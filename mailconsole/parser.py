@@ -1,24 +1,18 @@
 """The argparse side of ``mailconsole``: the parser of every command, its
 help texts (through our catalog, argparse's own texts too) and the one-line
-usage errors.
-
-Imported only when the command line needs argparse: ``mailconsole.cli``
-runs the plain forms of ``get``, ``show`` and ``validate`` without it
-(start-up time, issue 5; see ``cli._fast_args``).  The names here are also
-reachable as ``mailconsole.cli.<name>``.
-"""
+usage errors."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from config import i18n
 from config.i18n import _
-from mailconsole.cli import DEFAULT_CONFIG, EXIT_USAGE, PROG, err
+from config.service import DEFAULT_PATH
+from mailconsole import __version__
+from mailconsole.cli import EXIT_USAGE, PROG, err
 
 
 def _argparse_gettext(message: str) -> str:
@@ -55,58 +49,10 @@ def _epilog(examples: str) -> str:
     )
 
 
-COMMANDS = ("show", "get", "set", "unset", "validate", "apply", "test-mail", "send", "demo")
-_QUIET = False
-
-
-class _Retry(Exception):
-    """Parsing with only one subcommand built failed: build them all."""
-
-
-class _Unbuilt:
-    """Stands in for a subcommand parser that is not needed for this run
-    (building all nine costs ~10 ms of start-up; see bench/cli_speed.py)."""
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def add_mutually_exclusive_group(self, *args: Any, **kwargs: Any) -> _Unbuilt:
-        return self
-
-
-def _terminal_columns() -> int:
-    """``shutil.get_terminal_size().columns`` without importing shutil (which
-    pulls in bz2/lzma, ~4 ms): argparse builds a help formatter for every
-    ``add_argument``, even when no help is printed."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 80
-        columns = columns or 80
-    return columns
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """RawDescriptionHelpFormatter with the same width, computed cheaply."""
-
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        if width is None:
-            width = _terminal_columns() - 2
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (plus a pointer to --help), exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        if _QUIET:
-            raise _Retry
         err(_("{message} — see '{prog} --help'").format(message=message, prog=self.prog))
         raise SystemExit(EXIT_USAGE)
 
@@ -117,7 +63,7 @@ def _add_common(p: argparse.ArgumentParser, *, top: bool) -> None:
     p.add_argument(
         "--config", metavar="PATH", default=default,
         help=_("config file (default: $MAILCONSOLE_CONFIG, else {path})").format(
-            path=DEFAULT_CONFIG),
+            path=DEFAULT_PATH),
     )
     p.add_argument(
         "--lang", metavar="LANG", default=default,
@@ -125,12 +71,9 @@ def _add_common(p: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser; with ``only``, just that subcommand is built (the
-    others are stubs), which is enough to parse a command line naming it."""
-    from mailconsole import __version__
-
-    fmt = _Formatter
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the command line, every subcommand included."""
+    fmt = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog=PROG,
         formatter_class=fmt,
@@ -165,9 +108,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         title=_("commands"), metavar=_("COMMAND"), dest="command", parser_class=_Parser,
     )
 
-    def add(name: str, help_: str, examples: str) -> Any:
-        if only is not None and name != only:
-            return _Unbuilt()
+    def add(name: str, help_: str, examples: str) -> argparse.ArgumentParser:
         p = sub.add_parser(
             name, help=help_, description=help_, formatter_class=fmt,
             epilog=_epilog(examples),
@@ -235,6 +176,60 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                    help=_("recipient (repeatable)"))
     p.add_argument("-t", dest="from_headers", action="store_true",
                    help=_("take recipients from the To, Cc and Bcc headers (Bcc is removed)"))
+    p.add_argument("--queue-only", action="store_true",
+                   help=_("only queue the mail; the next 'queue run' sends it"))
+
+    p = add("sendmail", _("sendmail-compatible entry for the appliance's services: queue the "
+                          "message on standard input, then send it (exit 0 = accepted, 75 = "
+                          "not queued, keep it; 64/65/67 per sysexits)"),
+            _("  echo 'Subject: hi' | mailconsole sendmail -i ops@example.com\n"
+              "  mailconsole sendmail -t -f pbx@example.com < message.eml\n"
+              "  (Asterisk: mailcmd=/usr/local/bin/mailconsole sendmail -t)"))
+    p.add_argument("-t", dest="from_headers", action="store_true",
+                   help=_("also take recipients from the To, Cc and Bcc headers (Bcc is "
+                          "removed)"))
+    p.add_argument("-i", dest="ignore_dots", action="store_true",
+                   help=_("a line with a single dot does not end the message"))
+    p.add_argument("-o", dest="options", action="append", metavar="OPT",
+                   help=_("-oi is -i; other sendmail -o options are accepted and ignored"))
+    p.add_argument("-B", dest="body_type", metavar="TYPE",
+                   help=_("accepted and ignored (sendmail's body type)"))
+    p.add_argument("-f", dest="sender", metavar="ADDR",
+                   help=_("envelope sender (default: mail.sender)"))
+    p.add_argument("-F", dest="full_name", metavar="NAME",
+                   help=_("sender's full name, for a From header the message lacks"))
+    p.add_argument("recipients", nargs="*", metavar="ADDR", help=_("recipient"))
+
+    p = add("queue", _("the outgoing queue: run, list, show, flush, retry, drop"),
+            _("  mailconsole queue list --json\n"
+              "  mailconsole queue flush\n"
+              "  mailconsole queue retry 20261202-101500123456-0a1b2c3d4e"))
+    qsub = p.add_subparsers(title=_("actions"), metavar=_("ACTION"),
+                            dest="queue_command", parser_class=_Parser, required=True)
+
+    def action(name: str, help_: str) -> argparse.ArgumentParser:
+        a = qsub.add_parser(name, help=help_, description=help_, formatter_class=fmt)
+        _add_common(a, top=False)
+        return a
+
+    action("run", _("one pass: send the mails that are due (for the systemd timer)"))
+    a = action("list", _("the waiting and failed mails"))
+    a.add_argument("--json", action="store_true", help=_("print JSON"))
+    a = action("show", _("one mail: state, last error, headers"))
+    a.add_argument("id", metavar="ID", help=_("queue id"))
+    a = action("flush", _("send the waiting mails now (all, or the given ones)"))
+    a.add_argument("ids", nargs="*", metavar="ID", help=_("queue id"))
+    a = action("retry", _("put failed mails back to waiting, due now"))
+    a.add_argument("ids", nargs="+", metavar="ID", help=_("queue id"))
+    a = action("drop", _("remove mails from the queue for good"))
+    a.add_argument("ids", nargs="+", metavar="ID", help=_("queue id"))
+
+    p = add("log", _("the delivery history: one line per attempt"),
+            _("  mailconsole log -n 50\n  mailconsole log --json | jq -c 'select(.result != "
+              "\"sent\")'"))
+    p.add_argument("--json", action="store_true", help=_("one JSON object per line"))
+    p.add_argument("-n", dest="n", type=int, default=20, metavar="N",
+                   help=_("the last N attempts (default 20)"))
 
     p = add("demo", _("the mail-server screen on a throw-away demo setup"),
             _("  mailconsole demo\n  mailconsole --basic demo"))
@@ -260,24 +255,5 @@ def _seconds(text: str) -> int:
     return value
 
 
-def _command_from_argv(argv: Sequence[str]) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg in COMMANDS and (i == 0 or argv[i - 1] not in ("--config", "--lang")):
-            return arg
-    return None
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    """Parse with only the named subcommand built (fast); on any doubt parse
-    again with the full parser, which also gives the error messages."""
-    global _QUIET
-    only = _command_from_argv(argv)
-    if only is not None and not any(a in ("-h", "--help") for a in argv):
-        _QUIET = True
-        try:
-            return build_parser(only).parse_args(argv)
-        except (_Retry, SystemExit):
-            pass
-        finally:
-            _QUIET = False
     return build_parser().parse_args(argv)

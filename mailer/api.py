@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from mailer.session import OnStep
+    from mailer.smtp import SmtpClient
     from mailer.wire import Runtime
 
     # Builds the message at the settings step: an EmailMessage (checked and
@@ -212,7 +213,7 @@ async def _deliver(
     rec: Recorder,
 ) -> None:
     from mailer.message import check_address
-    from mailer.smtp import Envelope, SmtpClient
+    from mailer.smtp import Envelope
 
     mail, smtp = settings.mail, settings.mail.smtp
     external = mail.relay == "external"
@@ -232,38 +233,49 @@ async def _deliver(
             await send_with_sendmail(rec, runtime, mail.internal.sendmail, envelope.sender,
                                      envelope.recipients, data)
             return
-        password = Secret(smtp.password)
-        if mail.pop3.enabled:
-            await _pop3_login(runtime, settings, password, rec)
-        host, port = parse_server(smtp.server, 25)
-        rec.context["host"] = host
-        wire = runtime.wire(rec, host, port)
-        rec.start("resolve", _("Look up {host}").format(host=host))
-        addrs = await wire.resolve()
-        rec.end("ok", reply=", ".join(ip for ip, _p in addrs))
-        rec.start("connect", _("Connect to {server}").format(server=smtp.server))
-        await wire.connect(addrs)
-        rec.end("ok")
-        client = SmtpClient(wire, settings, password)
-        if smtp.security == "tls":
-            await client.implicit_tls()
-            client.certificate()
-        await client.greeting(smtp.security)
-        await client.ehlo(_("Introduce ourselves (EHLO)"))
-        if smtp.security == "starttls":
-            await client.starttls()
-            client.certificate()
-            await client.ehlo(_("Introduce ourselves again, encrypted (EHLO)"))
-        if smtp.authentication and not mail.pop3.enabled:
-            await client.login()
-        else:
-            rec.skip("login", _("Log in"), _("SMTP after POP3") if mail.pop3.enabled
-                     else _("authentication is off"))
+        client = await open_smtp(runtime, settings, rec)
         await client.mail_from(envelope)
         await client.rcpt_to(envelope)
         rec.report.queue_id = rec.withhold(await client.data(envelope))
         await client.quit()
-        await wire.close()
+        await client.wire.close()
+
+
+async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder) -> SmtpClient:
+    """Connect to the external relay of ``settings`` and get as far as MAIL FROM:
+    (POP3 first if set, greeting, EHLO, STARTTLS or TLS, login).  Raises
+    MailerError; mailer.queue uses it to send many mails over one connection."""
+    from mailer.smtp import SmtpClient
+
+    mail, smtp = settings.mail, settings.mail.smtp
+    password = Secret(smtp.password)
+    if mail.pop3.enabled:
+        await _pop3_login(runtime, settings, password, rec)
+    host, port = parse_server(smtp.server, 25)
+    rec.context["host"] = host
+    wire = runtime.wire(rec, host, port)
+    rec.start("resolve", _("Look up {host}").format(host=host))
+    addrs = await wire.resolve()
+    rec.end("ok", reply=", ".join(ip for ip, _p in addrs))
+    rec.start("connect", _("Connect to {server}").format(server=smtp.server))
+    await wire.connect(addrs)
+    rec.end("ok")
+    client = SmtpClient(wire, settings, password)
+    if smtp.security == "tls":
+        await client.implicit_tls()
+        client.certificate()
+    await client.greeting(smtp.security)
+    await client.ehlo(_("Introduce ourselves (EHLO)"))
+    if smtp.security == "starttls":
+        await client.starttls()
+        client.certificate()
+        await client.ehlo(_("Introduce ourselves again, encrypted (EHLO)"))
+    if smtp.authentication and not mail.pop3.enabled:
+        await client.login()
+    else:
+        rec.skip("login", _("Log in"), _("SMTP after POP3") if mail.pop3.enabled
+                 else _("authentication is off"))
+    return client
 
 
 def _check_settings(settings: Settings, build: MessageSource, sender: str,

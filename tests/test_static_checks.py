@@ -1,4 +1,4 @@
-"""ruff (the whole tree) and mypy (strict on config/ and mailer/) run as part of
+"""ruff (the whole tree) and mypy (strict on config/, mailer/ and mailconsole/) run as part of
 the suite, with the settings in pyproject.toml, so CI fails on a lint or type error."""
 
 import subprocess

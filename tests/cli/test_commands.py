@@ -9,7 +9,7 @@ import pytest
 
 from config.model import FIELDS
 from mailconsole import __version__
-from mailconsole.cli import build_parser
+from mailconsole.parser import build_parser
 from tests.cli.conftest import SENTINEL
 
 COMMENTED = """\
@@ -424,20 +424,6 @@ def test_demo_calls_run_demo(run, monkeypatch):
     assert run("demo", "--basic").code == 0
     assert run("--rich", "demo").code == 0
     assert calls == [("basic", None), ("rich", None)]
-
-
-@pytest.mark.parametrize("argv", [
-    ["--config", "show", "get", "mail.relay"],
-    ["--lang", "en", "show", "--json"],
-    ["set", "--config", "/a.toml", "mail.html=false", "--password-stdin"],
-    ["apply", "show", "--check"],
-    ["--basic", "demo"],
-    ["send", "-t", "--to", "a@example.org", "--to", "b@example.org"],
-])
-def test_the_fast_parser_agrees_with_the_full_one(argv):
-    from mailconsole.cli import parse_args
-
-    assert vars(parse_args(argv)) == vars(build_parser().parse_args(argv))
 
 
 def test_lang_sets_the_language_before_anything_is_printed(run, monkeypatch):

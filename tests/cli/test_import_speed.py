@@ -1,6 +1,8 @@
-"""`get`, `show` and `validate` start fast: they never import textual,
-asyncio or the TLS stack (checked in a fresh interpreter, twice: sys.modules
-after main() returns, and the -X importtime log of the real command)."""
+"""The headless read commands (`get`, `show`, `validate`) stay light: they never
+import the screen (textual, tui), the TLS stack (ssl), the email package, asyncio
+or the mailer.  Checked in a fresh interpreter: sys.modules after main() returns,
+and the -X importtime log of the real command.  How fast they answer is measured
+by bench/cli_speed.py (docs/cli.md), not here."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 
 from tests.cli.conftest import ROOT, SENTINEL, cli_env
 
-FORBIDDEN = ("textual", "ssl", "_ssl", "asyncio", "mailer", "tui")
+FORBIDDEN = ("textual", "tui", "ssl", "_ssl", "email", "asyncio", "mailer")
 
 READ_ONLY = [["get", "mail.relay"], ["show"], ["show", "--json"], ["validate"],
              ["validate", "--json"]]
@@ -45,15 +47,16 @@ def realistic(cfg):
 
 
 @pytest.mark.parametrize("argv", READ_ONLY, ids=" ".join)
-def test_read_only_commands_import_no_tls_asyncio_or_textual(realistic, argv):
+def test_read_only_commands_import_no_screen_tls_or_email(realistic, argv):
     result = probe(argv, realistic)
     assert result["code"] == 0
     assert result["bad"] == []
 
 
-def test_the_check_sees_a_module_that_imports_ssl(realistic):
-    """The probe itself can fail: an ssl import is caught."""
-    assert "ssl" in probe(["show"], realistic, prelude="import ssl")["bad"]
+@pytest.mark.parametrize("module", ["ssl", "email.message"])
+def test_the_check_sees_a_forbidden_module(realistic, module):
+    """The probe itself can fail: an ssl or email import is caught."""
+    assert module.split(".")[0] in probe(["show"], realistic, prelude=f"import {module}")["bad"]
 
 
 def test_importtime_log_of_the_real_command_has_no_forbidden_module(realistic):
@@ -67,62 +70,3 @@ def test_importtime_log_of_the_real_command_has_no_forbidden_module(realistic):
                  if line.startswith("import time:") and "|" in line}
         assert "config.model" in names  # the log is what we think it is
         assert not {n for n in names if n.split(".")[0] in FORBIDDEN}, argv
-
-
-# --- the installed command and what the plain read commands import -------------
-
-SCRIPT = ROOT / "bin" / "mailconsole"
-
-# Heavy standard-library modules the plain get/show/validate keep out (issue 5):
-# each one is milliseconds of start-up against ~15 ms for `python -c pass`.
-HEAVY = ("re", "typing", "tomllib", "datetime", "ipaddress", "argparse", "gettext", "locale",
-         "pathlib", "collections", "contextlib", "enum", "functools", "string", "json",
-         "fcntl", "encodings.idna", "unicodedata", "dataclasses", "inspect", "tomlkit",
-         "difflib", "shutil", "mailconsole.parser")
-
-
-def test_the_command_is_a_plain_script_not_a_console_scripts_wrapper():
-    """pip's console_scripts wrapper imports re; our script imports sys and the CLI."""
-    import ast
-    import os
-    import tomllib
-
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert "scripts" not in project["project"]
-    assert project["tool"]["setuptools"]["script-files"] == ["bin/mailconsole"]
-    text = SCRIPT.read_text()
-    assert text.startswith("#!python\n")  # pip writes the installing interpreter here
-    assert os.access(SCRIPT, os.X_OK)
-    imported = sorted(
-        alias.name if isinstance(node, ast.Import) else node.module
-        for node in ast.walk(ast.parse(text))
-        if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names)
-    assert imported == ["mailconsole.cli", "sys"]
-
-
-def imported_by_script(argv, cfg):
-    """Modules the script imports (-X importtime), without site: the dev venv's
-    editable .pth hook imports pathlib and re into every interpreter."""
-    proc = subprocess.run(
-        [sys.executable, "-S", "-X", "importtime", str(SCRIPT), *argv], capture_output=True,
-        text=True, cwd=ROOT, env=cli_env(MAILCONSOLE_CONFIG=str(cfg)), timeout=60)
-    assert SENTINEL not in proc.stdout + proc.stderr
-    names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
-             if line.startswith("import time:") and "|" in line}
-    return proc.returncode, names
-
-
-@pytest.mark.parametrize("argv", READ_ONLY[:2] + [["validate"]], ids=" ".join)
-def test_the_plain_read_commands_import_no_heavy_module(realistic, argv):
-    code, names = imported_by_script(argv, realistic)
-    assert code == 0
-    assert {"config.model", "config.store", "config.tomlread"} <= names  # the log is real
-    assert sorted(names & set(HEAVY)) == []
-
-
-def test_the_heavy_module_check_can_fail(realistic):
-    """An IPv6 server needs ipaddress; --lang goes through argparse (re, gettext)."""
-    realistic.write_text('[mail.smtp]\nserver = "[2001:db8::1]:587"\n')
-    code, names = imported_by_script(["validate", "--lang", "en"], realistic)
-    assert code == 0
-    assert {"ipaddress", "argparse", "re", "gettext", "mailconsole.parser"} <= names

@@ -158,13 +158,16 @@ def test_send_without_recipients_or_message_is_a_usage_error(run, relay, argv, s
     assert relay.messages == []
 
 
-def test_send_that_fails_is_exit_1_with_one_line(run, cfg):
+def test_send_to_a_relay_that_is_down_is_queued_exit_0_with_one_line(run, cfg):
     configure(cfg, {"mail.relay": "external", "mail.smtp.server": f"127.0.0.1:{closed_port()}",
                     "mail.smtp.security": "none", "mail.smtp.authentication": False})
     r = run("send", "--to", "a@example.org", stdin=MESSAGE)
-    assert r.code == 1
-    assert r.err.startswith("mailconsole: send failed at connect: refused: ")
+    assert r.code == 0
+    assert r.err.startswith("mailconsole: mail queued as ")
+    assert "will be retried: delivery failed at connect: refused: " in r.err
     assert r.err.count("\n") == 1
+    listed = run("queue", "list", "--json").json()
+    assert [e["recipients"] for e in listed] == [["a@example.org"]]
 
 
 def test_the_password_never_appears_in_a_failing_authenticated_run(run, smtp_server, cfg):
