@@ -50,7 +50,8 @@ if TYPE_CHECKING:
 
 MAX_BYTES = 1024 * 1024
 MAX_NESTING = 32        # arrays and inline tables inside each other (mail.toml needs 3)
-LOCK_WAIT = 10.0        # seconds to wait for another writer's lock, then ConfigLockError
+LOCK_WAIT = 10.0        # seconds one holder may keep us waiting, then ConfigLockError
+LOCK_WAIT_TOTAL = 60.0  # seconds in all while the lock passes between other writers
 TMP_INFIX = ".tmp-"
 NEW_FILE_MODE = 0o600
 TABLES = sorted({p.rsplit(".", 1)[0] for p in FIELDS})
@@ -542,21 +543,31 @@ class _Locked:
 
 
 def _wait_for_lock(fd: int, shown: str) -> None:
-    """flock ``fd`` exclusively, waiting at most :data:`LOCK_WAIT` seconds;
-    then ConfigLockError naming the holder if /proc/locks knows it."""
-    deadline = time.monotonic() + LOCK_WAIT
-    delay = 0.01
+    """flock ``fd`` exclusively.  Wait while one process holds the lock for at
+    most :data:`LOCK_WAIT` seconds (the holder is looked up in /proc/locks
+    every 0.1 s); while the lock passes from writer to writer (progress), at
+    most :data:`LOCK_WAIT_TOTAL` in all.  Then ConfigLockError naming the
+    holder where known."""
+    now = time.monotonic()
+    total = now + LOCK_WAIT_TOTAL
+    deadline = now + LOCK_WAIT
+    holder: str | None = None
+    look = now
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             pass
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise ConfigLockError(shown, LOCK_WAIT, lock_holder(fd))
-        time.sleep(min(delay, left))
-        delay = min(delay * 2, 0.2)
+        now = time.monotonic()
+        if now >= look:
+            current = lock_holder(fd)
+            if current != holder:
+                holder, deadline = current, now + LOCK_WAIT
+            look = now + 0.1
+        if now >= deadline or now >= total:
+            raise ConfigLockError(shown, LOCK_WAIT, holder or "")
+        time.sleep(0.005)
 
 
 def lock_holder(fd: int) -> str:
