@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import base64
 import time
+from typing import TYPE_CHECKING
 
 from config.i18n import _
 from config.tokens import TokenStore, account_of, fingerprint, resolve_url, token_path
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
