@@ -73,6 +73,26 @@ def test_jwt_bearer_service_account_with_oauthbearer(oauth_lab, tmp_path):
     assert token_requests(oauth_lab) == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
 
 
+def test_certificate_credentials_sign_a_client_assertion_with_the_thumbprint(oauth_lab,
+                                                                            tmp_path):
+    """client_credentials with key_file = key + certificate: a private_key_jwt
+    assertion (RFC 7523 2.2) whose x5t the authorization server checks."""
+    smtp = oauth_lab.smtp(mailboxes={"cert-app": {MAILBOX}})
+    settings = settings_for(oauth_lab, "client_credentials", smtp, **{
+        "mail.smtp.oauth2.client_id": "cert-app", "mail.smtp.oauth2.client_secret": "",
+        "mail.smtp.oauth2.key_file": str(oauth_lab.cert_file)})
+    report = send_test_mail(settings=settings, recipient=RCPT,
+                            token_file=str(tmp_path / "t.json"))
+    assert report.ok, report.failure
+    assert [t.client_id for t in oauth_lab.auth.tokens.values()] == ["cert-app"]
+    # another certificate's thumbprint: the client is not authenticated
+    oauth_lab.auth.clients["cert-app"].x5t = "not-this-certificate"
+    oauth._MEMORY.clear()
+    report = send_test_mail(settings=settings, recipient=RCPT,
+                            token_file=str(tmp_path / "t2.json"))
+    assert report.failure is not None and report.failure.cls == "oauth_invalid_client"
+
+
 @pytest.mark.parametrize("change,cls", [
     ({"mail.smtp.oauth2.client_secret": "not-the-secret"}, "oauth_invalid_client"),
     ({"mail.smtp.oauth2.client_id": "nobody"}, "oauth_invalid_client"),

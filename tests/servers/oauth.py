@@ -61,6 +61,7 @@ class Client(ClientMixin):
     consent: bool = True            # False: answer like Entra without admin consent
     expires_in: int = 3600
     introspect: bool = False        # a resource server allowed to introspect
+    x5t: str = ""                   # certificate credentials: the thumbprint Entra checks
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -310,10 +311,21 @@ class ClientAssertion(JWTBearerClientAssertion):
     def get_audiences(self) -> list[str]:
         return [self.owner.token_url]
 
-    def resolve_client_public_key(self, client: Client, headers: Any) -> Any:
+    def resolve_client_public_key(self, client: Client) -> Any:
         from joserfc.jwk import RSAKey
 
         return RSAKey.import_key(client.public_key)
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
+        from authlib.oauth2.rfc6749.errors import InvalidClientError
+
+        headers, claims = self.extract_assertion(assertion)
+        client = self.owner.clients.get(str(claims.get("sub")))
+        if client is not None and client.x5t and headers.get("x5t") != client.x5t:
+            # like Entra: the assertion must name the registered certificate
+            raise InvalidClientError(description="AADSTS700027: the certificate (x5t) is "
+                                     "not registered for this application")
+        return super().process_assertion_claims(assertion, resolve_key)
 
 
 @dataclass
@@ -493,6 +505,12 @@ class OAuthLab:
                              scope="smtp")
         self.auth.add_client(SERVICE_ACCOUNT, grants=(JWT_GRANT,), scope="smtp",
                              public_key=public)
+        self.cert_file = directory / "app-certificate.pem"
+        cert = _self_signed(key, "mailconsole test app")
+        self.cert_file.write_text(private + cert)
+        self.cert_file.chmod(0o600)
+        self.auth.add_client("cert-app", grants=("client_credentials",), scope="smtp",
+                             public_key=public, x5t=_thumbprint(cert))
         self.auth.add_client("device-app", grants=(DEVICE_CODE_GRANT_TYPE, "refresh_token"),
                              scope="smtp offline")
         self.auth.add_client("smtp", secret="resource-server-secret", grants=(),
@@ -528,3 +546,30 @@ class OAuthLab:
 
     def stop(self) -> None:
         self.auth.stop()
+
+
+def _self_signed(key: Any, name: str) -> str:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _thumbprint(cert_pem: str) -> str:
+    """base64url(SHA-1 of the DER certificate), as Microsoft Entra's x5t."""
+    import base64
+    import hashlib
+    import ssl
+
+    der = ssl.PEM_cert_to_DER_cert(cert_pem)
+    return base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("=")
