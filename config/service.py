@@ -113,8 +113,13 @@ class SettingsService:
             return None
 
     def validate(self, settings: Settings | None = None) -> list[Problem]:
-        return validate(self.settings if settings is None else settings,
-                        file_mode=self.file_mode)
+        settings = self.settings if settings is None else settings
+        problems = validate(settings, file_mode=self.file_mode)
+        if settings.mail.smtp.auth_method == "oauth2":
+            from config.tokens import token_problems
+
+            problems += token_problems(settings, self.path)
+        return problems
 
     # -- rendering -----------------------------------------------------------
     def render(self, settings: Settings) -> str:
