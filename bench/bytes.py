@@ -175,7 +175,7 @@ def app_env(term: str | None, extra: dict[str, str] | None = None) -> dict[str, 
         env["TERM"] = term
     env["PYTHONPATH"] = str(REPO)
     env.setdefault("LANG", "C.UTF-8")
-    # No frame cache (tui/prepaint.py) unless asked for: every start is a cold one,
+    # No frame cache (tui/console/frame_cache.py) unless asked for: every start is a cold one,
     # and nothing is written to the user's ~/.cache.
     env["MAILCONSOLE_FRAME_CACHE"] = "off"
     env.update(extra or {})
@@ -190,9 +190,9 @@ def app_argv(config: Path, mode: str | None) -> list[str]:
 
 
 def child(config: str, mode: str | None) -> int:
-    """Run the real app exactly as `mailconsole` does (tui.app.run)."""
+    """Run the real app exactly as `mailconsole` does (tui.start.run)."""
     sys.path.insert(0, str(REPO))
-    from tui.app import run
+    from tui.start import run
 
     return run(config, mode=mode)
 

@@ -5,11 +5,11 @@ Starts the real ``mailconsole`` command (the console script next to the
 interpreter, ``--basic`` under TERM=vt100 and ``--rich`` under
 TERM=xterm-256color) on an 80x24 pseudo-terminal and reports the time from
 spawning the process until the first screen (the bytes containing "Sender
-address") has arrived, and the session's peak RSS (ru_maxrss).  Targets
-(issue 6): <= 0.4 s and <= 45 MB.
+address") has arrived, and the session's peak RSS (ru_maxrss).  Targets:
+<= 0.4 s and <= 45 MB.
 
 Each mode runs twice per round: **cold** (no frame cache: Textual paints the first
-screen) and **cached** (the frame cache, tui/prepaint.py, holds the start-up screen
+screen) and **cached** (the frame cache, tui/console/frame_cache.py, holds the start-up screen
 of an earlier session with the same inputs: it is painted before Textual is
 imported).  For both, the column "Textual frame" is when Textual itself drew its
 first frame (logged by the console driver through ``MAILCONSOLE_STARTUP_LOG``; on a
@@ -52,7 +52,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine_info import cpu_model  # noqa: E402  (bench/ is sys.path[0])
+from machine_info import cpu_model  # bench/ is sys.path[0]
 
 HERE = Path(__file__).resolve().parent
 

@@ -120,12 +120,6 @@ def config_path(args: argparse.Namespace) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command line; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["console-server"]:
-        # The pre-started console's server (deploy/systemd/mailconsole-console.service,
-        # tui/prestart.py): a service's command, not an admin's, so not in --help.
-        from tui.prestart import main as console_server
-
-        return console_server(argv[1:])
     _SECRETS.clear()
     set_language(_language_from_argv(argv))
     from mailconsole.parser import parse_args  # it imports this module
@@ -172,11 +166,11 @@ def _print_json_error(exc: BaseException, code: int) -> None:
 def _dispatch(args: argparse.Namespace) -> int:
     path = config_path(args)
     if args.command is None:
-        from tui.app import run
+        from tui.start import run
 
         return int(run(path, mode=args.mode, lang=args.lang) or 0)
     if args.command == "demo":
-        from tui.demo import run_demo
+        from mailconsole.demo import run_demo
 
         return int(run_demo(mode=args.mode, lang=args.lang) or 0)
     from mailconsole import commands  # it imports this module
@@ -201,7 +195,7 @@ def handle_exception(exc: BaseException, args: argparse.Namespace | None = None)
     if isinstance(exc, BrokenPipeError):
         # `mailconsole show | head`: the reader went away; not an error worth a line
         try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 — silence the final flush
+            sys.stdout = open(os.devnull, "w")  # silence the final flush
         except OSError:
             pass
         return EXIT_OK

@@ -13,14 +13,15 @@ Keyword-only API (see mailer/api.py and mailer/report.py):
     send_test_mail(*, settings, recipient=None, on_step=None, cancel=None)
     await send_test_mail_async(...)
 
-``import mailer`` is cheap: the transport is imported on first use of a
-function — ssl and blocking sockets for the sync API (mailer.blocking, no
-asyncio, no email package for the test mail), asyncio for the async API
-(mailer.aio).  Never imports textual.
+The sync API runs on blocking sockets (mailer.blocking), the async API on
+asyncio (mailer.aio); the email package is imported by the first message
+built or parsed.  Never imports textual.
 """
 
 from __future__ import annotations
 
+from mailer.aio import SendCancelled
+from mailer.api import send, send_async, send_test_mail, send_test_mail_async
 from mailer.errors import (
     AuthError,
     CancelledSend,
@@ -34,26 +35,8 @@ from mailer.errors import (
     TransportError,
     error_for,
 )
+from mailer.message import build_message, build_test_message, recipients_from_headers
 from mailer.report import STEP_NAMES, Failure, Report, Step, TranscriptLine
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    from typing import Any
-
-    from mailer.aio import SendCancelled
-    from mailer.api import send, send_async, send_test_mail, send_test_mail_async
-    from mailer.message import build_message, build_test_message, recipients_from_headers
-
-_LAZY = {
-    "SendCancelled": "mailer.aio",
-    "send": "mailer.api",
-    "send_async": "mailer.api",
-    "send_test_mail": "mailer.api",
-    "send_test_mail_async": "mailer.api",
-    "build_test_message": "mailer.message",
-    "build_message": "mailer.message",
-    "recipients_from_headers": "mailer.message",
-}
 
 __all__ = [
     "STEP_NAMES", "AuthError", "CancelledSend", "ConnectError", "Failure", "MailerError",
@@ -62,14 +45,3 @@ __all__ = [
     "build_message", "build_test_message", "error_for", "recipients_from_headers", "send",
     "send_async", "send_test_mail", "send_test_mail_async",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mailer' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value

@@ -1,14 +1,16 @@
 """The mailer's entry points (keyword-only; see mailer/report.py for the contract).
 
     send(*, settings, message, sender=None, recipients=None, on_step=None,
-         cancel=None) -> Report
+         cancel=None, token_file=None) -> Report
     await send_async(...same...) -> Report
     send_test_mail(*, settings, recipient=None, on_step=None, cancel=None) -> Report
     await send_test_mail_async(...same...) -> Report
 
-A failed send never raises: the Report says which step failed, the class and
-the advice.  ``cancel`` (a threading.Event) ends the send with class
-"cancelled".  Cancelling the task of an ``*_async`` call also ends it with
+``token_file``: where OAuth2 tokens are kept (config.tokens.token_path of
+the configuration file; default: beside $MAILCONSOLE_CONFIG or
+/etc/mailconsole/mail.toml).  A failed send never raises: the Report says
+which step failed, the class and the advice.  ``cancel`` (a threading.Event)
+ends the send with class "cancelled".  Cancelling the task of an ``*_async`` call also ends it with
 class "cancelled", closes the socket, and raises
 :class:`mailer.aio.SendCancelled` (a CancelledError) carrying the report.
 
@@ -23,40 +25,44 @@ blocking sockets (mailer.blocking) and never imports asyncio, so a one-shot
 
 from __future__ import annotations
 
+import re
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
 from config.i18n import _
 from config.model import Settings
+from config.validate import validate
+from mailer.blocking import SyncRuntime, drive
 from mailer.errors import MailerError
+from mailer.message import (
+    AddressError,
+    build_test_mail_bytes,
+    check_address,
+    check_envelope,
+    check_text,
+    message_bytes,
+    prepare_for_sending,
+)
+from mailer.pop3 import Pop3Client
+from mailer.relay import send_with_sendmail
 from mailer.report import Report
-from mailer.session import Recorder, Secret, secret_forms
-from mailer.wire import parse_server, tls_context
+from mailer.session import OnStep, Recorder, Secret, secret_forms
+from mailer.smtp import Envelope, SmtpClient
+from mailer.wire import Runtime, parse_server, tls_context
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    import threading
-    from collections.abc import Callable, Sequence
+if TYPE_CHECKING:  # the email package is imported by the send that needs it
     from email.message import EmailMessage
-    from typing import Any, Protocol
-
-    from mailer.session import OnStep
-    from mailer.smtp import SmtpClient
-    from mailer.wire import Runtime
 
     # Builds the message at the settings step: an EmailMessage (checked and
     # completed there), or the test mail's bytes (built with the email package).
     MessageSource = Callable[[], EmailMessage | bytes]
 
-    class _Driven(Runtime, Protocol):
-        def begin(self, cancel: threading.Event | None) -> None: ...
-        def after_cancel(self, report: Report) -> None: ...
-        def finish(self) -> None: ...
 
-
-def __getattr__(name: str) -> Any:
-    if name == "SendCancelled":  # lives with asyncio; imported only when asked for
-        from mailer.aio import SendCancelled
-
-        return SendCancelled
-    raise AttributeError(f"module 'mailer.api' has no attribute {name!r}")
+class _Driven(Runtime, Protocol):
+    def begin(self, cancel: threading.Event | None) -> None: ...
+    def after_cancel(self, report: Report) -> None: ...
+    def finish(self) -> None: ...
 
 
 # --- public API -------------------------------------------------------------
@@ -69,6 +75,7 @@ async def send_async(
     recipients: Sequence[str] | None = None,
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
+    token_file: str | None = None,
 ) -> Report:
     """Send ``message`` through the relay of ``settings`` to ``recipients``
     (the envelope; never taken from the headers).  ``sender`` defaults to
@@ -76,7 +83,7 @@ async def send_async(
     from mailer.aio import AsyncRuntime
 
     return await _run(AsyncRuntime(), settings, lambda: _as_message(message), sender,
-                      list(recipients or []), on_step, cancel)
+                      list(recipients or []), on_step, cancel, token_file)
 
 
 def send(
@@ -87,14 +94,13 @@ def send(
     recipients: Sequence[str] | None = None,
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
+    token_file: str | None = None,
 ) -> Report:
     """Synchronous :func:`send_async`: the same conversation on blocking
     sockets in the calling thread (no event loop; fine inside a running one,
     which it blocks like any blocking call)."""
-    from mailer.blocking import SyncRuntime, drive
-
     return drive(_run(SyncRuntime(), settings, lambda: _as_message(message), sender,
-                      list(recipients or []), on_step, cancel))
+                      list(recipients or []), on_step, cancel, token_file))
 
 
 async def send_test_mail_async(
@@ -103,6 +109,7 @@ async def send_test_mail_async(
     recipient: str | None = None,
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
+    token_file: str | None = None,
 ) -> Report:
     """Build the test mail (M5) with ``settings`` (the unsaved values on
     screen) and send it to ``recipient`` (default mail.test_recipient)."""
@@ -110,7 +117,7 @@ async def send_test_mail_async(
 
     to = settings.mail.test_recipient if recipient is None else recipient
     return await _run(AsyncRuntime(), settings, _test_message(settings, to), None, [to],
-                      on_step, cancel)
+                      on_step, cancel, token_file)
 
 
 def send_test_mail(
@@ -119,21 +126,18 @@ def send_test_mail(
     recipient: str | None = None,
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
+    token_file: str | None = None,
 ) -> Report:
     """Synchronous :func:`send_test_mail_async` (see :func:`send`)."""
-    from mailer.blocking import SyncRuntime, drive
-
     to = settings.mail.test_recipient if recipient is None else recipient
     return drive(_run(SyncRuntime(), settings, _test_message(settings, to), None, [to],
-                      on_step, cancel))
+                      on_step, cancel, token_file))
 
 
 # --- running ------------------------------------------------------------------
 
 def _test_message(settings: Settings, to: str) -> MessageSource:
     def build() -> bytes:
-        from mailer.message import build_test_mail_bytes
-
         return build_test_mail_bytes(settings, to)
 
     return build
@@ -142,10 +146,7 @@ def _test_message(settings: Settings, to: str) -> MessageSource:
 def _as_message(message: EmailMessage | bytes) -> EmailMessage:
     from email.message import EmailMessage
 
-    from mailer.message import AddressError
-
     if isinstance(message, bytes | bytearray):
-        import re
         from email import policy
         from email.parser import BytesParser
 
@@ -170,19 +171,22 @@ async def _run(
     recipients: list[str],
     on_step: OnStep | None,
     cancel: threading.Event | None,
+    token_file: str | None = None,
 ) -> Report:
     mail, smtp = settings.mail, settings.mail.smtp
     external = mail.relay == "external"
     report = Report(relay=mail.relay, server=smtp.server if external else "",
                     recipients=list(recipients))
     rec = Recorder(report, on_step=on_step,
-                   secrets=secret_forms(smtp.username, smtp.password),
+                   secrets=secret_forms(smtp.username, smtp.password)
+                   + secret_forms("", smtp.oauth2.client_secret),
                    context={"server": smtp.server if external else mail.internal.sendmail,
                             "timeout": smtp.timeout, "host": smtp.server,
                             "path": mail.internal.sendmail})
     try:
         runtime.begin(cancel)
-        await _deliver(runtime, settings, build, sender or mail.sender, recipients, rec)
+        await _deliver(runtime, settings, build, sender or mail.sender, recipients, rec,
+                       token_file)
         report.ok = True
         rec.log_info("sent to %s via %s", ", ".join(report.recipients), report.relay)
     except MailerError as err:
@@ -211,10 +215,8 @@ async def _deliver(
     sender: str,
     recipients: list[str],
     rec: Recorder,
+    token_file: str | None = None,
 ) -> None:
-    from mailer.message import check_address
-    from mailer.smtp import Envelope
-
     mail, smtp = settings.mail, settings.mail.smtp
     external = mail.relay == "external"
 
@@ -227,22 +229,27 @@ async def _deliver(
 
     async with runtime.timeout(smtp.timeout):
         if not external:
-            from mailer.relay import send_with_sendmail
             await send_with_sendmail(rec, runtime, mail.internal.sendmail, envelope.sender,
                                      envelope.recipients, data)
             return
-        client = await open_smtp(runtime, settings, rec)
-        await client.mail_from(envelope)
-        await client.rcpt_to(envelope)
-        rec.report.queue_id = await client.data(envelope)
+        client = await open_smtp(runtime, settings, rec, token_file)
+        try:
+            await client.mail_from(envelope)
+            await client.rcpt_to(envelope)
+            rec.report.queue_id = await client.data(envelope)
+        except MailerError:
+            await client.quit_after_failure()
+            raise
         await client.quit()
         await client.wire.close()
 
 
-async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder) -> SmtpClient:
+async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder,
+                    token_file: str | None = None) -> SmtpClient:
     """Connect to the external relay of ``settings`` and get as far as MAIL FROM:
-    (POP3 first if set, greeting, EHLO, STARTTLS or TLS, login).  Raises
-    MailerError; mailer.queue uses it to send many mails over one connection."""
+    (POP3 first if set, an OAuth2 token if auth_method is "oauth2", greeting,
+    EHLO, STARTTLS or TLS, login).  Raises MailerError; mailer.queue uses it to
+    send many mails over one connection."""
     from mailer.smtp import SmtpClient
 
     mail, smtp = settings.mail, settings.mail.smtp
@@ -250,7 +257,15 @@ async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder) -> Smtp
     if mail.pop3.enabled:
         await _pop3_login(runtime, settings, password, rec)
     host, port = parse_server(smtp.server, 25)
-    rec.context["host"] = host
+    rec.context.update(host=host, server=host_port(host, port))
+    tokens = None
+    if smtp.authentication and smtp.auth_method == "oauth2" and not mail.pop3.enabled:
+        from mailer.oauth import TokenStep
+
+        tokens = TokenStep(runtime, settings, rec, token_file)
+        tokens.set_server(host, port)
+        rec.context.update(account=tokens.account, user=smtp.username)
+        await tokens.get()
     wire = runtime.wire(rec, host, port)
     rec.start("resolve", _("Look up {host}").format(host=host))
     addrs = await wire.resolve()
@@ -258,43 +273,45 @@ async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder) -> Smtp
     rec.start("connect", _("Connect to {server}").format(server=smtp.server))
     await wire.connect(addrs)
     rec.end("ok")
-    client = SmtpClient(wire, settings, password)
-    if smtp.security == "tls":
-        await client.implicit_tls()
-        client.certificate()
-    await client.greeting(smtp.security)
-    await client.ehlo(_("Introduce ourselves (EHLO)"))
-    if smtp.security == "starttls":
-        await client.starttls()
-        client.certificate()
-        await client.ehlo(_("Introduce ourselves again, encrypted (EHLO)"))
-    if smtp.authentication and not mail.pop3.enabled:
-        await client.login()
-    else:
-        rec.skip("login", _("Log in"), _("SMTP after POP3") if mail.pop3.enabled
-                 else _("authentication is off"))
+    client = SmtpClient(wire, settings, password, tokens)
+    try:
+        if smtp.security == "tls":
+            await client.implicit_tls()
+            client.certificate()
+        await client.greeting(smtp.security)
+        await client.ehlo(_("Introduce ourselves (EHLO)"))
+        if smtp.security == "starttls":
+            await client.starttls()
+            client.certificate()
+            await client.ehlo(_("Introduce ourselves again, encrypted (EHLO)"))
+        if smtp.authentication and not mail.pop3.enabled:
+            await client.login()
+        else:
+            rec.skip("login", _("Log in"), _("SMTP after POP3") if mail.pop3.enabled
+                     else _("authentication is off"))
+    except MailerError:
+        await client.quit_after_failure()  # polite while the connection is in step
+        raise
     return client
+
+
+def host_port(host: str, port: int) -> str:
+    """``host:port`` as messages name a server (``[::1]:587`` for IPv6)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _check_settings(settings: Settings, build: MessageSource, sender: str,
                     recipients: list[str], rec: Recorder) -> bytes:
     """Raise MailerError (invalid_settings / invalid_address /
     plaintext_auth_refused) or return the message bytes ready to send."""
-    from config.validate import validate
-    from mailer.message import (
-        AddressError,
-        check_envelope,
-        check_text,
-        message_bytes,
-        prepare_for_sending,
-    )
-
     mail, smtp = settings.mail, settings.mail.smtp
+    # validate() is the one judge of the settings (relay and security choices,
+    # server syntax, the user name and password a login needs...); what follows
+    # checks only what it does not: the message, the plaintext-login policy and
+    # whether the CA file can be loaded.
     problems = [p for p in validate(settings) if p.severity == "error"]
     if problems:
         raise rec.error("invalid_settings", detail=str(problems[0]))
-    if mail.relay not in ("internal", "external"):
-        raise rec.error("invalid_settings", detail=_("mail.relay must be internal or external"))
     try:
         check_envelope(sender, recipients)
         check_text(mail.sender_name, _("The sender name"))
@@ -309,23 +326,7 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
         raise rec.error("invalid_address", address="", detail=str(err)) from None
     if mail.relay == "internal":
         return message
-    try:
-        parse_server(smtp.server, 25)
-    except ValueError as err:
-        raise rec.error("invalid_settings",
-                        detail=f"mail.smtp.server: {err}") from None
-    if smtp.security not in ("tls", "starttls", "none"):
-        raise rec.error("invalid_settings",
-                        detail=_("mail.smtp.security must be tls, starttls or none"))
     uses_login = smtp.authentication or mail.pop3.enabled
-    if uses_login and not (smtp.username and smtp.password):
-        raise rec.error("invalid_settings", detail=_(
-            "mail.smtp.username and mail.smtp.password are needed to log in"))
-    if mail.pop3.enabled:
-        try:
-            parse_server(mail.pop3.server, 110)
-        except ValueError as err:
-            raise rec.error("invalid_settings", detail=f"mail.pop3.server: {err}") from None
     if uses_login and smtp.security == "none" and not smtp.allow_plaintext_auth:
         raise rec.error("plaintext_auth_refused")
     if smtp.security != "none":
@@ -340,12 +341,10 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
 
 async def _pop3_login(runtime: Runtime, settings: Settings, password: Secret,
                       rec: Recorder) -> None:
-    from mailer.pop3 import Pop3Client
-
     smtp, pop3 = settings.mail.smtp, settings.mail.pop3
     host, port = parse_server(pop3.server, 995 if smtp.security == "tls" else 110)
     saved = dict(rec.context)
-    rec.context.update(server=pop3.server, host=host)
+    rec.context.update(server=host_port(host, port), host=host, protocol="pop3")
     rec.start("pop3", _("Log in to the POP3 server {server}").format(server=pop3.server))
     rec.note(_("SMTP after POP3: POP3 server {server}").format(server=pop3.server))
     wire = runtime.wire(rec, host, port)

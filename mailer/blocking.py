@@ -16,7 +16,12 @@ import os
 import select
 import socket
 import ssl
+import subprocess
+import threading
 import time
+from collections.abc import Callable, Coroutine
+from types import TracebackType
+from typing import Any, TypeVar
 
 from config.i18n import _
 from mailer.session import Recorder
@@ -24,6 +29,7 @@ from mailer.wire import (
     MAX_LINE,
     PROBE_TIMEOUT,
     Line,
+    WireLike,
     cert_error,
     certificate_summary,
     connect_failed,
@@ -37,16 +43,7 @@ from mailer.wire import (
     unique_addresses,
 )
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    import threading
-    from collections.abc import Coroutine
-    from types import TracebackType
-    from typing import Any, TypeVar
-
-    from mailer.wire import WireLike
-
-    T = TypeVar("T")
+T = TypeVar("T")
 
 SLICE = 0.1            # seconds; longest wait between two looks at the cancel event
 RECV_SIZE = 65536
@@ -144,9 +141,28 @@ class SyncRuntime:
             wait = min(wait, min(limit.at for limit in self.limits) - time.monotonic())
         return max(wait, 0.001)
 
-    async def run_process(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
-        import subprocess
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        """Run blocking ``fn`` (an HTTPS request) in a worker thread while
+        watching the deadline and the cancel event (as the name lookup does)."""
+        import threading
 
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["value"] = fn()
+            except BaseException as exc:  # handed over below
+                box["error"] = exc
+
+        thread = threading.Thread(target=target, name="mailer-oauth", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(self.slice())
+        if "error" in box:
+            raise box["error"]
+        return box["value"]  # type: ignore[no-any-return]
+
+    async def run_process(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
         try:
@@ -164,7 +180,7 @@ class SyncRuntime:
                 pass
             try:
                 proc.wait(5)
-            except Exception:  # noqa: S110 -- the first error is the one to raise
+            except Exception:  # the first error is the one to raise
                 pass
             raise
         return proc.returncode, out or b"", err or b""
@@ -212,8 +228,6 @@ class SyncWire:
             return lookup()
         # A name may take the resolver's own timeouts: look it up in a thread
         # and keep watching the deadline and the cancel event meanwhile.
-        import threading
-
         box: dict[str, Any] = {}
 
         def target() -> None:
@@ -315,6 +329,13 @@ class SyncWire:
                 raise handshake_lost(self.rec, type(exc).__name__) from None
         self.encrypted = True
         established(self.rec, tls)
+
+    def local_address(self) -> tuple[str, int] | None:
+        """The local end of the connection (for the EHLO address literal)."""
+        try:
+            return self.sock.getsockname()[:2] if self.sock is not None else None
+        except OSError:
+            return None
 
     def certificate_summary(self) -> str:
         sock = self.sock

@@ -9,11 +9,7 @@ available to callers who prefer ``report.raise_for_failure()``-style code via
 from __future__ import annotations
 
 from mailer.diagnosis import GROUPS
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-
-if TYPE_CHECKING:
-    from mailer.report import Report
+from mailer.report import Report
 
 
 class MailerError(Exception):
@@ -62,7 +58,9 @@ class CancelledSend(MailerError):
 
 _BY_GROUP: dict[str, type[MailerError]] = {
     "settings": SettingsError,
+    "oauth_settings": SettingsError,
     "connect": ConnectError,
+    "oauth_connect": ConnectError,
     "tls": SecurityError,
     "auth": AuthError,
     "rejected": RejectedError,

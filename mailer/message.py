@@ -9,30 +9,23 @@ The email package is imported when a mail is built, not with the module.
 
 from __future__ import annotations
 
-import os
+import copy
 import socket
 import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.i18n import _
+from config.model import Settings
+from config.validate import check_address as config_check
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+if TYPE_CHECKING:  # the email package is imported by the functions that use it
     from email.message import EmailMessage
-    from typing import Any
 
-    from config.model import Settings
-
-LOGO_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "logo.png")
+LOGO_PATH = Path(__file__).resolve().parent / "assets" / "logo.png"
 MAX_HEADER_TEXT = 998
 
-
-def __getattr__(name: str) -> Any:
-    if name == "LOGO_PATH":  # a Path, for callers; pathlib only when asked for
-        from pathlib import Path
-
-        return Path(LOGO_FILE)
-    raise AttributeError(f"module 'mailer.message' has no attribute {name!r}")
 
 # C0 and C1 controls, DEL, the Unicode line separators
 _CONTROL = frozenset(map(chr, (*range(0x00, 0x20), *range(0x7f, 0xa0), 0x2028, 0x2029)))
@@ -70,8 +63,6 @@ def check_address(value: str) -> str:
     whitespace or control characters, no leading ``-``, no quoted local part.
     The rules are config.validate's (one checker for settings and mailer);
     the mailer adds its own control-character check as belt and braces."""
-    from config.validate import check_address as config_check
-
     if not isinstance(value, str):
         raise AddressError(repr(value), _("not text"))
     if _has_control(value):
@@ -172,7 +163,7 @@ def build_message(
         msg.add_alternative(_branded_html(subject, fragment, logo_cid[1:-1]), subtype="html")
         html_part = msg.get_payload()[1]  # type: ignore[index]
         assert isinstance(html_part, EmailMessage)
-        with open(LOGO_FILE, "rb") as f:
+        with open(LOGO_PATH, "rb") as f:
             logo = f.read()
         html_part.add_related(logo, maintype="image", subtype="png", cid=logo_cid,
                               filename="logo.png", disposition="inline")
@@ -263,7 +254,6 @@ def build_test_message(settings: Settings, recipient: str) -> EmailMessage:
 def prepare_for_sending(message: EmailMessage, settings: Settings) -> EmailMessage:
     """A copy ready for the wire: From/Date/Message-ID filled in if missing,
     Bcc removed, header values checked for control characters."""
-    import copy
     from email.headerregistry import Address
     from email.utils import formatdate, make_msgid
 

@@ -10,10 +10,12 @@ form the mailer ever encodes it (plain, base64, AUTH PLAIN payload) with
 from __future__ import annotations
 
 import base64
-import sys
+import dataclasses
+import logging
 import time
+from collections.abc import Callable
 
-from mailer.diagnosis import describe
+from mailer.diagnosis import POP3_VARIANTS, describe
 from mailer.errors import MailerError, error_class
 from mailer.report import Failure, Report, Step, TranscriptLine
 
@@ -22,11 +24,8 @@ MAX_TRANSCRIPT_LINES = 2000
 # C0 controls but TAB and LF, DEL, C1 controls, the Unicode line separators
 _UNPRINTABLE = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0b, 0x20),
                                              *range(0x7f, 0xa0), 0x2028, 0x2029)}
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    OnStep = Callable[[Step], None]
+OnStep = Callable[[Step], None]
+_log = logging.getLogger("mailer")
 
 
 class Secret:
@@ -89,27 +88,17 @@ class Recorder:
         self._started = 0.0
 
     # -- logging (logger "mailer") ------------------------------------------------
-    # Debug and info records go out only if the program has imported logging:
-    # without it nothing can have configured a handler, and those levels would
-    # be dropped anyway (logging's last-resort handler shows WARNING and up),
-    # so a one-shot CLI send does not import logging for nothing.
     @staticmethod
     def log_debug(msg: str, *args: object) -> None:
-        logging = sys.modules.get("logging")
-        if logging is not None:
-            logging.getLogger("mailer").debug(msg, *args)
+        _log.debug(msg, *args)
 
     @staticmethod
     def log_info(msg: str, *args: object) -> None:
-        logging = sys.modules.get("logging")
-        if logging is not None:
-            logging.getLogger("mailer").info(msg, *args)
+        _log.info(msg, *args)
 
     @staticmethod
     def log_warning(msg: str, *args: object) -> None:
-        import logging
-
-        logging.getLogger("mailer").warning(msg, *args)
+        _log.warning(msg, *args)
 
     # -- redaction ------------------------------------------------------
     def scrub(self, text: str) -> str:
@@ -140,7 +129,7 @@ class Recorder:
         if self.on_step is None:
             return
         try:
-            self.on_step(step.copy())
+            self.on_step(dataclasses.replace(step))
         except Exception as exc:  # a broken callback must not break the send
             self.log_warning("on_step callback raised %s", type(exc).__name__)
 
@@ -191,6 +180,8 @@ class Recorder:
     # -- failures ---------------------------------------------------------
     def error(self, cls: str, **values: object) -> MailerError:
         """A MailerError of class ``cls`` for the current step (to raise)."""
+        if self.context.get("protocol") == "pop3":  # POP3 speaks POP3
+            cls = POP3_VARIANTS.get(cls, cls)
         merged = {**self.context, "step": self.step_title(), **values}
         message, advice = describe(cls, merged)
         return error_class(cls)(cls, self.scrub(message), self.scrub(advice), self.step_name)

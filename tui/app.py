@@ -1,88 +1,135 @@
-"""The ``mailconsole`` screen's entry point, ``run``.
+"""The Textual app and its one factory (``make_app``).
 
-``run`` adds the console set-up (tui/console.py) around the app that
-``make_app`` builds (tui/application.py; ``MailConsoleApp``, ``make_app`` and
-``default_mailer`` are importable from here as before).  This module imports
-neither Textual nor the settings service at import time: ``run`` first paints
-the last session's first frame when the frame cache has it for exactly these
-inputs (tui/prepaint.py), then imports Textual and starts the app (issue 6).
-Before all that it hands the session to a pre-started console process if one
-is running (tui/prestart.py).
+``make_app`` builds the app for ``tui.start.run`` (the ``mailconsole`` command),
+the demo and the tests alike.  ``tui.app`` re-exports both names; this module is
+separate so that ``tui.start.run`` can paint the cached first frame before Textual
+is imported (tui/console/frame_cache.py).
 """
 
 from __future__ import annotations
 
-import sys
+from pathlib import Path
+from typing import Any
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    from pathlib import Path
-    from typing import Any
+from textual import events
+from textual.app import App
+from textual.binding import Binding
 
-    from tui.application import MailConsoleApp, default_mailer, make_app
-
-__all__ = ["MailConsoleApp", "default_mailer", "make_app", "run"]
-
-
-def __getattr__(name: str) -> Any:
-    """``MailConsoleApp``, ``make_app``, ``default_mailer``: from tui.application
-    (importing it imports Textual)."""
-    if name in ("MailConsoleApp", "make_app", "default_mailer"):
-        from tui import application
-
-        return getattr(application, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+from config.i18n import _, ascii_only, set_language, transliterate
+from config.service import SettingsService
+from tui.screens.mail_server import MailServerScreen
 
 
-def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = None,
-        demo_note: str | None = None, mailer: Any = None) -> int:
-    """Run the screen on ``config_path`` in the terminal; return the exit code.
+class MailConsoleApp(App[int]):
+    """The console app: today one screen, the mail server."""
 
-    A pre-started console process (tui/prestart.py), when one answers on its
-    socket, runs this same function for us on our terminal; otherwise (or in
-    that process) the screen starts here."""
-    if not demo_note and mailer is None:
-        from tui import prestart
+    TITLE = "mailconsole"
+    ENABLE_COMMAND_PALETTE = False
+    ALLOW_SELECT = False  # no screen text selection (and nothing to copy from it)
+    # App's own Ctrl+Q binding stays; action_quit below asks the screen first.
+    # F2 (PF2 on a vt100) or Ctrl+B: basic <-> rich display (tui/console/mode.py).
+    #
+    # Tab / Shift+Tab move the focus as PRIORITY bindings, i.e. at once, in the
+    # app's own message loop.  Textual's default (non-priority screen bindings)
+    # first posts the key to the focused widget, from which it bubbles to the
+    # screen; keys that arrive in the same read meanwhile are routed to the
+    # widget that was focused BEFORE the move and are lost -- "Tab Tab x" typed
+    # ahead (a paste, a fast typist, a serial line delivering a burst) never put
+    # the "x" into the field.  Nothing in this app uses Tab for anything else.
+    BINDINGS = [Binding("f2,ctrl+b", "console_mode", "Basic/rich", show=False,
+                        priority=True),
+                Binding("tab", "focus_next", show=False, priority=True),
+                Binding("shift+tab", "focus_previous", show=False, priority=True)]
+    # The form is the app's default screen (get_default_screen), not pushed over
+    # a blank one: Textual then composes and lays out one screen before the
+    # first paint, not two.  A default screen's CSS_PATH is not read
+    # by Textual, so the app reads the same file (one source, parsed once).
+    CSS_PATH = "screens/mail_server.tcss"
 
-        code = prestart.client(str(config_path), mode, lang)
-        if code is not None:
-            return code
-    from config.i18n import _, ascii_only, set_language
-    from tui import console
+    def __init__(self, service: SettingsService, mailer: Any, *, mode: str = "rich",
+                 demo_note: str | None = None) -> None:
+        super().__init__()
+        # Keys typed before the form is on screen with its first focus (while
+        # Textual starts, or while the cached first frame is shown,
+        # tui/console/frame_cache.py) are held here and replayed in order once it is:
+        # routed earlier they would reach no field and be lost.
+        self._held_keys: list[events.Key] | None = []
+        self.service = service
+        self.mailer = mailer
+        self.mode = mode
+        # made before basic mode was chosen: spell it in ASCII here (ä -> ae), too
+        self.demo_note = transliterate(demo_note) if demo_note and ascii_only() else demo_note
 
-    language = set_language(lang)
-    chosen = console.detect_mode(mode)
-    console.prepare_environment(chosen)
-    early = None
-    inputs = {"mode": chosen, "language": language, "ascii_only": ascii_only()}
-    if not demo_note:  # the demo's config is a new temporary file each time
-        from tui import prepaint
+    def get_default_screen(self) -> MailServerScreen:
+        return MailServerScreen(self.service, self.mailer, demo_note=self.demo_note)
 
-        early = prepaint.start(str(config_path), **inputs)  # type: ignore[arg-type]
-    try:
-        from config.errors import ConfigError
-        from config.service import SettingsService
+    async def on_mount(self) -> None:
+        # A pushed screen is composed before the app counts as ready (pilots,
+        # tests); Textual does not wait for a default screen, so wait here.
+        await self.screen._mounted_event.wait()
+        self.call_after_refresh(self._release_keys)
 
-        service = SettingsService(config_path)
-        try:
-            service.load()
-        except ConfigError as err:
-            if early is not None:
-                early.abort()
-            print(_("mailconsole: cannot open the settings: {error}").format(error=err),
-                  file=sys.stderr)
-            return err.exit_code
-        if early is not None:  # the file may have changed since the frame was chosen
-            early.recheck(str(config_path), size=early.size, **inputs)
-        from tui.application import make_app
+    async def on_event(self, event: events.Event) -> None:
+        if (isinstance(event, events.Key) and not event.is_forwarded
+                and self._held_keys is not None):
+            self._held_keys.append(event)
+            return
+        await super().on_event(event)
 
-        app = make_app(config_path, mode=chosen, mailer=mailer, demo_note=demo_note,
-                       service=service)
-        console.install(app, chosen, early)
-        result = app.run()
-    finally:
-        if early is not None:
-            early.abort()  # nothing once the console driver has taken over
-    if app.return_code not in (None, 0):
-        return int(app.return_code)
-    return int(result or 0)
+    async def _release_keys(self) -> None:
+        """After the first paint (the focus is set): replay the held keys, in
+        order, in this one message handler (no later key can overtake them)."""
+        held, self._held_keys = self._held_keys or [], None
+        for event in held:
+            await super().on_event(event)
+
+    async def action_console_mode(self) -> None:
+        """F2 / Ctrl+B: switch between basic (ASCII, no mouse) and rich display."""
+        from tui import console
+
+        await console.switch_mode(self)
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: the form decides (it asks when there are unsaved changes)."""
+        top = self.screen
+        if isinstance(top, MailServerScreen):
+            top.action_request_quit()
+        elif any(isinstance(s, MailServerScreen) for s in self.screen_stack):
+            self.notify(_("Close this dialog first (Esc), then quit with Ctrl+Q."))
+        else:
+            self.exit(0)
+
+    def _fatal_error(self) -> None:
+        """Textual's crash report, without local variables (they may hold the
+        password: Textual's default is ``Traceback(show_locals=True)``)."""
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(
+            Segments(self.console.render(traceback, self.console.options))
+        )
+        self._close_messages_no_wait()
+
+
+def default_mailer() -> Any:
+    """The real mailer package (imported late: it is only needed to send)."""
+    import mailer
+
+    return mailer
+
+
+def make_app(config_path: str | Path, *, mode: str = "rich", lang: str | None = None,
+             mailer: Any = None, demo_note: str | None = None,
+             service: SettingsService | None = None) -> MailConsoleApp:
+    """Build the app on ``config_path`` (the one factory for run, demo and tests)."""
+    if lang is not None:
+        set_language(lang)
+    return MailConsoleApp(
+        service if service is not None else SettingsService(config_path),
+        mailer if mailer is not None else default_mailer(),
+        mode=mode,
+        demo_note=demo_note,
+    )

@@ -81,7 +81,7 @@ class Tick(Checkbox):
         super().__init__(*args, **kwargs)
 
     @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # noqa: N802 - Textual's name
+    def BUTTON_INNER(self) -> str:  # Textual's name
         return "X" if self.value else " "
 
 
@@ -89,7 +89,7 @@ class ChoiceButton(RadioButton):
     """A radio button whose dot is blank when not chosen (see :class:`Tick`)."""
 
     @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # noqa: N802 - Textual's name
+    def BUTTON_INNER(self) -> str:  # Textual's name
         return "\u25cf" if self.value else " "
 
 
@@ -105,7 +105,7 @@ class Choice(RadioSet):
         if not self._is_mounted:
             # RadioSet's mount handler moves to the first button, and moving
             # chooses here.  A set created with its value already pressed keeps
-            # it and highlights it instead (issue 6: no Changed event and no
+            # it and highlights it instead (no Changed event and no
             # restyle before the first paint); without one the first is chosen.
             pressed = [i for i, node in enumerate(self._nodes)
                        if isinstance(node, RadioButton) and node.value]

@@ -405,9 +405,9 @@ def test_bare_mailconsole_starts_the_tui_with_path_mode_and_language(run, monkey
     import types
 
     calls = []
-    fake = types.ModuleType("tui.app")
+    fake = types.ModuleType("tui.start")
     fake.run = lambda path, mode=None, lang=None: calls.append((path, mode, lang)) or 0
-    monkeypatch.setitem(__import__("sys").modules, "tui.app", fake)
+    monkeypatch.setitem(__import__("sys").modules, "tui.start", fake)
     assert run("--basic", "--lang", "de").code == 0
     assert run().code == 0
     assert run("--rich", "--config", "/x.toml").code == 0
@@ -418,9 +418,9 @@ def test_demo_calls_run_demo(run, monkeypatch):
     import types
 
     calls = []
-    fake = types.ModuleType("tui.demo")
+    fake = types.ModuleType("mailconsole.demo")
     fake.run_demo = lambda mode=None, lang=None: calls.append((mode, lang)) or 0
-    monkeypatch.setitem(__import__("sys").modules, "tui.demo", fake)
+    monkeypatch.setitem(__import__("sys").modules, "mailconsole.demo", fake)
     assert run("demo", "--basic").code == 0
     assert run("--rich", "demo").code == 0
     assert calls == [("basic", None), ("rich", None)]

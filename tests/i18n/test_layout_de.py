@@ -23,7 +23,7 @@ from tests.tui.helpers import (
     write_config,
 )
 from tui.dialogs import key_table
-from tui.mail_server import labels
+from tui.screens.mail_server import labels
 
 SIZE = (80, 24)
 FIX_LABELS = ["use port {port}", "use an external server", "refuse plaintext login"]

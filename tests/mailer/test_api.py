@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -195,39 +193,6 @@ def test_unknown_host_is_dns_and_closed_port_is_refused():
         "mail.smtp.security": "none", "mail.smtp.authentication": False}), recipient=RCPT)
     assert refused.failure is not None and refused.failure.cls == "refused"
     assert refused.failure.step == "connect"
-
-
-def test_import_mailer_does_not_load_the_transport():
-    code = ("import sys, mailer; "
-            "heavy = [m for m in ('ssl', 'asyncio', 'email.message', 'textual', 'mailer.smtp')"
-            " if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert out.returncode == 0, out.stdout + out.stderr
-
-
-def test_the_sync_api_never_imports_asyncio(smtp_server):
-    """The blocking transport sends the whole STARTTLS + AUTH test mail
-    without loading asyncio (nor logging, dataclasses, concurrent.futures,
-    pathlib, typing, contextlib, threading, html or the idna codec).  The email
-    package is loaded: every mail is built with it.  Run with -S, so that the
-    development venv's .pth import hook cannot have loaded any of them first."""
-    import json
-
-    server = smtp_server(tls="starttls")
-    values = json.dumps(server.settings_values())
-    code = (
-        "import json, sys; before = set(sys.modules); "
-        "from config.model import Settings; import mailer; "
-        f"s = Settings().with_values(json.loads({values!r})); "
-        f"r = mailer.send_test_mail(settings=s, recipient={RCPT!r}); "
-        "heavy = [m for m in ('asyncio', 'logging', 'dataclasses', 'concurrent.futures', "
-        "'pathlib', 'typing', 'contextlib', 'threading', 'html', 'encodings.idna') "
-        "if m in set(sys.modules) - before]; print(r.ok, heavy); "
-        "sys.exit(0 if r.ok and 'email.message' in sys.modules and not heavy else 1)")
-    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, timeout=60)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert len(server.wait_for_messages(1)) == 1
 
 
 def test_a_sync_send_from_inside_a_coroutine_runs_without_suspending(smtp_server):

@@ -8,7 +8,7 @@ from config.model import Settings
 from config.service import SettingsService
 from tui.app import make_app
 from tui.dialogs import TestMailDialog
-from tui.mail_server import MailServerScreen
+from tui.screens.mail_server import MailServerScreen
 
 EXTERNAL_STARTTLS = {
     "mail.relay": "external",

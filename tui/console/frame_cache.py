@@ -1,10 +1,10 @@
-"""The first frame from the last session, painted before Textual is imported (issue 6).
+"""The first frame from the last session, painted before Textual is imported.
 
 Importing Textual alone takes ~0.25-0.35 s on the appliance's CPUs, more than the
-0.4 s start-up target leaves.  So ``tui.app.run`` looks, before it imports Textual,
+0.4 s start-up target leaves.  So ``tui.start.run`` looks, before it imports Textual,
 for the exact first frame an earlier session painted with the same inputs, and paints
 it at once (~0.1 s after the process starts).  The cell-diff wire layer
-(``tui/console_wire.py``) then starts from that screen: when Textual's own first
+(``tui/console/celldiff.py``) then starts from that screen: when Textual's own first
 frame is identical it costs 0 bytes, and any difference is sent as a normal diff.
 
 A stale frame is never shown: the cache key covers everything the first frame depends
@@ -44,8 +44,7 @@ except ImportError:  # Python >= 3.12
     except ImportError:
         from hashlib import sha256  # type: ignore[assignment]
 
-from tui.codestamp import known_stamp
-from tui.console_wire import DEFAULT_PEN, WireEncoder
+from tui.console.celldiff import DEFAULT_PEN, WireEncoder
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -59,6 +58,62 @@ _ENV_PREFIXES = ("TEXTUAL", "TERM", "COLORTERM", "NO_COLOR", "FORCE_COLOR", "TTY
 # ... except these, which do not change the screen.
 _ENV_IGNORED = frozenset({"MAILCONSOLE_FRAME_CACHE", "MAILCONSOLE_STARTUP_LOG"})
 _ENTER = "\x1b[?1049h"  # what Textual's driver sends first (alternate screen)
+
+
+# The stamp of the code a screen comes from: equal stamps, same code.
+PACKAGES = ("config", "mailer", "mailconsole", "tui")  # ours: every file is in the stamp
+
+
+def _root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _tree(path: str, out: list[str]) -> None:
+    try:
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError:
+        out.append(f"{path}:missing")
+        return
+    for entry in entries:
+        if entry.name == "__pycache__":
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            _tree(entry.path, out)
+        elif entry.is_file():
+            st = entry.stat()
+            out.append(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}")
+
+
+def _distribution(name: str, out: list[str]) -> None:
+    """Where ``name`` is imported from and its installed version (dist-info name)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    origin = spec.origin if spec is not None else None
+    if not origin:
+        out.append(f"{name}:missing")
+        return
+    st = os.stat(origin)
+    out.append(f"{origin}:{st.st_size}:{st.st_mtime_ns}")
+    site = os.path.dirname(os.path.dirname(origin))
+    prefix = name + "-"
+    try:
+        out.extend(n for n in sorted(os.listdir(site))
+                   if n.startswith(prefix) and n.endswith(".dist-info"))
+    except OSError:
+        pass
+
+
+def code_stamp() -> str:
+    """Python, the environment's prefix, every file of our packages (size, mtime)
+    and Textual's and Rich's location and version: equal stamps, same code."""
+    out = [sys.version, sys.prefix, sys.base_prefix]
+    root = _root()
+    for package in PACKAGES:
+        _tree(os.path.join(root, package), out)
+    for name in ("textual", "rich"):
+        _distribution(name, out)
+    return "\n".join(out)
 
 
 def cache_dir(environ: os._Environ[str] | dict[str, str] | None = None) -> str | None:
@@ -110,7 +165,7 @@ def cache_key(config_path: str, *, mode: str, language: str, size: tuple[int, in
         return None
     env = sorted((k, v) for k, v in os.environ.items()
                  if k.startswith(_ENV_PREFIXES) and k not in _ENV_IGNORED)
-    material = [FORMAT, known_stamp(), real, file_state, mode, language, list(size),
+    material = [FORMAT, code_stamp(), real, file_state, mode, language, list(size),
                 ascii_only, env, extra]
     key = sha256(json.dumps(material).encode("utf-8", "surrogateescape")).hexdigest()
     name = f"frame-{sha256(real.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"

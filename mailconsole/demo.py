@@ -13,6 +13,7 @@ install.  The screen says so.
 from __future__ import annotations
 
 import signal
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,11 @@ from config.service import SettingsService
 HOST = "127.0.0.1"
 
 
-class _FreePortController(Controller):
-    """aiosmtpd's Controller bound to port 0; learns the real port once bound."""
-
-    def _trigger_server(self) -> Any:
-        assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
-        return super()._trigger_server()
+def _free_port() -> int:
+    """A port that was free a moment ago (the demo's own loopback server)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
 
 
 class DemoSetup:
@@ -43,8 +42,8 @@ class DemoSetup:
         self.dir = Path(self._tmp.name)
         self.config = self.dir / "mail.toml"
         self.maildir = self.dir / "maildir"
-        self._controller = _FreePortController(
-            Mailbox(str(self.maildir)), hostname=HOST, port=0,
+        self._controller = Controller(
+            Mailbox(self.maildir), hostname=HOST, port=_free_port(),
             server_hostname="demo.invalid", ident="mailconsole demo capture server",
         )
         self.port = 0
@@ -95,7 +94,7 @@ class DemoSetup:
 
 def run_demo(*, mode: str | None = None, lang: str | None = None) -> int:
     """Run the screen on a fresh demo setup; return the exit code."""
-    from tui.app import run
+    from tui.start import run
 
     set_language(lang)
 

@@ -1,8 +1,8 @@
-"""A Textual driver for slow, dumb lines (imports Textual; used by tui/console.py).
+"""A Textual driver for slow, dumb lines (imports Textual; used by tui/console/mode.py).
 
 On top of Textual's LinuxDriver it:
 
-* sends its output through the cell-diff :class:`~tui.console_wire.WireEncoder`
+* sends its output through the cell-diff :class:`~tui.console.celldiff.WireEncoder`
   (only changed cells reach the terminal; identical frames cost nothing);
 * in basic mode: maps every character to ASCII, turns mouse reporting off, drops
   terminal queries and modes a serial terminal ignores, and shows the hardware cursor
@@ -27,8 +27,8 @@ from textual._parser import ParseError
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
-from tui.console_ascii import to_ascii
-from tui.console_wire import BLANK, WireEncoder
+from tui.console.ascii import to_ascii
+from tui.console.celldiff import BLANK, WireEncoder
 
 _ERRORS = "mailconsole-latin1"
 
@@ -76,7 +76,7 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
                       prepaint: Any = None) -> type[LinuxDriver]:
     """A subclass of ``base`` (Textual's LinuxDriver) that starts in ``mode``
     (:meth:`set_mode` switches at run time).  ``prepaint``: the
-    :class:`tui.prepaint.Prepaint` of this start (the terminal may already show the
+    :class:`tui.console.frame_cache.Prepaint` of this start (the terminal may already show the
     cached first frame; the first frame is stored in it)."""
 
     class ConsoleDriver(base):  # type: ignore[valid-type,misc]

@@ -177,14 +177,14 @@ class WireEncoder:
         self.cursor_y = 0
         self.cursor_visible = False  # what the app asked for (?25h / ?25l)
         # The terminal already shows this encoder's screen in the alternate screen
-        # (tui/prepaint.py): the app's next ?1049h is not sent and clears nothing.
+        # (tui/console/frame_cache.py): the app's next ?1049h is not sent and clears nothing.
         self.keep_screen_once = False
         # While held, flush() sends only mode sequences; the screen is diffed on
         # the first flush after release (the pre-painted frame stays meanwhile).
         self.hold = False
         self.text_written = False  # any text since this was last set to False
         # When a list: every byte of screen output (not the passed-through mode
-        # sequences) is appended to it (tui/prepaint.py keeps the start-up's).
+        # sequences) is appended to it (tui/console/frame_cache.py keeps the start-up's).
         self.recorded: list[str] | None = None
         self._margins: tuple[int, int] | None = None  # the incoming stream's DECSTBM
         # Rows that moved up or down as a block are scrolled on the terminal

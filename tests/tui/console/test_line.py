@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 
-from tests.console.conftest import CUP, bench, screen_of
+from tests.tui.console.conftest import CUP, bench, screen_of
 
 ESC = b"\x1b"
 CTRL_G, CTRL_L, CTRL_Q, CTRL_S, CTRL_T = b"\x07", b"\x0c", b"\x11", b"\x13", b"\x14"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from config.service import SettingsService
-from tests.console.conftest import REPO, bench
+from tests.tui.console.conftest import REPO, bench
 
 SSHD = "/usr/sbin/sshd"
 MAILCONSOLE = REPO / ".venv" / "bin" / "mailconsole"
@@ -69,12 +69,12 @@ class Sshd:
             "PubkeyAuthentication yes\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
             "StrictModes no\nUsePAM no\nLogLevel ERROR\n"
-            # the frame cache (tui/prepaint.py) in the test's directory, not ~/.cache
+            # the frame cache (tui/console/frame_cache.py) in the test's directory, not ~/.cache
             f"SetEnv PATH=/usr/bin:/bin MAILCONSOLE_FRAME_CACHE={tmp / 'frames'}\n\n"
             f"{_match_block(config)}"
         )
         subprocess.run([SSHD, "-t", "-f", str(conf)], check=True)
-        self.log = open(tmp / "sshd.log", "wb")  # noqa: SIM115
+        self.log = open(tmp / "sshd.log", "wb")  # closed in stop()
         self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(conf)],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10

@@ -1,6 +1,6 @@
 """Console delivery: basic mode for dumb terminals and serial lines, and the byte budget.
 
-CONTRACT with tui/app.py:
+CONTRACT with tui/start.py:
 
     mode = detect_mode(requested)   # requested: "basic" | "rich" | None (auto) -> "basic"|"rich"
     prepare_environment(mode)       # BEFORE the App is constructed: colour system, ANSI theme,
@@ -11,7 +11,7 @@ CONTRACT with tui/app.py:
 Basic mode (as subiquity does on serial consoles): 16 colours through an ANSI theme
 (none with NO_COLOR), ASCII only with widths kept, no mouse reporting, no cursor blink,
 no animations, the hardware cursor shown in text fields, and a cell-diff output layer
-(tui/console_wire.py) that writes only the cells that changed.  Rich mode keeps
+(tui/console/celldiff.py) that writes only the cells that changed.  Rich mode keeps
 Textual's look but uses the same output layer and tolerant input.  Ctrl+L repaints
 the screen in both modes; :func:`switch_mode` (the app's F2 / Ctrl+B key) switches
 between the modes at run time.  See docs/console.md.
@@ -156,11 +156,11 @@ def _sync_textual_constants() -> None:
 def install(app: Any, mode: str, prepaint: Any = None) -> None:
     """Adapt a constructed (not yet running) App to ``mode``.  Call before app.run().
 
-    ``prepaint``: the :class:`tui.prepaint.Prepaint` of this start, if any (the
+    ``prepaint``: the :class:`tui.console.frame_cache.Prepaint` of this start, if any (the
     driver starts from the frame it painted and stores the first frame in it)."""
     if mode not in MODES:
         raise ValueError(f"unknown console mode {mode!r}")
-    from tui.console_driver import make_driver_class
+    from tui.console.driver import make_driver_class
 
     base = getattr(app.driver_class, "_console_base", app.driver_class)
     from textual.drivers.linux_driver import LinuxDriver
@@ -176,7 +176,7 @@ def install(app: Any, mode: str, prepaint: Any = None) -> None:
         "color_system": _rich_color_system(),
         "animations": _original_env("TEXTUAL_ANIMATIONS") or "full",
     }
-    from tui.console_ascii import make_line_filter
+    from tui.console.ascii import make_line_filter
 
     ascii_filter = make_line_filter()
     ascii_filter.enabled = mode == "basic"
@@ -270,7 +270,7 @@ def _no_cursor_blink() -> None:
 
     Process-wide: the console runs one app per process.  TextArea only when
     something imported it already (the screens are imported before ``install``;
-    importing it here cost ~20 ms of start-up, issue 6).
+    importing it here cost ~20 ms of start-up).
     """
     from textual.widgets import Input
 

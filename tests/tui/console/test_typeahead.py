@@ -13,7 +13,7 @@ is "Mail server" (the radio row), then Sender address, then Sender name."""
 
 from __future__ import annotations
 
-from tests.console.conftest import bench, screen_of
+from tests.tui.console.conftest import bench, screen_of
 
 
 def _row(rows: list[str], label: str) -> str:

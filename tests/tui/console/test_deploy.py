@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.console.conftest import REPO
+from tests.tui.console.conftest import REPO
 
 SSHD_CONF = REPO / "deploy" / "sshd" / "mailconsole.conf"
 GETTY_CONF = REPO / "deploy" / "systemd" / "serial-getty@.service.d" / "mailconsole.conf"
 GETTY_UNIT = Path("/lib/systemd/system/serial-getty@.service")
-CONSOLE_UNIT = REPO / "deploy" / "systemd" / "mailconsole-console.service"
 
 
 def _directives(text: str) -> dict[str, str]:
@@ -81,31 +80,3 @@ def test_the_login_shell_runs_the_console_and_nothing_else():
     commands = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert commands == ['exec /usr/local/bin/mailconsole --config /etc/mailconsole/mail.toml "$@"']
     assert os.access(REPO / "deploy" / "mailconsole-shell", os.X_OK)
-
-
-@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="needs systemd-analyze")
-def test_systemd_accepts_the_console_server_unit(tmp_path):
-    """The pre-started console's unit (tui/prestart.py).  systemd-analyze checks that
-    ExecStart's program exists: a stand-in replaces /usr/local/bin/mailconsole."""
-    text = CONSOLE_UNIT.read_text()
-    stand_in = tmp_path / "mailconsole"
-    stand_in.write_text("#!/bin/sh\n")
-    stand_in.chmod(0o755)
-    (tmp_path / CONSOLE_UNIT.name).write_text(
-        text.replace("/usr/local/bin/mailconsole", str(stand_in)))
-    env = {**os.environ, "SYSTEMD_UNIT_PATH": f"{tmp_path}:"}
-    run = subprocess.run(["systemd-analyze", "verify", CONSOLE_UNIT.name],
-                         capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert CONSOLE_UNIT.name not in run.stdout + run.stderr  # no warning about our unit
-    settings = dict(line.split("=", 1) for line in text.splitlines()
-                    if "=" in line and not line.startswith("#"))
-    assert settings["ExecStart"] == ("/usr/local/bin/mailconsole console-server "
-                                     "--socket /run/mailconsole/console.sock")
-    assert settings["User"] == "mailadmin"  # the sshd drop-in's and the getty's user
-    assert settings["Restart"] == "always"
-    assert settings["KillMode"] == "process", "a server restart must not end sessions"
-    assert settings["RuntimeDirectory"] == "mailconsole"
-    assert settings["RuntimeDirectoryMode"] == "0700"
-    for sandbox in ("PrivateTmp", "ProtectSystem", "NoNewPrivileges", "ProtectHome"):
-        assert sandbox not in settings, "sessions must see what a normal start sees"

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from tui import console
-from tui.console_ascii import GLYPHS, to_ascii
-from tui.console_driver import tolerant_decoder
-from tui.console_wire import WireEncoder, sgr_transition
+from tui.console.ascii import GLYPHS, to_ascii
+from tui.console.celldiff import WireEncoder, sgr_transition
+from tui.console.driver import tolerant_decoder
 
 
 @pytest.mark.parametrize("term", ["vt100", "vt220", "linux", "dumb", "", "VT100", "vt102"])

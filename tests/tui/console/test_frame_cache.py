@@ -1,7 +1,7 @@
-"""The frame cache (tui/prepaint.py): the start-up screen of the last session with the
+"""The frame cache (tui/console/frame_cache.py): the start-up screen of the last session with the
 same inputs is painted before Textual is imported; a stale one is never shown.
 
-Every start is the real app (tui.app.run) on an 80x24 pseudo-terminal, with the cache
+Every start is the real app (tui.start.run) on an 80x24 pseudo-terminal, with the cache
 in tmp_path.  "Before Textual" is checked by order, not by time: Textual's driver
 sends bracketed-paste mode (ESC[?2004h) when it starts; a cold start paints the form
 after it, a pre-painted one before it.
@@ -15,7 +15,7 @@ import stat
 import termios
 import time
 
-from tests.console.conftest import bench, screen_of
+from tests.tui.console.conftest import bench, screen_of
 
 DRIVER_STARTED = b"\x1b[?2004h"
 MARK = b"Sender address"
@@ -31,7 +31,7 @@ def _start(tmp_path, *, mode="basic", rows=24, config=None, keys=b"", quiet=1.0)
     session = bench.PtySession(argv, env, rows=rows, cols=80, cwd=str(bench.REPO))
     try:
         session.settle(quiet=quiet, timeout=30)
-        # The screen is stored once it has settled (tui/prepaint.py); on a busy
+        # The screen is stored once it has settled (tui/console/frame_cache.py); on a busy
         # machine that can come after our quiet period: give it time to appear.
         deadline = time.monotonic() + 10
         while not _frames(tmp_path) and time.monotonic() < deadline:
@@ -155,7 +155,7 @@ def test_a_file_changed_while_starting_takes_the_frame_back(tmp_path, monkeypatc
     stored under the old key."""
     import io
 
-    from tui import prepaint
+    from tui.console import frame_cache as prepaint
 
     config = tmp_path / "mail.toml"
     config.write_text('[mail]\nsender = "a@example.org"\n', encoding="utf-8")
@@ -182,7 +182,7 @@ def test_a_cached_screen_that_differs_is_corrected_and_stored_again(tmp_path):
     [entry] = _frames(tmp_path)
     data = json.loads(entry.read_text())
     assert "Admin > Server" in data["screen"]
-    from tui import prepaint
+    from tui.console import frame_cache as prepaint
 
     data["screen"] = data["screen"].replace("Admin", "STALE", 1)
     cells = prepaint._decode_cells(data["state"]["cells"], 80, 24)
@@ -201,13 +201,13 @@ def test_a_cached_screen_that_differs_is_corrected_and_stored_again(tmp_path):
 
 
 def test_the_pre_paint_path_imports_neither_textual_nor_rich(tmp_path):
-    """What runs before the cached screen is painted stays light: tui.app (run),
-    tui.console (mode) and tui.prepaint import no Textual, Rich or settings service."""
+    """What runs before the cached screen is painted stays light: tui.start (run),
+    tui.console (mode) and tui.console.frame_cache import no Textual, Rich or settings service."""
     import subprocess
     import sys
 
     code = (
-        "import sys; import tui.app, tui.console, tui.prepaint as p; "
+        "import sys; import tui.start, tui.console, tui.console.frame_cache as p; "
         f"p.cache_key({str(tmp_path / 'mail.toml')!r}, mode='basic', language='en', "
         "size=(80, 24), ascii_only=True); "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich') "

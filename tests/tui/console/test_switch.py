@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.console.conftest import screen_of
+from tests.tui.console.conftest import screen_of
 
 F2_VT100 = b"\x1bOQ"  # PF2: what a vt100 sends for F2
 CTRL_B = b"\x02"
@@ -112,7 +112,7 @@ async def _walk_focus(app) -> list[tuple[str, str]]:
 
 
 def console_theme() -> str:
-    from tui.console import BASIC_THEME
+    from tui.console.mode import BASIC_THEME
 
     return BASIC_THEME
 

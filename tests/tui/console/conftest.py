@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _load_bench():
@@ -32,7 +32,7 @@ bench = _load_bench()
 @pytest.fixture
 def spawn_app(tmp_path):
     """spawn_app(term=..., mode=None, rows=24, cols=80, extra_env=None) -> PtySession
-    running the real app (tui.app.run) on a fresh config in tmp_path; closed at the end."""
+    running the real app (tui.start.run) on a fresh config in tmp_path; closed at the end."""
     sessions = []
 
     def spawn(term: str | None = "vt100", mode: str | None = None, rows: int = 24,
@@ -54,7 +54,7 @@ CUP = re.compile(rb"\x1b\[(\d*)(?:;(\d*))?H")
 
 def screen_of(output: bytes, width: int = 80, height: int = 30) -> list[str]:
     """Replay ``output`` on a virtual terminal of width x height (rows as text)."""
-    from tui.console_wire import WireEncoder
+    from tui.console.celldiff import WireEncoder
 
     term = WireEncoder(width, height, clear_on_start=False)
     term.write(output.decode("utf-8", "replace"))

@@ -1,5 +1,5 @@
-"""Basic mode's help line: one short line per field (issue 6's byte budget), the
-full text on the help screen (F1); rich mode keeps the full text (issue 4)."""
+"""Basic mode's help line: one short line per field (the serial line's byte budget), the
+full text on the help screen (F1); rich mode keeps the full text."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _help_text(app) -> str:
 
 
 async def _stops(app, *, open_help: bool) -> tuple[list[tuple[str, str]], str]:
-    from tui.mail_server import key_of
+    from tui.screens.mail_server import key_of
 
     seen: list[tuple[str, str]] = []
     help_screen = ""
@@ -68,7 +68,7 @@ def test_help_line_is_short_in_basic_and_full_in_rich_mode(tmp_path, mode):
     from tests.tui.helpers import EXTERNAL_STARTTLS, write_config
     from tui import console
     from tui.app import make_app
-    from tui.mail_server import labels
+    from tui.screens.mail_server import labels
 
     console.prepare_environment(mode)
     try:

@@ -1,0 +1,44 @@
+"""``ConfirmDialog``: a yes/no question.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Label, Static
+
+from config.i18n import _
+from tui.dialogs.base import Dialog, Words, words
+
+
+class ConfirmDialog(Dialog[bool]):
+    """Yes / no question."""
+
+    BINDINGS = [
+        Binding("escape,n", "dismiss(False)", "Cancel"),
+        Binding("y", "dismiss(True)", "Yes"),
+    ]
+
+    def __init__(self, title: Words, question: Words, *, yes: Words | None = None) -> None:
+        super().__init__()
+        self.title_text, self.question, self.yes = title, question, yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="box"):
+            yield Label(words(self.title_text), classes="dialog-title")
+            yield Static(Text(words(self.question)))
+            with Horizontal(classes="buttons"):
+                yes = words(self.yes) if self.yes is not None else _("Yes")
+                yield self.button(_("{label} (y)").format(label=yes), "yes")
+                yield self.button(_("Cancel (Esc)"), "no")
+
+    @on(Button.Pressed, "#yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def _no(self) -> None:
+        self.dismiss(False)

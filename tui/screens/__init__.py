@@ -1,0 +1,1 @@
+"""The app's screens (today one: the mail server)."""

@@ -1,0 +1,59 @@
+"""How the screen starts: ``run``.
+
+``run`` chooses the console mode (tui/console/), paints the last session's first
+frame when the frame cache has it for exactly these inputs
+(tui/console/frame_cache.py), loads the settings, and only then imports Textual
+and starts the app that ``tui.app.make_app`` builds.  This module imports neither
+Textual nor the settings service at import time, so that the cached frame is on
+the terminal before Textual's import time is spent.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = None,
+        demo_note: str | None = None, mailer: Any = None) -> int:
+    """Run the screen on ``config_path`` in the terminal; return the exit code."""
+    from config.i18n import _, ascii_only, set_language
+    from tui import console
+
+    language = set_language(lang)
+    chosen = console.detect_mode(mode)
+    console.prepare_environment(chosen)
+    early = None
+    inputs = {"mode": chosen, "language": language, "ascii_only": ascii_only()}
+    if not demo_note:  # the demo's config is a new temporary file each time
+        from tui.console import frame_cache as prepaint
+
+        early = prepaint.start(str(config_path), **inputs)  # type: ignore[arg-type]
+    try:
+        from config.errors import ConfigError
+        from config.service import SettingsService
+
+        service = SettingsService(config_path)
+        try:
+            service.load()
+        except ConfigError as err:
+            if early is not None:
+                early.abort()
+            print(_("mailconsole: cannot open the settings: {error}").format(error=err),
+                  file=sys.stderr)
+            return err.exit_code
+        if early is not None:  # the file may have changed since the frame was chosen
+            early.recheck(str(config_path), size=early.size, **inputs)
+        from tui.app import make_app
+
+        app = make_app(config_path, mode=chosen, mailer=mailer, demo_note=demo_note,
+                       service=service)
+        console.install(app, chosen, early)
+        result = app.run()
+    finally:
+        if early is not None:
+            early.abort()  # nothing once the console driver has taken over
+    if app.return_code not in (None, 0):
+        return int(app.return_code)
+    return int(result or 0)
