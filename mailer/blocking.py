@@ -145,8 +145,6 @@ class SyncRuntime:
     async def in_thread(self, fn: Callable[[], T]) -> T:
         """Run blocking ``fn`` (an HTTPS request) in a worker thread while
         watching the deadline and the cancel event (as the name lookup does)."""
-        import threading
-
         box: dict[str, Any] = {}
 
         def target() -> None:
