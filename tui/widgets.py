@@ -8,20 +8,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.text import Text
 from textual.message import Message
 from textual.selection import Selection
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet
 
 from config.i18n import _
+from config.text import cells
 
 
 class FieldInput(Input):
-    """A one-line, compact input without cursor blink."""
+    """A one-line, compact input without cursor blink.  The value is drawn
+    through config.text.cells: a control, DEL, C1 or bidi character in it (a
+    hostile config file) shows as one visible character (␛, �) and never
+    reaches the terminal; the value itself is unchanged."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
+
+    @property
+    def _value(self) -> Text:
+        if self.password:
+            return super()._value
+        text = Text(cells(self.value), no_wrap=True, overflow="ignore", end="")
+        if self.highlighter is not None:
+            text = self.highlighter(text)
+        return text
 
 
 class PasswordInput(FieldInput):

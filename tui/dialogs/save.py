@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Label, Static
 
 from config.i18n import _
+from config.text import visible
 from tui.dialogs.base import Dialog
 
 
@@ -28,7 +29,7 @@ def diff_text(diff: str) -> Text:
             style = "cyan"
         else:
             style = ""
-        text.append(line + "\n", style=style)
+        text.append(visible(line, tab=True) + "\n", style=style)  # the file's text
     text.rstrip()
     return text
 
