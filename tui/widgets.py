@@ -30,9 +30,10 @@ class FieldInput(Input):
 
     @property
     def _value(self) -> Text:
-        if self.password:
+        shown = cells(self.value)
+        if self.password or shown == self.value:
             return super()._value
-        text = Text(cells(self.value), no_wrap=True, overflow="ignore", end="")
+        text = Text(shown, no_wrap=True, overflow="ignore", end="")
         if self.highlighter is not None:
             text = self.highlighter(text)
         return text
