@@ -52,7 +52,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine_info import cpu_model  # noqa: E402  (bench/ is sys.path[0])
+from machine_info import cpu_model
 
 HERE = Path(__file__).resolve().parent
 

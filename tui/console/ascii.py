@@ -101,7 +101,7 @@ def make_line_filter():  # -> textual.filter.LineFilter (imports textual lazily)
     class AsciiLineFilter(LineFilter):
         """Map box/block glyphs and any non-ASCII character to ASCII, widths kept."""
 
-        def apply(self, segments: list[Segment], background) -> list[Segment]:  # noqa: ANN001
+        def apply(self, segments: list[Segment], background) -> list[Segment]:
             return [
                 seg if seg.control or seg.text.isascii()
                 else Segment(to_ascii(seg.text), seg.style, seg.control)
