@@ -114,8 +114,13 @@ class SettingsService:
             return None
 
     def validate(self, settings: Settings | None = None) -> list[Problem]:
-        return validate(self.settings if settings is None else settings,
-                        file_mode=self.file_mode)
+        settings = self.settings if settings is None else settings
+        problems = validate(settings, file_mode=self.file_mode)
+        if settings.mail.smtp.auth_method == "oauth2":
+            from config.tokens import token_problems
+
+            problems += token_problems(settings, self.path)
+        return problems
 
     # -- rendering -----------------------------------------------------------
     def render(self, settings: Settings) -> str:
@@ -237,7 +242,7 @@ def parse_partial(text: str, source: str = "<input>") -> dict[str, Value]:
 
 
 _PASSWORD_VALUE = (
-    r"""(password\s*=\s*)("{3}.*?(?:"{3}|$)|'{3}.*?(?:'{3}|$)|"(?:[^"\\]|\\.)*"|'[^']*')""")
+    r"""((?:password|client_secret)\s*=\s*)("{3}.*?(?:"{3}|$)|'{3}.*?(?:'{3}|$)|"(?:[^"\\]|\\.)*"|'[^']*')""")
 
 
 def _redact_line(line: str, secrets: list[str]) -> str:

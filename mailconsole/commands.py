@@ -38,6 +38,8 @@ if TYPE_CHECKING:  # the mailer (ssl, email) is imported by test-mail and send o
     from mailer.report import Report, Step
 
 PASSWORD_KEY = "mail.smtp.password"
+CLIENT_SECRET_KEY = "mail.smtp.oauth2.client_secret"
+STDIN_OPTION = {PASSWORD_KEY: "--password-stdin", CLIENT_SECRET_KEY: "--client-secret-stdin"}
 
 
 # --- helpers ----------------------------------------------------------------
@@ -49,8 +51,14 @@ def service(path: str) -> SettingsService:
 
 def load(svc: SettingsService) -> Settings:
     settings = svc.load()
-    remember_secret(settings.mail.smtp.password)
+    remember_secrets(settings)
     return settings
+
+
+def remember_secrets(settings: Settings) -> None:
+    """Register every secret of ``settings`` (password, client secret)."""
+    for key in SECRET_KEYS:
+        remember_secret(str(settings.get(key)))
 
 
 def known_key(key: str) -> str:
@@ -184,7 +192,8 @@ def parse_assignments(items: list[str]) -> dict[str, Value]:
         if key in SECRET_KEYS:
             remember_secret(text)
             raise UsageError(_("{key}: a password on the command line is refused (it shows in "
-                               "ps and the shell history) — use --password-stdin").format(key=key))
+                               "ps and the shell history) — use {option}").format(
+                                   key=key, option=STDIN_OPTION.get(key, "--password-stdin")))
         try:
             values[key] = parse_value(key, text)
         except ConfigTypeError as exc:
@@ -193,34 +202,42 @@ def parse_assignments(items: list[str]) -> dict[str, Value]:
     return values
 
 
-def read_password() -> str:
+def read_password(key: str = PASSWORD_KEY) -> str:
+    option = STDIN_OPTION[key]
     if sys.stdin is None:
-        raise UsageError(_("--password-stdin: there is no standard input"))
+        raise UsageError(_("{option}: there is no standard input").format(option=option))
     if sys.stdin.isatty():
-        password = getpass.getpass(_("Password for {key}: ").format(key=PASSWORD_KEY))
+        password = getpass.getpass(_("Password for {key}: ").format(key=key))
     else:
         line = sys.stdin.readline()
         if not line:
-            raise UsageError(_("--password-stdin: standard input is empty — pipe the password "
-                               "in, e.g. printf '%s\\n' \"$PW\" | mailconsole set "
-                               "--password-stdin"))
+            raise UsageError(_("{option}: standard input is empty — pipe the secret in, e.g. "
+                               "printf '%s\\n' \"$PW\" | mailconsole set {option}").format(
+                                   option=option))
         password = line.removesuffix("\n").removesuffix("\r")
     remember_secret(password)
     if not password:
-        raise UsageError(_("--password-stdin: the password is empty — to remove it, run "
-                           "'mailconsole unset {key}'").format(key=PASSWORD_KEY))
+        raise UsageError(_("{option}: the secret is empty — to remove it, run "
+                           "'mailconsole unset {key}'").format(option=option, key=key))
     return password
+
+
+def read_stdin_secrets(args: argparse.Namespace, values: dict[str, Value]) -> None:
+    """--password-stdin and --client-secret-stdin (one line each, in that order)."""
+    if getattr(args, "password_stdin", False):
+        values[PASSWORD_KEY] = read_password(PASSWORD_KEY)
+    if getattr(args, "client_secret_stdin", False):
+        values[CLIENT_SECRET_KEY] = read_password(CLIENT_SECRET_KEY)
 
 
 def cmd_set(args: argparse.Namespace, path: str) -> int:
     values = parse_assignments(args.assignments)
-    if args.password_stdin:
-        values[PASSWORD_KEY] = read_password()
+    read_stdin_secrets(args, values)
     if not values:
         raise UsageError(_("nothing to set — give KEY=VALUE or --password-stdin"))
     svc = service(path)
     settings, changed = svc.update(values)
-    remember_secret(settings.mail.smtp.password)
+    remember_secrets(settings)
     if changed:
         print(_("{path}: saved {summary}").format(path=path, summary=summary(list(values),
                                                                             settings)))
@@ -234,7 +251,7 @@ def cmd_unset(args: argparse.Namespace, path: str) -> int:
     keys = [known_key(k) for k in args.keys]
     svc = service(path)
     settings, changed = svc.reset(keys)
-    remember_secret(settings.mail.smtp.password)
+    remember_secrets(settings)
     if changed:
         print(_("{path}: back to the default: {summary}").format(
             path=path, summary=summary(keys, settings)))
@@ -297,7 +314,7 @@ def cmd_apply(args: argparse.Namespace, path: str) -> int:
     text, source = read_apply_file(args.file)
     svc = service(path)
     result = svc.apply_toml(text, check=args.check, source=source)
-    remember_secret(result.settings.mail.smtp.password)
+    remember_secrets(result.settings)
     if args.json:
         print(_dump({"changed": bool(result.changed), "check": bool(args.check),
                      "diff": result.diff, "file": str(path)}))
@@ -378,8 +395,11 @@ def cmd_test_mail(args: argparse.Namespace, path: str) -> int:
     from mailer import send_test_mail
 
     progress = None if args.json else Progress(sys.stdout, live=sys.stdout.isatty())
+    from config.tokens import token_path
+
     report = send_test_mail(settings=settings, recipient=recipient,
-                            on_step=progress.on_step if progress else None)
+                            on_step=progress.on_step if progress else None,
+                            token_file=token_path(path))
     if args.json:
         print(report.to_json())
     else:
@@ -706,3 +726,142 @@ def queue_problems(settings: Settings) -> list[Problem]:
                 n=info["waiting"], age=_age(info["oldest_seconds"]),
                 error=error.get("message") or "-")))
     return problems
+
+
+# --- preset -------------------------------------------------------------------------
+
+
+def cmd_preset(args: argparse.Namespace, path: str) -> int:
+    from config import presets
+
+    if args.list or not args.name:
+        if not args.list:
+            raise UsageError(_("name a preset, or --list to see them"))
+        for name, preset in presets.PRESETS.items():
+            print(f"{name:<22}{_(preset.label)}")
+        return EXIT_OK
+    try:
+        preset = presets.find(args.name)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    values: dict[str, Value] = dict(preset.values)
+    values.update(parse_assignments(args.assignments))
+    read_stdin_secrets(args, values)
+    print(_("Preset: {label}").format(label=_(preset.label)))
+    for key, value in preset.values:
+        print(f"  {key} = {toml_value(value)}")
+    print(_("Checklist:"))
+    for n, line in enumerate(presets.checklist(preset.name), 1):
+        print(f"  {n}. {line}")
+    sys.stdout.flush()
+    svc = service(path)
+    if args.check:
+        settings = load(svc).with_values(values)
+        remember_secrets(settings)
+        problems = svc.validate(settings)
+        missing = [p for p in problems if p.severity == "error"]
+        for p in missing:
+            print(_("Still missing: {key}: {message}").format(key=p.key, message=p.message))
+        print(_("{path}: nothing written (--check)").format(path=path))
+        return EXIT_FAILED if missing else EXIT_OK
+    settings, changed = svc.update(values)
+    remember_secrets(settings)
+    if changed:
+        print(_("{path}: saved the preset {name}").format(path=path, name=preset.name))
+    else:
+        print(_("{path}: unchanged").format(path=path))
+    print_warnings(svc.validate(settings), path)
+    return EXIT_OK
+
+
+# --- oauth ---------------------------------------------------------------------------
+
+
+def cmd_oauth(args: argparse.Namespace, path: str) -> int:
+    from config.tokens import token_path
+
+    svc = service(path)
+    settings = load(svc)
+    tokens = token_path(path)
+    if args.oauth_command == "status":
+        from mailer.oauth import status
+
+        info = status(settings, tokens)
+        if args.json:
+            print(_dump(info))
+            return EXIT_OK
+        print(_("method: {method}").format(method=info["auth_method"]))
+        if info["auth_method"] != "oauth2":
+            print(_("OAuth2 is not in use (mail.smtp.auth_method = \"password\")"))
+            return EXIT_OK
+        print(_("flow: {flow}").format(flow=info["flow"]))
+        print(_("account: {account}").format(account=info["account"] or "-"))
+        print(_("access token: {state}{until}").format(
+            state=info["access_token"], until=_until(info["access_token_expires_at"])))
+        if info["flow"] == "device_code":
+            print(_("sign-in (refresh token): {state}{until}").format(
+                state=info["refresh_token"], until=_until(info["refresh_token_expires_at"])))
+        return EXIT_OK
+    if args.oauth_command == "logout":
+        from mailer.oauth import logout
+
+        n = logout(tokens)
+        print(_("{path}: forgot {n} stored token entries").format(path=tokens, n=n))
+        return EXIT_OK
+    return _oauth_login(args, settings, svc, tokens)
+
+
+def _until(when: str | None) -> str:
+    return _(" (until {when})").format(when=when) if when else ""
+
+
+def _oauth_login(args: argparse.Namespace, settings: Settings, svc: SettingsService,
+                 tokens: str) -> int:
+    from mailer.oauth import OAuthError, device_login
+
+    smtp = settings.mail.smtp
+    if smtp.auth_method != "oauth2" or smtp.oauth2.flow != "device_code":
+        raise CommandFailed(_("oauth login is for mail.smtp.auth_method = \"oauth2\" with "
+                              "mail.smtp.oauth2.flow = \"device_code\" (e.g. 'mailconsole "
+                              "preset microsoft365-device'); the other flows need no sign-in"))
+    from config.validate import validate
+
+    problems = [p for p in validate(settings.with_values({"mail.relay": "external"}))
+                if p.severity == "error" and p.key.startswith("mail.smtp.oauth2.")]
+    if problems:
+        raise CommandFailed(_("{path}: {problem} — fix it first").format(
+            path=svc.path, problem=problems[0]))
+
+    def prompt(p: Any) -> None:
+        print(_("To sign in, open {url} on any device and enter the code {code}").format(
+            url=p.verification_uri, code=p.user_code))
+        if p.verification_uri_complete:
+            print(_("(or open {url})").format(url=p.verification_uri_complete))
+        print(_("Sign in as {account}. Waiting (Ctrl+C cancels)...").format(
+            account=settings.mail.smtp.oauth2.subject or smtp.username or "?"))
+        sys.stdout.flush()
+
+    def waiting(state: str) -> None:
+        if state == "slow_down":
+            err(_("the provider asked to poll more slowly; waiting longer between checks"))
+
+    try:
+        entry = device_login(settings, tokens, on_prompt=prompt, on_wait=waiting,
+                             timeout=args.timeout, register=remember_secret)
+    except OAuthError as exc:
+        from mailer.diagnosis import describe
+        from mailer.oauth import provider_hint
+
+        values = {**exc.values(), "portal": provider_hint(smtp.oauth2.token_url),
+                  "account": smtp.oauth2.subject or smtp.username}
+        message, advice = describe(exc.cls, values)
+        raise CommandFailed(_("oauth login failed: {cls}: {message} — {advice}").format(
+            cls=exc.cls, message=message, advice=advice)) from None
+    print(_("Signed in; tokens stored in {path} (mode 0600).").format(path=tokens))
+    ends = float(entry.get("refresh_expires_at") or 0)
+    if ends:
+        import time
+
+        print(_("The sign-in lasts until {date} (renewed by use).").format(
+            date=time.strftime("%Y-%m-%d", time.localtime(ends))))
+    return EXIT_OK

@@ -33,7 +33,12 @@ from mailer.wire import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeVar
+
     from mailer.wire import WireLike
+
+    T = TypeVar("T")
 
 CANCEL_POLL = 0.05
 
@@ -114,6 +119,13 @@ class Wire:
         if self.writer is None:
             return ""
         return certificate_summary(self.writer.get_extra_info("ssl_object"))
+
+    def local_address(self) -> tuple[str, int] | None:
+        """The local end of the connection (for the EHLO address literal)."""
+        if self.writer is None:
+            return None
+        sockname = self.writer.get_extra_info("sockname")
+        return (str(sockname[0]), int(sockname[1])) if sockname else None
 
     # -- greeting probe -----------------------------------------------------
     async def wait_data(self, seconds: float) -> bool:
@@ -272,6 +284,12 @@ class AsyncRuntime:
             wire.abort()
         if self._watcher is not None:
             self._watcher.cancel()
+
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        """Run blocking ``fn`` (an HTTPS request) in a worker thread; the send's
+        deadline and a cancel stop waiting for it (the thread ends by its own
+        socket timeout)."""
+        return await asyncio.to_thread(fn)
 
     async def run_process(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
         proc = await asyncio.create_subprocess_exec(

@@ -19,7 +19,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -140,6 +140,27 @@ class SyncRuntime:
         if self.limits:
             wait = min(wait, min(limit.at for limit in self.limits) - time.monotonic())
         return max(wait, 0.001)
+
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        """Run blocking ``fn`` (an HTTPS request) in a worker thread while
+        watching the deadline and the cancel event (as the name lookup does)."""
+        import threading
+
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["value"] = fn()
+            except BaseException as exc:  # handed over below
+                box["error"] = exc
+
+        thread = threading.Thread(target=target, name="mailer-oauth", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(self.slice())
+        if "error" in box:
+            raise box["error"]
+        return box["value"]  # type: ignore[no-any-return]
 
     async def run_process(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -308,6 +329,13 @@ class SyncWire:
                 raise handshake_lost(self.rec, type(exc).__name__) from None
         self.encrypted = True
         established(self.rec, tls)
+
+    def local_address(self) -> tuple[str, int] | None:
+        """The local end of the connection (for the EHLO address literal)."""
+        try:
+            return self.sock.getsockname()[:2] if self.sock is not None else None
+        except OSError:
+            return None
 
     def certificate_summary(self) -> str:
         sock = self.sock

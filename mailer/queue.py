@@ -1,4 +1,4 @@
-"""The durable outgoing queue (spool): accept, then deliver (issue 16).
+"""The durable outgoing queue (spool): accept, then deliver.
 
 Layout of the spool directory (``queue.dir``, or ``$MAILCONSOLE_QUEUE_DIR``)::
 
@@ -48,10 +48,10 @@ import errno
 import fcntl
 import os
 import time
+from typing import TYPE_CHECKING
 
 from config.i18n import _
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from typing import Any

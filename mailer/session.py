@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from mailer.diagnosis import describe
+from mailer.diagnosis import POP3_VARIANTS, describe
 from mailer.errors import MailerError, error_class
 from mailer.report import Failure, Report, Step, TranscriptLine
 
@@ -180,6 +180,8 @@ class Recorder:
     # -- failures ---------------------------------------------------------
     def error(self, cls: str, **values: object) -> MailerError:
         """A MailerError of class ``cls`` for the current step (to raise)."""
+        if self.context.get("protocol") == "pop3":  # POP3 speaks POP3
+            cls = POP3_VARIANTS.get(cls, cls)
         merged = {**self.context, "step": self.step_title(), **values}
         message, advice = describe(cls, merged)
         return error_class(cls)(cls, self.scrub(message), self.scrub(advice), self.step_name)

@@ -3,7 +3,7 @@
 ``make_app`` builds the app for ``tui.start.run`` (the ``mailconsole`` command),
 the demo and the tests alike.  ``tui.app`` re-exports both names; this module is
 separate so that ``tui.start.run`` can paint the cached first frame before Textual
-is imported (tui/console/frame_cache.py, issue 6).
+is imported (tui/console/frame_cache.py).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class MailConsoleApp(NoLocalsCrashReport, App[int]):
                 Binding("shift+tab", "focus_previous", show=False, priority=True)]
     # The form is the app's default screen (get_default_screen), not pushed over
     # a blank one: Textual then composes and lays out one screen before the
-    # first paint, not two (issue 6).  A default screen's CSS_PATH is not read
+    # first paint, not two.  A default screen's CSS_PATH is not read
     # by Textual, so the app reads the same file (one source, parsed once).
     CSS_PATH = "screens/mail_server.tcss"
 

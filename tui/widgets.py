@@ -83,7 +83,7 @@ class Tick(Checkbox):
         super().__init__(*args, **kwargs)
 
     @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:
+    def BUTTON_INNER(self) -> str:  # Textual's name
         return "X" if self.value else " "
 
 
@@ -91,7 +91,7 @@ class ChoiceButton(RadioButton):
     """A radio button whose dot is blank when not chosen (see :class:`Tick`)."""
 
     @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:
+    def BUTTON_INNER(self) -> str:  # Textual's name
         return "\u25cf" if self.value else " "
 
 

@@ -1,4 +1,4 @@
-"""The first frame from the last session, painted before Textual is imported (issue 6).
+"""The first frame from the last session, painted before Textual is imported.
 
 Importing Textual alone takes ~0.25-0.35 s on the appliance's CPUs, more than the
 0.4 s start-up target leaves.  So ``tui.start.run`` looks, before it imports Textual,
