@@ -143,8 +143,90 @@ CLASSES: dict[str, tuple[str, str]] = {
     "auth_oauth2_required": (
         N_("{server} refuses password login for this account (OAuth2 / modern "
            "authentication required): {reply}"),
-        N_("Enable SMTP AUTH for this mailbox in the provider's admin centre, or use an "
-           "app password or another relay; this appliance cannot do OAuth2."),
+        N_("Switch to OAuth2 ('mailconsole preset microsoft365' or 'google-workspace'), "
+           "or enable SMTP AUTH for this mailbox in the provider's admin centre, or use an "
+           "app password."),
+    ),
+    "oauth_invalid_client": (
+        N_("The token endpoint did not accept the application's credentials ({reply})."),
+        N_("Check mail.smtp.oauth2.client_id and the client secret or certificate in "
+           "{portal}: a client secret expires; create a new one and set it with "
+           "'mailconsole set --client-secret-stdin'."),
+    ),
+    "oauth_invalid_grant": (
+        N_("The token endpoint refused the grant ({reply})."),
+        N_("Device sign-in: the stored sign-in expired or was revoked; run 'mailconsole "
+           "oauth login' again. Service account: check the key file, the appliance's clock "
+           "and mail.smtp.oauth2.subject (a mailbox of your domain), in {portal}."),
+    ),
+    "oauth_unauthorized_client": (
+        N_("The application may not use this way of getting a token ({reply})."),
+        N_("In {portal}: Microsoft: allow public client flows for the device code, or the "
+           "application permission for client credentials; Google: add the service "
+           "account's client ID with the scope https://mail.google.com/ to domain-wide "
+           "delegation."),
+    ),
+    "oauth_consent_required": (
+        N_("The permission has not been granted for this application ({reply})."),
+        N_("An administrator must grant consent in {portal} (API permissions > Grant admin "
+           "consent), then try again."),
+    ),
+    "oauth_invalid_scope": (
+        N_("The token endpoint refused the scope ({reply})."),
+        N_("Check mail.smtp.oauth2.scope: Microsoft 365 app-only "
+           "https://outlook.office365.com/.default, with a person's sign-in "
+           "https://outlook.office.com/SMTP.Send offline_access; Google "
+           "https://mail.google.com/ ('mailconsole preset NAME' fills it)."),
+    ),
+    "oauth_access_denied": (
+        N_("The sign-in was declined ({reply})."),
+        N_("Run 'mailconsole oauth login' again and accept the request, signed in as the "
+           "sending mailbox."),
+    ),
+    "oauth_expired_token": (
+        N_("The sign-in code expired before anyone used it."),
+        N_("Run 'mailconsole oauth login' again and enter the code within its time."),
+    ),
+    "oauth_login_timeout": (
+        N_("Nobody completed the sign-in in time."),
+        N_("Run 'mailconsole oauth login' again and enter the code within its time."),
+    ),
+    "oauth_cancelled": (
+        N_("The sign-in was cancelled."),
+        N_("Nothing to change; run 'mailconsole oauth login' when ready."),
+    ),
+    "oauth_login_required": (
+        N_("Nobody has signed in for {account} on this appliance yet (device code flow)."),
+        N_("Run 'mailconsole oauth login' (or sign in from the screen) and follow the "
+           "instructions."),
+    ),
+    "oauth_key_file": (
+        N_("The key file cannot be used: {detail}"),
+        N_("Set mail.smtp.oauth2.key_file to the service account's JSON key file or a PEM "
+           "private key, readable by the appliance (mode 0600)."),
+    ),
+    "oauth_unreachable": (
+        N_("The token endpoint could not be reached: {detail}"),
+        N_("Check mail.smtp.oauth2.token_url, DNS and that a firewall or proxy lets the "
+           "appliance reach the provider over HTTPS (port 443)."),
+    ),
+    "oauth_error": (
+        N_("The token endpoint answered with an error: {reply}"),
+        N_("The provider's answer above names the cause; check the application in "
+           "{portal}."),
+    ),
+    "oauth_token_refused": (
+        N_("{server} refused the OAuth2 token: {reply}"),
+        N_("The token was issued but the mail server does not accept it for {user}: check "
+           "that SMTP AUTH is enabled for the mailbox, that the application has the SMTP "
+           "permission (Microsoft: SMTP.SendAsApp and the service principal's mailbox "
+           "permission; Google: domain-wide delegation), and that the user name is the "
+           "mailbox."),
+    ),
+    "oauth_not_offered": (
+        N_("{server} offers no OAuth2 login (offered: {offered})."),
+        N_("Use the provider's submission server (smtp.office365.com:587, "
+           "smtp.gmail.com:587) with STARTTLS, or set mail.smtp.auth_method = \"password\"."),
     ),
     "auth_not_offered": (
         N_("{server} offers no login method this appliance supports (offered: "
@@ -390,7 +472,13 @@ GROUPS: dict[str, frozenset[str]] = {
     "auth": frozenset({
         "auth_failed", "auth_required", "app_password_required", "auth_oauth2_required",
         "auth_not_offered", "pop3_login_failed",
+        "oauth_invalid_client", "oauth_invalid_grant", "oauth_unauthorized_client",
+        "oauth_consent_required", "oauth_invalid_scope", "oauth_access_denied",
+        "oauth_expired_token", "oauth_login_timeout", "oauth_login_required",
+        "oauth_error", "oauth_token_refused", "oauth_not_offered",
     }),
+    "oauth_settings": frozenset({"oauth_key_file"}),
+    "oauth_connect": frozenset({"oauth_unreachable"}),
     "rejected": frozenset({
         "sender_refused", "sender_not_owned", "recipient_refused", "relay_denied",
         "helo_rejected", "client_rejected", "policy_refused", "message_too_big",
@@ -401,5 +489,5 @@ GROUPS: dict[str, frozenset[str]] = {
                            "sendmail_config"}),
     "transport": frozenset({"timeout", "connection_lost", "protocol_error",
                             "pop3_protocol_error", "pop3_connection_lost"}),
-    "cancelled": frozenset({"cancelled"}),
+    "cancelled": frozenset({"cancelled", "oauth_cancelled"}),
 }

@@ -1,4 +1,4 @@
-"""Classification of an SMTP reply by what it says (issue 14).
+"""Classification of an SMTP reply by what it says.
 
 One place for the replies of the servers admins meet, each with its source:
 :data:`KNOWN` (the table the tests read and replay), then the enhanced status

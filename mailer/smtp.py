@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import socket
+from typing import TYPE_CHECKING
 
 from config.i18n import _
 from config.model import Settings
@@ -18,6 +19,9 @@ from mailer.errors import MailerError
 from mailer.replies import classify, reply_line
 from mailer.session import HIDDEN, Recorder, Secret
 from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, WireLike, injection_warning, tls_context
+
+if TYPE_CHECKING:
+    from mailer.oauth import TokenStep
 
 _DIGITS = frozenset("0123456789")
 _QUEUE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-")
@@ -53,7 +57,11 @@ class Envelope:
 
 
 def dot_stuff(data: bytes) -> bytes:
-    """Dot-stuff ``data`` and append the end-of-data marker."""
+    """Dot-stuff ``data`` and append the end-of-data marker.  Every line end
+    becomes CRLF first (a bare CR or bare LF too), so no ``<LF>.<CR><LF>`` or
+    ``<CR><LF>.<LF>`` can reach a server that takes bare line ends for real
+    ones (SMTP smuggling): the only end of data on the wire is ours."""
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     if data.startswith(b"."):
@@ -116,12 +124,14 @@ def local_name(local: tuple[str, int] | None = None, configured: str = "") -> st
 
 
 class SmtpClient:
-    def __init__(self, wire: WireLike, settings: Settings, password: Secret) -> None:
+    def __init__(self, wire: WireLike, settings: Settings, password: Secret,
+                 tokens: TokenStep | None = None) -> None:
         self.wire = wire
         self.rec: Recorder = wire.rec
         self.settings = settings
         self.smtp = settings.mail.smtp
         self.password = password
+        self.tokens = tokens
         self.extensions: dict[str, str] = {}
         # True while the last command's reply was read completely: a QUIT
         # after a failure is polite only then (not mid-reply, not after a
@@ -272,6 +282,9 @@ class SmtpClient:
             self.rec.end("warning", detail=self.rec.warn(_("certificate checks were off")))
 
     async def login(self) -> None:
+        if self.tokens is not None:
+            await self.login_oauth(self.tokens)
+            return
         user = self.smtp.username
         self.rec.start("login", _("Log in as {user}").format(user=user))
         offered = self.extensions.get("AUTH", "").upper().split()
@@ -310,6 +323,65 @@ class SmtpClient:
         if reply.code != 235:
             raise self._reject(reply)
         self.rec.end("ok", reply=reply.text, detail=_("mechanism {m}").format(m=mechanism))
+
+    async def login_oauth(self, tokens: TokenStep) -> None:
+        """SASL OAUTHBEARER (RFC 7628) or XOAUTH2 with the token of ``tokens``;
+        a cached token the server refuses is renewed once and tried again."""
+        from mailer.oauth import choose_mechanism
+
+        user = self.smtp.username
+        offered = self.extensions.get("AUTH", "").upper().split()
+        mechanism = choose_mechanism(offered)
+        self.rec.start("login", _("Log in as {user} (OAuth2)").format(user=user))
+        if mechanism is None:
+            self.rec.set_reply(_("offered: {m}").format(m=" ".join(offered) or "-"))
+            raise self.rec.error("oauth_not_offered", offered=" ".join(offered) or _("none"))
+        if not self.wire.encrypted and not self.smtp.allow_plaintext_auth:
+            raise self.rec.error("plaintext_auth_refused")
+        reply = await self._sasl_oauth(mechanism, user, tokens.token)
+        if reply.code != 235 and tokens.from_cache and 500 <= reply.code < 600:
+            self.rec.end("warning", reply=reply.text,
+                         detail=_("the server refused the cached token; getting a new one"))
+            await tokens.get(renew=True)
+            self.rec.start("login", _("Log in as {user} (OAuth2), new token").format(user=user))
+            reply = await self._sasl_oauth(mechanism, user, tokens.token)
+        if reply.code != 235:
+            # a refused login with a token is a refused token (Exchange's "5.7.3
+            # Authentication unsuccessful", "5.7.139 ... SmtpClientAuthentication is
+            # disabled", Gmail's "5.7.8"); anything else as mailer.replies says
+            if reply.code >= 500 and classify(reply.code, reply.message, "login") in (
+                    "auth_failed", "auth_oauth2_required"):
+                self.rec.set_reply(reply.text)
+                raise self.rec.error("oauth_token_refused",
+                                     reply=reply_line(reply.code, reply.lines), user=user)
+            raise self._reject(reply)
+        self.rec.end("ok", reply=reply.text, detail=_("mechanism {m}").format(m=mechanism))
+
+    async def _sasl_oauth(self, mechanism: str, user: str, token: str) -> Reply:
+        from mailer.oauth import oauthbearer, xoauth2
+
+        if mechanism == "XOAUTH2":
+            payload, abort = xoauth2(user, token), ""
+        else:
+            payload = oauthbearer(user, token, self.wire.host, self.wire.port)
+            abort = "AQ=="  # base64 of %x01: the client's answer to an error (RFC 7628 3.2.3)
+        reply = await self.command(f"AUTH {mechanism} {payload}",
+                                   shown=f"AUTH {mechanism} {HIDDEN}")
+        if reply.code == 334:  # the error challenge: base64 of a JSON status
+            self._note_oauth_challenge(reply.message.strip())
+            reply = await self.command(abort, shown=abort)
+        return reply
+
+    def _note_oauth_challenge(self, text: str) -> None:
+        import json
+
+        try:
+            data = json.loads(base64.b64decode(text, validate=True).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return
+        if isinstance(data, dict):
+            self.rec.note(_("the server's OAuth2 error: status {status}, scope {scope}").format(
+                status=data.get("status", "?"), scope=data.get("scope", "?")))
 
     async def mail_from(self, env: Envelope) -> None:
         self.rec.start("mail_from", _("Sender {address}").format(address=env.sender))

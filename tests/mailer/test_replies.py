@@ -1,4 +1,4 @@
-"""Classification by what the server says (issue 14): the reply table of
+"""Classification by what the server says: the reply table of
 mailer/replies.py, the enhanced and basic codes, and the advice naming the
 setting as the screen labels it.
 
