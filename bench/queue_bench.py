@@ -6,7 +6,8 @@
    between mails) to a loopback aiosmtpd relay (tests/servers/smtp.py, plain SMTP,
    no AUTH).  Against msmtp sending the same mails one process per mail (what a
    caller without a queue does), M of them (default 200; mails/s is the rate).
-2. Accept: wall time of one ``mailconsole send --queue-only`` (spool write with
+2. Accept: ``Queue.accept`` in-process (the spool write alone), and the wall time of
+   one ``mailconsole send --queue-only`` (spool write with
    fsyncs, no delivery), of one ``mailconsole send`` (spool write + delivery) and
    of one ``msmtp`` delivering one mail; interleaved rounds, median.
 
@@ -106,6 +107,18 @@ def main() -> int:
         print(f"flush: {args.n} mails in {queue_s:.2f} s = {q_rate:.0f} mails/s (one "
               f"connection); msmtp one process per mail: {args.m} in {msmtp_s:.2f} s = "
               f"{m_rate:.0f} mails/s; ratio {q_rate / m_rate:.1f}x")
+
+        with tempfile.TemporaryDirectory(prefix="queue-bench-") as tmp:
+            q = Queue(os.path.join(tmp, "spool"))
+            data = message(0).replace(b"\n", b"\r\n")
+            times = []
+            for _i in range(50):
+                t0 = time.perf_counter()
+                q.accept(SENDER, ["a@example.org"], data)
+                times.append(time.perf_counter() - t0)
+            print(f"{'Queue.accept (in-process)':28} median "
+                  f"{statistics.median(times) * 1000:6.2f} ms  (the spool write: tmp file, "
+                  f"fsync, rename, fsync of msg/; {len(times)} runs)")
 
         with tempfile.TemporaryDirectory(prefix="queue-bench-") as tmp:
             cfg = os.path.join(tmp, "mail.toml")
