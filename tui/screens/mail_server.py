@@ -8,11 +8,11 @@ service (save) or the mailer (test mail).  It never opens files or sockets.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -28,7 +28,9 @@ from config.errors import (
 )
 from config.i18n import _
 from config.model import Settings, Value, field_help, field_short_help
+from config.service import SettingsService
 from config.validate import Problem
+from tui import dialogs
 from tui.widgets import (
     Choice,
     ChoiceButton,
@@ -37,20 +39,6 @@ from tui.widgets import (
     PasswordInput,
     Tick,
 )
-
-if TYPE_CHECKING:
-    from tui import dialogs
-else:
-    class _Dialogs:
-        """``tui.dialogs``, imported when the first dialog opens (~7 ms less
-        before the first paint)."""
-
-        def __getattr__(self, name: str) -> object:
-            from tui import dialogs as module
-
-            return getattr(module, name)
-
-    dialogs = _Dialogs()
 
 # The fields on this screen, top to bottom: (key path, kind).
 # kind: "input", "password", "check", "choice:<v1>,<v2>,...", "yesno".
@@ -141,7 +129,8 @@ class MailServerScreen(Screen[None]):
         Binding("up", "app.focus_previous", show=False, priority=True),
     ]
 
-    def __init__(self, service, mailer, *, demo_note: str | None = None) -> None:
+    def __init__(self, service: SettingsService, mailer: Any, *,
+                 demo_note: str | None = None) -> None:
         super().__init__()
         self.service = service
         self.mailer = mailer
@@ -409,7 +398,7 @@ class MailServerScreen(Screen[None]):
     @on(Input.Changed)
     @on(Checkbox.Changed)
     @on(RadioSet.Changed)
-    def _changed(self, event) -> None:
+    def _changed(self, event: Input.Changed | Checkbox.Changed | RadioSet.Changed) -> None:
         if self._filling:
             return
         sender = getattr(event, "radio_set", None) or getattr(event, "checkbox", None) \
@@ -436,7 +425,7 @@ class MailServerScreen(Screen[None]):
                      "is set to no (it is the alternative login).")
         return ""
 
-    def on_descendant_focus(self, event) -> None:
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self._show_help(event.widget)
         self._show_keys()
 
