@@ -4,7 +4,7 @@ Every button has a key (shown in its label) and Esc always backs out, so no
 dialog needs the mouse or an F-key.  ``base.Dialog`` is the common box.
 """
 
-from tui.dialogs.base import Dialog, Words, words
+from tui.dialogs.base import Dialog, Words, YesNoDialog, words
 from tui.dialogs.choice import ChoiceDialog, ConflictDialog, QuitDialog
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.help import HelpScreen, key_table
@@ -16,5 +16,5 @@ from tui.dialogs.transcript import AskPathDialog, TranscriptScreen
 __all__ = [
     "AskPathDialog", "ChoiceDialog", "ConfirmDialog", "ConflictDialog", "Dialog",
     "HelpScreen", "QueueDialog", "QuitDialog", "STATUS_MARK", "SaveDialog", "TestMailDialog",
-    "TranscriptScreen", "Words", "diff_text", "key_table", "words",
+    "TranscriptScreen", "Words", "YesNoDialog", "diff_text", "key_table", "words",
 ]

@@ -663,17 +663,19 @@ class MailServerScreen(Screen[None]):
             self.app.exit(0)
 
     def _conflict(self, settings: Settings, *, then_quit: bool) -> None:
-        edits = {k: settings.get(k) for k in self.loaded.changed_keys(settings)}
-
         def chosen(choice: str | None) -> None:
             if choice == "reload":
                 self._reload()
                 self.say(_("Reloaded {name}; your edits were dropped.").format(
                     name=self.service.path.name))
             elif choice == "apply":
-                if not self._reload():
+                try:  # the new file, with the keys edited on screen on top
+                    rebased = self.service.rebase(settings)
+                except ConfigError as err:
+                    self.say(str(err), error=True)
                     return
-                self.fill(self.loaded.with_values(edits))
+                self.loaded = self.service.settings
+                self.fill(rebased)
                 self.say(_("Your edits are now on top of the new file; review and save."))
                 self.action_save(then_quit=then_quit)
 
