@@ -30,6 +30,8 @@ from config.i18n import _
 from config.model import Settings, Value, field_help, field_short_help
 from config.service import SettingsService
 from config.validate import Problem
+from mailer.queue import Queue
+from mailer.report import Report
 from tui import dialogs
 from tui.widgets import (
     Choice,
@@ -252,7 +254,7 @@ class MailServerScreen(Screen[None]):
         self.set_interval(30, self.show_queue)
 
     # -- the outgoing queue (mailer.queue) ---------------------------------------
-    def _spool(self):  # -> mailer.queue.Queue | None
+    def _spool(self) -> Queue | None:
         """The queue of the saved settings; None with a stand-in mailer (demo,
         tests) or the internal relay without any queued mail."""
         import sys
@@ -263,12 +265,12 @@ class MailServerScreen(Screen[None]):
 
         return queue.for_settings(self.loaded)
 
-    def show_queue(self) -> dict | None:
+    def show_queue(self) -> dict[str, Any] | None:
         """The queue's line under the test-mail button: N waiting, N failed, the
         oldest, the last error with its advice (hidden while the queue is empty)."""
         line = self.query_one("#queue-line", ProblemLine)
         spool = self._spool()
-        info = None
+        info: dict[str, Any] | None = None
         if spool is not None and spool.exists():
             try:
                 info = spool.summary()
@@ -296,10 +298,12 @@ class MailServerScreen(Screen[None]):
             self.say(_("With the internal mail server the local mail system queues the "
                        "mail; mailconsole keeps no queue of its own."))
             return
-        self.app.push_screen(dialogs.QueueDialog(spool, self.loaded),
-                             lambda _result: self.show_queue())
+        self.app.push_screen(dialogs.QueueDialog(spool, self.loaded), self._queue_closed)
 
-    def _after_test_mail(self, report) -> None:
+    def _queue_closed(self, _result: None) -> None:
+        self.show_queue()
+
+    def _after_test_mail(self, report: Report | None) -> None:
         """A test mail bypasses the queue: if it worked while mail is waiting, the
         waiting mail can go now too (and a stuck queue is not hidden)."""
         info = self.show_queue()
@@ -312,7 +316,7 @@ class MailServerScreen(Screen[None]):
         def done(yes: bool | None) -> None:
             if yes and spool is not None:
                 self.app.push_screen(dialogs.QueueDialog(spool, self.loaded, flush=True),
-                                     lambda _result: self.show_queue())
+                                     self._queue_closed)
 
         n = info["waiting"]
         self.app.push_screen(dialogs.ConfirmDialog(
