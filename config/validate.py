@@ -411,7 +411,7 @@ def validate(settings: Settings, *, file_mode: int | None = None) -> list[Proble
                 err("mail.smtp.password", _("is required for SMTP after POP3: enter the "
                                             "password of the POP3 mailbox"))
 
-        uses_password = (smtp.authentication and smtp.auth_method != "oauth2") or pop3.enabled
+        uses_password = smtp.authentication or pop3.enabled  # a password or a token
         if smtp.security == "none" and uses_password and not smtp.allow_plaintext_auth:
             # what the mailer refuses is an error here too (one verdict, issue 14)
             p.append(Problem("mail.smtp.security", ERROR, _(
