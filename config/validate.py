@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 from config.i18n import _
 from config.model import FIELDS, Settings, Value
+from config.text import has_encoded_word
 
 ERROR = "error"
 WARNING = "warning"
@@ -268,6 +269,9 @@ def _text_problem(key: str, value: str) -> Problem | None:
     if _has_control(value):
         return Problem(key, ERROR, _("contains a line break, tab or other control character; "
                                      "remove it"))
+    if key == "mail.sender_name" and has_encoded_word(value):
+        return Problem(key, ERROR, _('contains an encoded-word ("=?...?="): type the name '
+                                     "itself, the mailer encodes it"))
     return None
 
 

@@ -14,13 +14,13 @@ import getpass
 import json
 import shutil
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from config.errors import ConfigTypeError
 from config.i18n import N_, _
 from config.model import FIELDS, SECRET_KEYS, Settings, Value, parse_value
 from config.service import SettingsService
+from config.text import json_text, visible
 from config.validate import Problem
 from mailconsole.cli import (
     EXIT_FAILED,
@@ -31,7 +31,7 @@ from mailconsole.cli import (
     _dump,
     describe_os_error,
     err,
-    redact,
+    out,
     remember_secret,
 )
 
@@ -88,12 +88,13 @@ def public_flat(settings: Settings) -> dict[str, Value]:
 
 def toml_value(value: Value) -> str:
     """A TOML value as the file would hold it: strings quoted and escaped as
-    ``json.dumps(value, ensure_ascii=False)`` does (valid TOML basic strings)."""
+    ``json.dumps(value, ensure_ascii=False)`` does, plus DEL, C1 and bidi
+    controls as ``\\uXXXX`` (safe on a terminal; the same value in TOML)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    return json.dumps(value, ensure_ascii=False)
+    return json_text(json.dumps(value, ensure_ascii=False))
 
 
 def plain_value(value: Value) -> str:
@@ -155,7 +156,7 @@ def cmd_show(args: argparse.Namespace, path: str) -> int:
             lines.append(f"# {key} = ({value})")
         else:
             lines.append(f"{key} = {toml_value(value)}")
-    sys.stdout.write("\n".join(lines) + "\n")
+    out("\n".join(lines), lines=True)
     return EXIT_OK
 
 
@@ -165,7 +166,7 @@ def cmd_get(args: argparse.Namespace, path: str) -> int:
         raise UsageError(_("{key}: the password is never printed; 'mailconsole show' says "
                            "whether it is set").format(key=key))
     settings = load(service(path))
-    print(plain_value(settings.get(key)))
+    print(visible(plain_value(settings.get(key))))
     return EXIT_OK
 
 
@@ -232,10 +233,10 @@ def cmd_set(args: argparse.Namespace, path: str) -> int:
     settings, changed = svc.update(values)
     remember_secrets(settings)
     if changed:
-        print(_("{path}: saved {summary}").format(path=path, summary=summary(list(values),
-                                                                            settings)))
+        out(_("{path}: saved {summary}").format(path=path, summary=summary(list(values),
+                                                                          settings)))
     else:
-        print(_("{path}: unchanged").format(path=path))
+        out(_("{path}: unchanged").format(path=path))
     print_warnings(svc.validate(settings), path)
     return EXIT_OK
 
@@ -246,10 +247,10 @@ def cmd_unset(args: argparse.Namespace, path: str) -> int:
     settings, changed = svc.reset(keys)
     remember_secrets(settings)
     if changed:
-        print(_("{path}: back to the default: {summary}").format(
+        out(_("{path}: back to the default: {summary}").format(
             path=path, summary=summary(keys, settings)))
     else:
-        print(_("{path}: unchanged").format(path=path))
+        out(_("{path}: unchanged").format(path=path))
     print_warnings(svc.validate(settings), path)
     return EXIT_OK
 
@@ -269,11 +270,11 @@ def cmd_validate(args: argparse.Namespace, path: str) -> int:
             "problems": [problem_dict(p) for p in problems],
         }))
     elif not problems:
-        print(_("{path}: OK").format(path=path))
+        out(_("{path}: OK").format(path=path))
     else:
         for p in problems:
             severity = _("error") if p.severity == "error" else _("warning")
-            print(_("{path}: {severity}: {key}: {message}{hint}").format(
+            out(_("{path}: {severity}: {key}: {message}{hint}").format(
                 path=path, severity=severity, key=p.key, message=p.message, hint=fix_hint(p)))
     return EXIT_FAILED if errors else EXIT_OK
 
@@ -283,15 +284,19 @@ def cmd_validate(args: argparse.Namespace, path: str) -> int:
 
 def read_apply_file(name: str) -> tuple[str, str]:
     """(text, name for messages) of the apply FILE ('-': standard input)."""
+    from config.store import MAX_BYTES, decode, read_regular
+
     if name == "-":
-        data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+        data = sys.stdin.buffer.read(MAX_BYTES + 1) if sys.stdin is not None else b""
         name = _("<standard input>")
     else:
-        try:
-            data = Path(name).read_bytes()
+        try:  # a regular file only (a FIFO or device: exit 3), at most MAX_BYTES
+            data, _st = read_regular(name, name)
         except OSError as exc:
             exc.filename = exc.filename or name
             raise CommandFailed(describe_os_error(exc, None), EXIT_FAILED) from None
+    if len(data) > MAX_BYTES:
+        decode(data, name)  # ConfigSyntaxError: too large (exit 3)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -313,14 +318,14 @@ def cmd_apply(args: argparse.Namespace, path: str) -> int:
                      "diff": result.diff, "file": str(path)}))
     else:
         if result.diff:
-            sys.stdout.write(result.diff if result.diff.endswith("\n") else result.diff + "\n")
+            out(result.diff.removesuffix("\n"), lines=True)
         if not result.changed:
             msg = _("{path}: no change")
         elif args.check:
             msg = _("{path}: would change (run without --check to apply)")
         else:
             msg = _("{path}: changed")
-        print(msg.format(path=path))
+        out(msg.format(path=path))
     print_warnings(svc.validate(result.settings), path)
     return EXIT_OK
 
@@ -357,7 +362,7 @@ class Progress:
         return text
 
     def on_step(self, step: Step) -> None:
-        text = redact(self.line(step))
+        text = visible(self.line(step))  # the report is redacted; this is for the terminal
         if self.live:
             if step.status == "running":  # must fit, or \r cannot rewrite it
                 width = shutil.get_terminal_size().columns - 1
@@ -399,13 +404,13 @@ def cmd_test_mail(args: argparse.Namespace, path: str) -> int:
         if report.ok:
             where = report.server or _("the local sendmail")
             queue = _(" (queue id {id})").format(id=report.queue_id) if report.queue_id else ""
-            print(_("Test mail to {to} accepted by {where}{queue}.").format(
+            out(_("Test mail to {to} accepted by {where}{queue}.").format(
                 to=", ".join(report.recipients) or recipient, where=where, queue=queue))
         elif report.failure:
-            print(_("Test mail NOT delivered: {message}").format(message=report.failure.message))
-            print(_("What to do: {advice}").format(advice=report.failure.advice))
+            out(_("Test mail NOT delivered: {message}").format(message=report.failure.message))
+            out(_("What to do: {advice}").format(advice=report.failure.advice))
         for w in report.warnings:
-            print(_("Warning: {warning}").format(warning=w))
+            out(_("Warning: {warning}").format(warning=w))
     if not report.ok:
         err(failure_line(report, _("test mail")))
         return EXIT_FAILED
@@ -601,14 +606,14 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
             print(_dump([{k: e[k] for k in LIST_FIELDS} for e in entries]))
             return EXIT_OK
         if not entries:
-            print(_("the queue is empty ({path})").format(path=spool.root))
+            out(_("the queue is empty ({path})").format(path=spool.root))
         for e in entries:
             when = (_("next try {at}").format(at=e["next_attempt"])
                     if e["state"] == "waiting" else _("failed"))
             error = e["last_error"]
-            print(f"{e['id']}  {e['state']:<7}  {e['attempts']:>3}  "
+            out(f"{e['id']}  {e['state']:<7}  {e['attempts']:>3}  "
                   f"{_age(e['age_seconds']):>8}  {e['size']:>8}  {', '.join(e['recipients'])}")
-            print(f"    {when}" + (f" — {error['cls']}: {error['message']}" if error else ""))
+            out(f"    {when}" + (f" — {error['cls']}: {error['message']}" if error else ""))
         return EXIT_OK
     if action == "show":
         e = spool.entry(args.id)
@@ -636,18 +641,18 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
             if e["advice"]:
                 lines.append(_("what to do:   {advice}").format(advice=e["advice"]))
         lines += ["", head]
-        print("\n".join(lines))
+        out("\n".join(lines), lines=True)
         return EXIT_OK
     if action in ("run", "flush"):
         if action == "run":
             result = spool.run(settings)
             if result.busy:
-                print(_("another queue runner is active; nothing done"))
+                out(_("another queue runner is active; nothing done"))
                 return EXIT_OK
         else:
             result = spool.deliver(settings, args.ids or None, force=True)
         if result.sent or result.deferred or result.failed or action == "flush":
-            print(_("sent {sent}, waiting {deferred}, failed {failed}").format(
+            out(_("sent {sent}, waiting {deferred}, failed {failed}").format(
                 sent=len(result.sent), deferred=len(result.deferred),
                 failed=len(result.failed)))
         if result.last_report is not None and (result.deferred or result.failed):
@@ -662,7 +667,7 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
             raise UsageError(str(exc)) from None
         if done:
             text = _("{id}: back to waiting") if action == "retry" else _("{id}: dropped")
-            print(text.format(id=ident))
+            out(text.format(id=ident))
         else:
             err(_("{id}: not in the queue, not failed, or being sent right now").format(
                 id=ident) if action == "retry" else _(
@@ -676,11 +681,11 @@ def cmd_log(args: argparse.Namespace, path: str) -> int:
     records = spool.history(args.n)
     for r in records:
         if args.json:
-            print(json.dumps(r, ensure_ascii=False))
+            print(json_text(json.dumps(r, ensure_ascii=False)))
         else:
             code = r.get("code") or ""
             extra = _(" (resend)") if r.get("resend") else ""
-            print(f"{r.get('time', '')}  {r.get('result', ''):<8} {r.get('class', ''):<18} "
+            out(f"{r.get('time', '')}  {r.get('result', ''):<8} {r.get('class', ''):<18} "
                   f"{code!s:>3}  {r.get('id', '')}  "
                   f"{','.join(r.get('recipient_domains', []))}  "
                   + _("attempt {n}").format(n=r.get("attempt", 0)) + extra

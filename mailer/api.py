@@ -220,14 +220,16 @@ async def _deliver(
     mail, smtp = settings.mail, settings.mail.smtp
     external = mail.relay == "external"
 
-    # -- check settings (before any connection) -------------------------------
-    rec.start("settings", _("Check the settings"))
-    data = _check_settings(settings, build, sender, recipients, rec)
-    envelope = Envelope(check_address(sender), [check_address(r) for r in recipients], data,
-                        eight_bit=any(b > 127 for b in data))
-    rec.end("ok")
-
+    # The deadline covers the settings step too: every file a send reads (the
+    # logo, ca_file) is read inside it (and opened only if it is a regular file).
     async with runtime.timeout(smtp.timeout):
+        # -- check settings (before any connection) ---------------------------
+        rec.start("settings", _("Check the settings"))
+        data = _check_settings(settings, build, sender, recipients, rec)
+        envelope = Envelope(check_address(sender), [check_address(r) for r in recipients],
+                            data, eight_bit=any(b > 127 for b in data))
+        rec.end("ok")
+
         if not external:
             await send_with_sendmail(rec, runtime, mail.internal.sendmail, envelope.sender,
                                      envelope.recipients, data)
@@ -236,7 +238,7 @@ async def _deliver(
         try:
             await client.mail_from(envelope)
             await client.rcpt_to(envelope)
-            rec.report.queue_id = await client.data(envelope)
+            rec.report.queue_id = rec.withhold(await client.data(envelope))
         except MailerError:
             await client.quit_after_failure()
             raise

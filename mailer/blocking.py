@@ -32,6 +32,7 @@ from mailer.wire import (
     WireLike,
     cert_error,
     certificate_summary,
+    command_bytes,
     connect_failed,
     eof_error,
     established,
@@ -432,8 +433,11 @@ class SyncWire:
 
     async def write_line(self, text: str, *, shown: str | None = None) -> None:
         """Send ``text`` + CRLF; the transcript gets ``shown`` (or ``text``)."""
+        data = command_bytes(self.rec, text)
+        if shown is not None:
+            self.rec.credentials_sent()
         self.rec.client(text if shown is None else shown)
-        await self.write_raw((text + "\r\n").encode("utf-8"))
+        await self.write_raw(data)
 
     async def write_raw(self, data: bytes) -> None:
         sock = self.sock

@@ -444,6 +444,7 @@ class TokenStep:
                 n=int((hit[1] - time.time()) // 60)))
             return self.token
         rec.note(_("POST {url} (grant {flow})").format(url=client.token_url, flow=client.flow))
+        rec.credentials_sent()  # the endpoint's answer may echo the client secret (issue 12)
         try:
             entry = await self.runtime.in_thread(client.request_new)
         except OAuthError as exc:

@@ -686,7 +686,8 @@ class Queue:
         report = Report(relay="external", server=smtp.server,
                         recipients=list(first.meta["recipients"]))
         rec = Recorder(report, on_step=None,
-                       secrets=secret_forms(smtp.username, smtp.password),
+                       secrets=secret_forms(smtp.username, smtp.password)
+                       + secret_forms("", smtp.oauth2.client_secret),
                        context={"server": smtp.server, "timeout": smtp.timeout,
                                 "host": smtp.server, "path": ""})
         client: SmtpClient | None = None

@@ -57,7 +57,11 @@ class Envelope:
 
 
 def dot_stuff(data: bytes) -> bytes:
-    """Dot-stuff ``data`` and append the end-of-data marker."""
+    """Dot-stuff ``data`` and append the end-of-data marker.  Every line end
+    becomes CRLF first (a bare CR or bare LF too), so no ``<LF>.<CR><LF>`` or
+    ``<CR><LF>.<LF>`` can reach a server that takes bare line ends for real
+    ones (SMTP smuggling): the only end of data on the wire is ours."""
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     if data.startswith(b"."):
