@@ -8,7 +8,7 @@ pictures use tests/tui/fakes.py's FakeMailer with fixed steps.
 
 from __future__ import annotations
 
-from tests.tui.fakes import FakeMailer
+from tests.tui.fakes import FakeMailer, settled
 from tests.tui.helpers import (
     EXTERNAL_STARTTLS,
     app_for,
@@ -126,9 +126,8 @@ def test_conflict_dialog(snap_compare, tmp_path):
 
 def _test_mail(outcome):
     async def run_before(pilot):
-        await start_test_mail(pilot)
-        for _ in range(5):
-            await pilot.pause()
+        dialog = await start_test_mail(pilot)
+        await settled(pilot, dialog, outcome)
     return run_before
 
 
