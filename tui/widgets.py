@@ -6,7 +6,8 @@ keystroke costs a few hundred bytes on a serial line, and none animates.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from textual import events
 from textual.message import Message
@@ -20,7 +21,7 @@ from tui.console.compat import highlight_radio
 class FieldInput(Input):
     """A one-line, compact input without cursor blink."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
@@ -40,7 +41,7 @@ class PasswordInput(FieldInput):
         def __repr__(self) -> str:
             return "PasswordInput.Changed(value=<redacted>)"
 
-        def __rich_repr__(self):  # type: ignore[override]
+        def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
             yield "value", "<redacted>"
 
     class Submitted(Input.Submitted, namespace="input"):
@@ -49,10 +50,10 @@ class PasswordInput(FieldInput):
         def __repr__(self) -> str:
             return "PasswordInput.Submitted(value=<redacted>)"
 
-        def __rich_repr__(self):  # type: ignore[override]
+        def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
             yield "value", "<redacted>"
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["password"] = True
         super().__init__(*args, **kwargs)
 
@@ -65,7 +66,7 @@ class PasswordInput(FieldInput):
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         return None
 
-    def __rich_repr__(self):  # type: ignore[override]
+    def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
         yield "id", self.id
         yield "password", True
 
@@ -78,20 +79,20 @@ class Tick(Checkbox):
     both states and tells them apart by colour only, which a monochrome or
     basic-mode terminal cannot show."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # Textual's name
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # Textual's name
         return "X" if self.value else " "
 
 
 class ChoiceButton(RadioButton):
     """A radio button whose dot is blank when not chosen (see :class:`Tick`)."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # Textual's name
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # Textual's name
         return "\u25cf" if self.value else " "
 
 
@@ -99,7 +100,7 @@ class Choice(RadioSet):
     """A compact radio set where the arrow keys choose at once (like a
     classic radio group), so that leaving with Tab never loses a choice."""
 
-    def __init__(self, *buttons: RadioButton, **kwargs) -> None:
+    def __init__(self, *buttons: RadioButton, **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*buttons, **kwargs)
 
@@ -140,7 +141,8 @@ class GuardedCheckbox(Tick):
     """A checkbox that may refuse to be ticked; ``guard()`` returns the reason
     (shown to the admin) or "" when ticking is allowed."""
 
-    def __init__(self, *args, guard: Callable[[], str] | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, guard: Callable[[], str] | None = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
         self.guard = guard

@@ -273,7 +273,7 @@ class Prepaint:
             import termios
 
             attrs = termios.tcgetattr(0)
-            quiet = [list(a) if isinstance(a, list) else a for a in attrs]
+            quiet: list[Any] = [list(a) if isinstance(a, list) else a for a in attrs]
             quiet[3] &= ~(termios.ECHO | termios.ICANON | termios.IEXTEN)
             quiet[0] &= ~(termios.IXON | termios.IXOFF | termios.ICRNL | termios.INLCR
                           | termios.IGNCR)

@@ -19,6 +19,7 @@ from textual.worker import Worker
 
 from config.i18n import _
 from config.model import Settings
+from mailer.report import Report, Step
 from tui.dialogs.base import Dialog
 from tui.dialogs.transcript import AskPathDialog, TranscriptScreen
 from tui.widgets import FieldInput
@@ -44,13 +45,13 @@ class TestMailDialog(Dialog[None]):
         Binding("ctrl+t", "transcript", "Transcript", priority=True),
     ]
 
-    def __init__(self, settings: Settings, mailer, *, save_dir: Path) -> None:
+    def __init__(self, settings: Settings, mailer: Any, *, save_dir: Path) -> None:
         super().__init__()
         self.settings = settings
         self.mailer = mailer
         self.save_dir = save_dir
-        self.steps: list[Any] = []
-        self.report = None
+        self.steps: list[Step] = []
+        self.report: Report | None = None
         self.worker: Worker[None] | None = None
         # the cancel event of the send under way (the mailer's cancel argument)
         self.cancel_event: threading.Event | None = None
@@ -166,7 +167,7 @@ class TestMailDialog(Dialog[None]):
         if self.cancel_event is not None:
             self.cancel_event.set()  # a send under way ends with the dialog
 
-    def _step(self, step) -> None:
+    def _step(self, step: Step) -> None:
         # A step name can occur twice (EHLO again after STARTTLS): a finished
         # step is never overwritten by a later one of the same name.
         last = self.steps[-1] if self.steps else None
@@ -191,7 +192,7 @@ class TestMailDialog(Dialog[None]):
         self.query_one("#steps", Static).update(text)
         self.query_one(".steps", VerticalScroll).scroll_end(animate=False)
 
-    def _finished(self, report, *, cancelled: bool = False) -> None:
+    def _finished(self, report: Report, *, cancelled: bool = False) -> None:
         self.report = report
         self.sent_once = True
         self.query_one("#recipient", Input).disabled = False
@@ -215,7 +216,7 @@ class TestMailDialog(Dialog[None]):
         self.query_one("#cancel").focus()
 
     @staticmethod
-    def _report_text(report) -> Text:
+    def _report_text(report: Report) -> Text:
         text = Text()
         if report.ok:
             text.append(_("Test mail sent to {to}.").format(to=", ".join(report.recipients)),

@@ -8,11 +8,11 @@ service (save) or the mailer (test mail).  It never opens files or sockets.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -28,7 +28,11 @@ from config.errors import (
 )
 from config.i18n import _
 from config.model import Settings, Value, field_help, field_short_help
+from config.service import SettingsService
 from config.validate import Problem
+from mailer.queue import Queue
+from mailer.report import Report
+from tui import dialogs
 from tui.widgets import (
     Choice,
     ChoiceButton,
@@ -37,20 +41,6 @@ from tui.widgets import (
     PasswordInput,
     Tick,
 )
-
-if TYPE_CHECKING:
-    from tui import dialogs
-else:
-    class _Dialogs:
-        """``tui.dialogs``, imported when the first dialog opens (~7 ms less
-        before the first paint)."""
-
-        def __getattr__(self, name: str) -> object:
-            from tui import dialogs as module
-
-            return getattr(module, name)
-
-    dialogs = _Dialogs()
 
 # The fields on this screen, top to bottom: (key path, kind).
 # kind: "input", "password", "check", "choice:<v1>,<v2>,...", "yesno".
@@ -142,7 +132,8 @@ class MailServerScreen(Screen[None]):
         Binding("up", "app.focus_previous", show=False, priority=True),
     ]
 
-    def __init__(self, service, mailer, *, demo_note: str | None = None) -> None:
+    def __init__(self, service: SettingsService, mailer: Any, *,
+                 demo_note: str | None = None) -> None:
         super().__init__()
         self.service = service
         self.mailer = mailer
@@ -263,7 +254,7 @@ class MailServerScreen(Screen[None]):
         self.set_interval(30, self.show_queue)
 
     # -- the outgoing queue (mailer.queue) ---------------------------------------
-    def _spool(self):  # -> mailer.queue.Queue | None
+    def _spool(self) -> Queue | None:
         """The queue of the saved settings; None with a stand-in mailer (demo,
         tests) or the internal relay without any queued mail."""
         import sys
@@ -274,12 +265,12 @@ class MailServerScreen(Screen[None]):
 
         return queue.for_settings(self.loaded)
 
-    def show_queue(self) -> dict | None:
+    def show_queue(self) -> dict[str, Any] | None:
         """The queue's line under the test-mail button: N waiting, N failed, the
         oldest, the last error with its advice (hidden while the queue is empty)."""
         line = self.query_one("#queue-line", ProblemLine)
         spool = self._spool()
-        info = None
+        info: dict[str, Any] | None = None
         if spool is not None and spool.exists():
             try:
                 info = spool.summary()
@@ -307,10 +298,12 @@ class MailServerScreen(Screen[None]):
             self.say(_("With the internal mail server the local mail system queues the "
                        "mail; mailconsole keeps no queue of its own."))
             return
-        self.app.push_screen(dialogs.QueueDialog(spool, self.loaded),
-                             lambda _result: self.show_queue())
+        self.app.push_screen(dialogs.QueueDialog(spool, self.loaded), self._queue_closed)
 
-    def _after_test_mail(self, report) -> None:
+    def _queue_closed(self, _result: None) -> None:
+        self.show_queue()
+
+    def _after_test_mail(self, report: Report | None) -> None:
         """A test mail bypasses the queue: if it worked while mail is waiting, the
         waiting mail can go now too (and a stuck queue is not hidden)."""
         info = self.show_queue()
@@ -323,7 +316,7 @@ class MailServerScreen(Screen[None]):
         def done(yes: bool | None) -> None:
             if yes and spool is not None:
                 self.app.push_screen(dialogs.QueueDialog(spool, self.loaded, flush=True),
-                                     lambda _result: self.show_queue())
+                                     self._queue_closed)
 
         n = info["waiting"]
         self.app.push_screen(dialogs.ConfirmDialog(
@@ -485,7 +478,7 @@ class MailServerScreen(Screen[None]):
     @on(Input.Changed)
     @on(Checkbox.Changed)
     @on(RadioSet.Changed)
-    def _changed(self, event) -> None:
+    def _changed(self, event: Input.Changed | Checkbox.Changed | RadioSet.Changed) -> None:
         if self._filling:
             return
         sender = getattr(event, "radio_set", None) or getattr(event, "checkbox", None) \
@@ -512,7 +505,7 @@ class MailServerScreen(Screen[None]):
                      "is set to no (it is the alternative login).")
         return ""
 
-    def on_descendant_focus(self, event) -> None:
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self._show_help(event.widget)
         self._show_keys()
 
