@@ -355,7 +355,8 @@ class Progress:
         text = f"{mark:<8}{step.title}"
         if step.status != "running":
             text += f" ({step.duration:.2f} s)"
-        for extra in (step.reply, step.detail):
+        # a failed step's detail is the failure message, printed once below it
+        for extra in (step.reply, "" if step.status == "failed" else step.detail):
             lines = extra.strip().splitlines()
             if lines:  # one line per step: a multi-line reply (EHLO) shows its first
                 text += f" — {lines[0]}" + (" …" if len(lines) > 1 else "")
@@ -378,8 +379,12 @@ def failure_line(report: Report, what: str) -> str:
     f = report.failure
     if f is None:
         return _("{what} failed — run 'mailconsole test-mail' for a diagnosis").format(what=what)
-    return _("{what} failed at {step}: {cls}: {message} — {advice}").format(
-        what=what, step=f.step or "?", cls=f.cls, message=f.message, advice=f.advice)
+    # the step as the admin saw it ("TLS handshake", not "starttls"); the class
+    # name stays in --json (issue 14: no internal names in human text)
+    step = next((st.title for st in reversed(report.steps) if st.status == "failed"),
+                f.step or "?")
+    return _("{what} failed at \"{step}\": {message} — {advice}").format(
+        what=what, step=step, message=f.message, advice=f.advice)
 
 
 def cmd_test_mail(args: argparse.Namespace, path: str) -> int:
@@ -412,7 +417,8 @@ def cmd_test_mail(args: argparse.Namespace, path: str) -> int:
         for w in report.warnings:
             out(_("Warning: {warning}").format(warning=w))
     if not report.ok:
-        err(failure_line(report, _("test mail")))
+        if args.json:  # the human summary above already says it (once, issue 14)
+            err(failure_line(report, _("test mail")))
         return EXIT_FAILED
     return EXIT_OK
 
@@ -439,6 +445,9 @@ def read_message(args: argparse.Namespace) -> tuple[Any, list[str]]:
             if addr and addr not in recipients:
                 recipients.append(addr)
         del message["Bcc"]
+    if not recipients and args.from_headers:
+        raise UsageError(_("no recipients — the message has no To, Cc or Bcc address; add "
+                           "one, or pass --to ADDR"))
     if not recipients:
         raise UsageError(_("no recipients — pass --to ADDR, or -t to take them from the "
                            "To/Cc/Bcc headers"))
