@@ -366,7 +366,7 @@ class SyncWire:
                         sock.sendall(command + b"\r\n")
                     if not answer(ok):
                         return None
-            tls = probe_context().wrap_socket(sock, server_hostname=_ascii(self.host) or None)
+            tls = probe_context().wrap_socket(sock, server_hostname=self.host or None)
             der = tls.getpeercert(binary_form=True)
             try:  # a polite goodbye, so the server's log shows no lost connection
                 tls.sendall(b"QUIT\r\n")
