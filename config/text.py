@@ -1,4 +1,4 @@
-"""Text that comes from data, made safe for a terminal (issue 12).
+"""Text that comes from data, made safe for a terminal.
 
 Every string that comes from data -- config values, file content and file
 names, server replies, exception texts, the transcript -- passes through
