@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import getpass
+import json
 import shutil
 import sys
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from config.errors import ConfigTypeError
 from config.i18n import N_, _
 from config.model import FIELDS, SECRET_KEYS, Settings, Value, parse_value
 from config.service import SettingsService
+from config.text import json_text, visible
 from config.validate import Problem
 from mailconsole.cli import (
     EXIT_FAILED,
@@ -84,19 +86,6 @@ def public_flat(settings: Settings) -> dict[str, Value]:
     }
 
 
-# What json.dumps(text, ensure_ascii=False) escapes, and how (json's
-# py_encode_basestring): without importing json (~2 ms) for `show`.
-_QUOTE = {ord(c): e for c, e in (("\\", "\\\\"), ('"', '\\"'), ("\b", "\\b"),
-                                  ("\f", "\\f"), ("\n", "\\n"), ("\r", "\\r"),
-                                  ("\t", "\\t"))}
-_QUOTE.update({i: f"\\u{i:04x}" for i in range(0x20) if i not in _QUOTE})
-# ... and what a terminal would act on besides (DEL, C1, bidi): \u escapes,
-# valid in TOML and JSON alike (config.text).
-_QUOTE.update({i: f"\\u{i:04x}" for i in (0x7f, *range(0x80, 0xa0), 0x2028, 0x2029,
-                                           *range(0x202a, 0x202f), *range(0x2066, 0x206a),
-                                           0x200e, 0x200f, 0x061c)})
-
-
 def toml_value(value: Value) -> str:
     """A TOML value as the file would hold it: strings quoted and escaped as
     ``json.dumps(value, ensure_ascii=False)`` does, plus DEL, C1 and bidi
@@ -105,7 +94,7 @@ def toml_value(value: Value) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    return '"' + value.translate(_QUOTE) + '"'
+    return json_text(json.dumps(value, ensure_ascii=False))
 
 
 def plain_value(value: Value) -> str:
@@ -177,8 +166,6 @@ def cmd_get(args: argparse.Namespace, path: str) -> int:
         raise UsageError(_("{key}: the password is never printed; 'mailconsole show' says "
                            "whether it is set").format(key=key))
     settings = load(service(path))
-    from config.text import visible
-
     print(visible(plain_value(settings.get(key))))
     return EXIT_OK
 
@@ -376,8 +363,6 @@ class Progress:
         return text
 
     def on_step(self, step: Step) -> None:
-        from config.text import visible
-
         text = visible(self.line(step))  # the report is redacted; this is for the terminal
         if self.live:
             if step.status == "running":  # must fit, or \r cannot rewrite it
@@ -707,10 +692,6 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
 
 def cmd_log(args: argparse.Namespace, path: str) -> int:
     _settings, spool = _spool(path)
-    import json
-
-    from config.text import json_text
-
     records = spool.history(args.n)
     for r in records:
         if args.json:

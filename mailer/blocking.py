@@ -65,8 +65,7 @@ class _Expired(BaseException):
 
 
 class _Limit:
-    """An async context manager (contextlib.AbstractAsyncContextManager's
-    protocol, without importing contextlib)."""
+    """A deadline as an async context manager (SyncRuntime.timeout)."""
 
     def __init__(self, runtime: SyncRuntime, seconds: float) -> None:
         self.runtime, self.seconds, self.at = runtime, seconds, 0.0
@@ -217,7 +216,7 @@ class SyncWire:
 
     def _getaddrinfo(self) -> list[Any]:
         def lookup() -> list[Any]:
-            return socket.getaddrinfo(_ascii(self.host), self.port, type=socket.SOCK_STREAM,
+            return socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM,
                                       proto=socket.IPPROTO_TCP)
 
         if _is_ip(self.host):
@@ -301,7 +300,7 @@ class SyncWire:
         assert self.sock is not None
         self.runtime.check()
         try:
-            tls = ctx.wrap_socket(self.sock, server_hostname=_ascii(self.host),
+            tls = ctx.wrap_socket(self.sock, server_hostname=self.host,
                                   do_handshake_on_connect=False)
         except ssl.SSLError as exc:
             raise tls_error(self.rec, exc) from None
@@ -367,7 +366,7 @@ class SyncWire:
                         sock.sendall(command + b"\r\n")
                     if not answer(ok):
                         return None
-            tls = probe_context().wrap_socket(sock, server_hostname=_ascii(self.host) or None)
+            tls = probe_context().wrap_socket(sock, server_hostname=self.host or None)
             der = tls.getpeercert(binary_form=True)
             try:  # a polite goodbye, so the server's log shows no lost connection
                 tls.sendall(b"QUIT\r\n")
@@ -419,7 +418,7 @@ class SyncWire:
             if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) or \
                     time.monotonic() >= until:
                 return False
-            tls = probe_context().wrap_socket(sock, server_hostname=_ascii(self.host) or None,
+            tls = probe_context().wrap_socket(sock, server_hostname=self.host or None,
                                               do_handshake_on_connect=False)
             sock = tls
             while time.monotonic() < until:
@@ -519,14 +518,6 @@ class SyncWire:
 
     async def close(self) -> None:
         self.abort()
-
-
-def _ascii(host: str) -> str | bytes:
-    """``host`` for getaddrinfo and server_hostname: as bytes when it is ASCII
-    (what the idna codec would give for a name config.validate accepted,
-    without importing encodings.idna, stringprep and unicodedata), else as
-    str (IDNA-encoded by the socket and ssl modules)."""
-    return host.encode("ascii") if host.isascii() else host
 
 
 def _is_ip(host: str) -> bool:
