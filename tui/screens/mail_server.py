@@ -304,9 +304,16 @@ class MailServerScreen(Screen[None]):
     def _queue_closed(self, _result: None) -> None:
         self.show_queue()
 
-    def _after_test_mail(self, report: Report | None) -> None:
+    def _after_test_mail(self, report: Report | None,
+                         fix: tuple[dict[str, Any], str] | None = None) -> None:
         """A test mail bypasses the queue: if it worked while mail is waiting, the
-        waiting mail can go now too (and a stuck queue is not hidden)."""
+        waiting mail can go now too (and a stuck queue is not hidden).  After a
+        failure closed with Ctrl+F, its one-key fix goes into the form."""
+        if fix is not None:
+            values, label = fix
+            self.fill(self.current().with_values(values))
+            self.say(_("Applied: {label}").format(label=_(label)))
+            return
         info = self.show_queue()
         if report is None or not report.ok or not info or not info["waiting"]:
             return
@@ -572,7 +579,8 @@ class MailServerScreen(Screen[None]):
         dialog = dialogs.TestMailDialog(settings, self.mailer,
                                         save_dir=self.service.path.parent,
                                         config_path=self.service.path)
-        self.app.push_screen(dialog, lambda _result: self._after_test_mail(dialog.report))
+        self.app.push_screen(dialog, lambda _result: self._after_test_mail(
+            dialog.report, dialog.fix))
 
     def action_revert(self) -> None:
         if not self.dirty:
