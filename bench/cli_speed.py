@@ -146,6 +146,18 @@ def wall(argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
     return elapsed, cpu
 
 
+def instructions(argv: list[str], env: dict[str, str], cwd: str) -> int:
+    """Instructions executed by one run (valgrind's callgrind): deterministic,
+    independent of the machine's load."""
+    proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                           *argv], env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, check=False)
+    for line in proc.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1])
+    raise SystemExit(f"callgrind gave no count for {argv}: {proc.stderr[-300:]}")
+
+
 def import_breakdown(python: str, env: dict[str, str], cwd: str,
                      runs: int = 5) -> dict[str, float]:
     """Cumulative import time of each top-level import of `get` (median of runs),
@@ -168,7 +180,8 @@ def import_breakdown(python: str, env: dict[str, str], cwd: str,
 
 
 def measure(python: str, env: dict[str, str], runs: int, breakdown: bool,
-            cwd: str, against: tuple[str, str] | None = None) -> dict[str, object]:
+            cwd: str, against: tuple[str, str] | None = None,
+            count: bool = False) -> dict[str, object]:
     """Interleaved wall times of the cases with ``python``; medians, minima, ratios.
     ``cwd`` is outside the tree, so ``python -c`` imports the installed packages.
     ``against`` = (label, python of another install): its commands run in the
@@ -211,6 +224,8 @@ def measure(python: str, env: dict[str, str], runs: int, breakdown: bool,
         "ratio_of_minima": {k: round(v / base_min, 2) for k, v in minima.items()},
         "cpu_median_ms": {k: round(statistics.median(v) * 1000, 1) for k, v in cpu.items()},
         "import_ms_get": top,
+        "instructions_m": {k: round(instructions(argv, env, cwd) / 1e6, 1)
+                           for k, argv in cases.items()} if count else {},
     }
 
 
@@ -228,6 +243,12 @@ def show(title: str, r: dict[str, object]) -> None:
     worst = max(v for k, v in med.items() if k.startswith("mailconsole"))
     print(f"  slowest command: median {worst:.1f} ms (target <= {TARGET_MS} ms): "
           f"{'met' if worst <= TARGET_MS else 'MISSED'}")
+    counted = r["instructions_m"]
+    if isinstance(counted, dict) and counted:
+        print("  instructions executed (callgrind, millions; ratio to python -c pass):")
+        base = counted["python -c pass"]
+        for name, m in counted.items():
+            print(f"    {name:<33} {m:8.1f} M  {m / base:5.2f}x")
     top = r["import_ms_get"]
     if isinstance(top, dict) and top:
         print("  top-level imports of `mailconsole get` (cumulative ms, -X importtime, "
@@ -247,6 +268,8 @@ def main() -> int:
     ap.add_argument("--against", metavar="REV",
                     help="with --installed: also install git revision REV of this tree "
                          "and run its commands in the same rounds (A/B)")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count the instructions of one run of each (valgrind)")
     opts = ap.parse_args()
 
     result: dict[str, object] = {"machine": machine(), "load_before": load(),
@@ -264,7 +287,8 @@ def main() -> int:
                         "mail.smtp.server=smtp.example.com:587", "mail.smtp.username=pbx",
                         "--password-stdin"], env=env, check=True, cwd=tmp,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, input=b"pw\n")
-        result["dev"] = measure(sys.executable, env, opts.runs, opts.breakdown, tmpdir)
+        result["dev"] = measure(sys.executable, env, opts.runs, opts.breakdown, tmpdir,
+                                count=opts.instructions)
         if opts.installed:
             against = None
             if opts.against:
@@ -276,7 +300,7 @@ def main() -> int:
                                check=True)
                 against = (opts.against, installed_venv(old, old / "tree"))
             result["installed"] = measure(installed_venv(tmp), env, opts.runs, opts.breakdown,
-                                          tmpdir, against)
+                                          tmpdir, against, count=opts.instructions)
     result["load_after"] = load()
 
     if opts.json:

@@ -22,10 +22,10 @@ refresh_expires_at (0: unknown).  Nothing here ever prints a token.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from config.i18n import _
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any

@@ -11,15 +11,16 @@ from __future__ import annotations
 import argparse
 import difflib
 import getpass
+import json
 import shutil
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from config.errors import ConfigTypeError
 from config.i18n import N_, _
 from config.model import FIELDS, SECRET_KEYS, Settings, Value, parse_value
 from config.service import SettingsService
+from config.text import json_text, visible
 from config.validate import Problem
 from mailconsole.cli import (
     EXIT_FAILED,
@@ -30,7 +31,7 @@ from mailconsole.cli import (
     _dump,
     describe_os_error,
     err,
-    redact,
+    out,
     remember_secret,
 )
 
@@ -85,22 +86,15 @@ def public_flat(settings: Settings) -> dict[str, Value]:
     }
 
 
-# What json.dumps(text, ensure_ascii=False) escapes, and how (json's
-# py_encode_basestring): without importing json (~2 ms) for `show`.
-_QUOTE = {ord(c): e for c, e in (("\\", "\\\\"), ('"', '\\"'), ("\b", "\\b"),
-                                  ("\f", "\\f"), ("\n", "\\n"), ("\r", "\\r"),
-                                  ("\t", "\\t"))}
-_QUOTE.update({i: f"\\u{i:04x}" for i in range(0x20) if i not in _QUOTE})
-
-
 def toml_value(value: Value) -> str:
-    """A TOML value as the file would hold it: strings quoted and escaped
-    exactly as ``json.dumps(value, ensure_ascii=False)`` does."""
+    """A TOML value as the file would hold it: strings quoted and escaped as
+    ``json.dumps(value, ensure_ascii=False)`` does, plus DEL, C1 and bidi
+    controls as ``\\uXXXX`` (safe on a terminal; the same value in TOML)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    return '"' + value.translate(_QUOTE) + '"'
+    return json_text(json.dumps(value, ensure_ascii=False))
 
 
 def plain_value(value: Value) -> str:
@@ -162,7 +156,7 @@ def cmd_show(args: argparse.Namespace, path: str) -> int:
             lines.append(f"# {key} = ({value})")
         else:
             lines.append(f"{key} = {toml_value(value)}")
-    sys.stdout.write("\n".join(lines) + "\n")
+    out("\n".join(lines), lines=True)
     return EXIT_OK
 
 
@@ -172,7 +166,7 @@ def cmd_get(args: argparse.Namespace, path: str) -> int:
         raise UsageError(_("{key}: the password is never printed; 'mailconsole show' says "
                            "whether it is set").format(key=key))
     settings = load(service(path))
-    print(plain_value(settings.get(key)))
+    print(visible(plain_value(settings.get(key))))
     return EXIT_OK
 
 
@@ -239,10 +233,10 @@ def cmd_set(args: argparse.Namespace, path: str) -> int:
     settings, changed = svc.update(values)
     remember_secrets(settings)
     if changed:
-        print(_("{path}: saved {summary}").format(path=path, summary=summary(list(values),
-                                                                            settings)))
+        out(_("{path}: saved {summary}").format(path=path, summary=summary(list(values),
+                                                                          settings)))
     else:
-        print(_("{path}: unchanged").format(path=path))
+        out(_("{path}: unchanged").format(path=path))
     print_warnings(svc.validate(settings), path)
     return EXIT_OK
 
@@ -253,10 +247,10 @@ def cmd_unset(args: argparse.Namespace, path: str) -> int:
     settings, changed = svc.reset(keys)
     remember_secrets(settings)
     if changed:
-        print(_("{path}: back to the default: {summary}").format(
+        out(_("{path}: back to the default: {summary}").format(
             path=path, summary=summary(keys, settings)))
     else:
-        print(_("{path}: unchanged").format(path=path))
+        out(_("{path}: unchanged").format(path=path))
     print_warnings(svc.validate(settings), path)
     return EXIT_OK
 
@@ -276,11 +270,11 @@ def cmd_validate(args: argparse.Namespace, path: str) -> int:
             "problems": [problem_dict(p) for p in problems],
         }))
     elif not problems:
-        print(_("{path}: OK").format(path=path))
+        out(_("{path}: OK").format(path=path))
     else:
         for p in problems:
             severity = _("error") if p.severity == "error" else _("warning")
-            print(_("{path}: {severity}: {key}: {message}{hint}").format(
+            out(_("{path}: {severity}: {key}: {message}{hint}").format(
                 path=path, severity=severity, key=p.key, message=p.message, hint=fix_hint(p)))
     return EXIT_FAILED if errors else EXIT_OK
 
@@ -290,15 +284,19 @@ def cmd_validate(args: argparse.Namespace, path: str) -> int:
 
 def read_apply_file(name: str) -> tuple[str, str]:
     """(text, name for messages) of the apply FILE ('-': standard input)."""
+    from config.store import MAX_BYTES, decode, read_regular
+
     if name == "-":
-        data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+        data = sys.stdin.buffer.read(MAX_BYTES + 1) if sys.stdin is not None else b""
         name = _("<standard input>")
     else:
-        try:
-            data = Path(name).read_bytes()
+        try:  # a regular file only (a FIFO or device: exit 3), at most MAX_BYTES
+            data, _st = read_regular(name, name)
         except OSError as exc:
             exc.filename = exc.filename or name
             raise CommandFailed(describe_os_error(exc, None), EXIT_FAILED) from None
+    if len(data) > MAX_BYTES:
+        decode(data, name)  # ConfigSyntaxError: too large (exit 3)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -320,14 +318,14 @@ def cmd_apply(args: argparse.Namespace, path: str) -> int:
                      "diff": result.diff, "file": str(path)}))
     else:
         if result.diff:
-            sys.stdout.write(result.diff if result.diff.endswith("\n") else result.diff + "\n")
+            out(result.diff.removesuffix("\n"), lines=True)
         if not result.changed:
             msg = _("{path}: no change")
         elif args.check:
             msg = _("{path}: would change (run without --check to apply)")
         else:
             msg = _("{path}: changed")
-        print(msg.format(path=path))
+        out(msg.format(path=path))
     print_warnings(svc.validate(result.settings), path)
     return EXIT_OK
 
@@ -357,14 +355,15 @@ class Progress:
         text = f"{mark:<8}{step.title}"
         if step.status != "running":
             text += f" ({step.duration:.2f} s)"
-        for extra in (step.reply, step.detail):
+        # a failed step's detail is the failure message, printed once below it
+        for extra in (step.reply, "" if step.status == "failed" else step.detail):
             lines = extra.strip().splitlines()
             if lines:  # one line per step: a multi-line reply (EHLO) shows its first
                 text += f" — {lines[0]}" + (" …" if len(lines) > 1 else "")
         return text
 
     def on_step(self, step: Step) -> None:
-        text = redact(self.line(step))
+        text = visible(self.line(step))  # the report is redacted; this is for the terminal
         if self.live:
             if step.status == "running":  # must fit, or \r cannot rewrite it
                 width = shutil.get_terminal_size().columns - 1
@@ -380,8 +379,12 @@ def failure_line(report: Report, what: str) -> str:
     f = report.failure
     if f is None:
         return _("{what} failed — run 'mailconsole test-mail' for a diagnosis").format(what=what)
-    return _("{what} failed at {step}: {cls}: {message} — {advice}").format(
-        what=what, step=f.step or "?", cls=f.cls, message=f.message, advice=f.advice)
+    # the step as the admin saw it ("TLS handshake", not "starttls"); the class
+    # name stays in --json (issue 14: no internal names in human text)
+    step = next((st.title for st in reversed(report.steps) if st.status == "failed"),
+                f.step or "?")
+    return _("{what} failed at \"{step}\": {message} — {advice}").format(
+        what=what, step=step, message=f.message, advice=f.advice)
 
 
 def cmd_test_mail(args: argparse.Namespace, path: str) -> int:
@@ -406,15 +409,16 @@ def cmd_test_mail(args: argparse.Namespace, path: str) -> int:
         if report.ok:
             where = report.server or _("the local sendmail")
             queue = _(" (queue id {id})").format(id=report.queue_id) if report.queue_id else ""
-            print(_("Test mail to {to} accepted by {where}{queue}.").format(
+            out(_("Test mail to {to} accepted by {where}{queue}.").format(
                 to=", ".join(report.recipients) or recipient, where=where, queue=queue))
         elif report.failure:
-            print(_("Test mail NOT delivered: {message}").format(message=report.failure.message))
-            print(_("What to do: {advice}").format(advice=report.failure.advice))
+            out(_("Test mail NOT delivered: {message}").format(message=report.failure.message))
+            out(_("What to do: {advice}").format(advice=report.failure.advice))
         for w in report.warnings:
-            print(_("Warning: {warning}").format(warning=w))
+            out(_("Warning: {warning}").format(warning=w))
     if not report.ok:
-        err(failure_line(report, _("test mail")))
+        if args.json:  # the human summary above already says it (once, issue 14)
+            err(failure_line(report, _("test mail")))
         return EXIT_FAILED
     return EXIT_OK
 
@@ -441,6 +445,9 @@ def read_message(args: argparse.Namespace) -> tuple[Any, list[str]]:
             if addr and addr not in recipients:
                 recipients.append(addr)
         del message["Bcc"]
+    if not recipients and args.from_headers:
+        raise UsageError(_("no recipients — the message has no To, Cc or Bcc address; add "
+                           "one, or pass --to ADDR"))
     if not recipients:
         raise UsageError(_("no recipients — pass --to ADDR, or -t to take them from the "
                            "To/Cc/Bcc headers"))
@@ -602,20 +609,28 @@ def _age(seconds: int) -> str:
 def cmd_queue(args: argparse.Namespace, path: str) -> int:
     settings, spool = _spool(path)
     action = args.queue_command
+    from mailer.queue import check_id
+
+    for ident in [getattr(args, "id", None), *(getattr(args, "ids", None) or [])]:
+        if ident is not None:
+            try:
+                check_id(ident)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
     if action == "list":
         entries = spool.entries()
         if args.json:
             print(_dump([{k: e[k] for k in LIST_FIELDS} for e in entries]))
             return EXIT_OK
         if not entries:
-            print(_("the queue is empty ({path})").format(path=spool.root))
+            out(_("the queue is empty ({path})").format(path=spool.root))
         for e in entries:
             when = (_("next try {at}").format(at=e["next_attempt"])
                     if e["state"] == "waiting" else _("failed"))
             error = e["last_error"]
-            print(f"{e['id']}  {e['state']:<7}  {e['attempts']:>3}  "
+            out(f"{e['id']}  {e['state']:<7}  {e['attempts']:>3}  "
                   f"{_age(e['age_seconds']):>8}  {e['size']:>8}  {', '.join(e['recipients'])}")
-            print(f"    {when}" + (f" — {error['cls']}: {error['message']}" if error else ""))
+            out(f"    {when}" + (f" — {error['cls']}: {error['message']}" if error else ""))
         return EXIT_OK
     if action == "show":
         e = spool.entry(args.id)
@@ -643,18 +658,18 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
             if e["advice"]:
                 lines.append(_("what to do:   {advice}").format(advice=e["advice"]))
         lines += ["", head]
-        print("\n".join(lines))
+        out("\n".join(lines), lines=True)
         return EXIT_OK
     if action in ("run", "flush"):
         if action == "run":
             result = spool.run(settings)
             if result.busy:
-                print(_("another queue runner is active; nothing done"))
+                out(_("another queue runner is active; nothing done"))
                 return EXIT_OK
         else:
             result = spool.deliver(settings, args.ids or None, force=True)
         if result.sent or result.deferred or result.failed or action == "flush":
-            print(_("sent {sent}, waiting {deferred}, failed {failed}").format(
+            out(_("sent {sent}, waiting {deferred}, failed {failed}").format(
                 sent=len(result.sent), deferred=len(result.deferred),
                 failed=len(result.failed)))
         if result.last_report is not None and (result.deferred or result.failed):
@@ -663,13 +678,10 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
     # retry / drop
     code = EXIT_OK
     for ident in args.ids:
-        try:
-            done = spool.retry(ident) if action == "retry" else spool.drop(ident)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        done = spool.retry(ident) if action == "retry" else spool.drop(ident)
         if done:
             text = _("{id}: back to waiting") if action == "retry" else _("{id}: dropped")
-            print(text.format(id=ident))
+            out(text.format(id=ident))
         else:
             err(_("{id}: not in the queue, not failed, or being sent right now").format(
                 id=ident) if action == "retry" else _(
@@ -680,16 +692,14 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
 
 def cmd_log(args: argparse.Namespace, path: str) -> int:
     _settings, spool = _spool(path)
-    import json
-
     records = spool.history(args.n)
     for r in records:
         if args.json:
-            print(json.dumps(r, ensure_ascii=False))
+            print(json_text(json.dumps(r, ensure_ascii=False)))
         else:
             code = r.get("code") or ""
             extra = _(" (resend)") if r.get("resend") else ""
-            print(f"{r.get('time', '')}  {r.get('result', ''):<8} {r.get('class', ''):<18} "
+            out(f"{r.get('time', '')}  {r.get('result', ''):<8} {r.get('class', ''):<18} "
                   f"{code!s:>3}  {r.get('id', '')}  "
                   f"{','.join(r.get('recipient_domains', []))}  "
                   + _("attempt {n}").format(n=r.get("attempt", 0)) + extra

@@ -38,6 +38,7 @@ def exit_codes_help() -> str:
         "  3   the config file is malformed (not TOML, not UTF-8, duplicate key)\n"
         "  4   the config file changed on disk meanwhile; nothing written, try again\n"
         "  5   the config file could not be written; the original is intact\n"
+        "  6   another process held the config file's lock for 10 s; nothing written\n"
         "  70  internal error (a bug); MAILCONSOLE_DEBUG=1 shows the traceback"
     )
 

@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import base64
 import time
+from typing import TYPE_CHECKING
 
 from config.i18n import _
 from config.tokens import TokenStore, account_of, fingerprint, resolve_url, token_path
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
@@ -444,6 +444,7 @@ class TokenStep:
                 n=int((hit[1] - time.time()) // 60)))
             return self.token
         rec.note(_("POST {url} (grant {flow})").format(url=client.token_url, flow=client.flow))
+        rec.credentials_sent()  # the endpoint's answer may echo the client secret (issue 12)
         try:
             entry = await self.runtime.in_thread(client.request_new)
         except OAuthError as exc:

@@ -1,7 +1,7 @@
 """Our own SMTP client (not smtplib: its debug output prints credentials, and
 it has no overall deadline or caps).
 
-Coroutines over a mailer.wire.WireLike (asyncio or blocking); called by
+Coroutines over a mailer.wire.WireLike (mailer.blocking); called by
 mailer.api inside one time limit for the whole conversation."""
 
 from __future__ import annotations
@@ -57,7 +57,11 @@ class Envelope:
 
 
 def dot_stuff(data: bytes) -> bytes:
-    """Dot-stuff ``data`` and append the end-of-data marker."""
+    """Dot-stuff ``data`` and append the end-of-data marker.  Every line end
+    becomes CRLF first (a bare CR or bare LF too), so no ``<LF>.<CR><LF>`` or
+    ``<CR><LF>.<LF>`` can reach a server that takes bare line ends for real
+    ones (SMTP smuggling): the only end of data on the wire is ours."""
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     if data.startswith(b"."):
@@ -211,7 +215,7 @@ class SmtpClient:
 
     async def ehlo(self, title: str) -> None:
         self.rec.start("ehlo", title)
-        name = local_name(self.wire.local_address(), getattr(self.smtp, "ehlo_name", ""))
+        name = local_name(self.wire.local_address(), self.smtp.ehlo_name)
         reply = await self.command(f"EHLO {name}")
         if reply.code != 250:
             can_helo = self.smtp.security == "none" and not self.smtp.authentication

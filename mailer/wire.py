@@ -1,13 +1,10 @@
-"""What the two transports share: server parsing, the TLS context (with the
-certificate classes), line caps, and the interface of a connection.
+"""Server parsing, the TLS context (with the certificate classes), line caps,
+and the interface of a connection.
 
 The SMTP and POP3 conversations (mailer.smtp, mailer.pop3) are coroutines
-over a :class:`WireLike`.  Two implementations exist:
-
-* :mod:`mailer.aio` — asyncio streams (``send_async``, the TUI);
-* :mod:`mailer.blocking` — blocking sockets; its coroutines never suspend, so
-  ``send``/``send_test_mail`` run the same conversation without an event
-  loop (and without importing asyncio).
+over a :class:`WireLike`, implemented by :mod:`mailer.blocking` on blocking
+sockets; its coroutines never suspend, so ``send``/``send_test_mail`` run the
+conversation without an event loop (and without importing asyncio).
 
 This module imports ssl but neither asyncio nor the email package."""
 
@@ -45,14 +42,61 @@ def parse_server(value: str, default_port: int) -> tuple[str, int]:
     return parse_host(value.strip(), default_port)
 
 
+MAX_CA_BYTES = 4 * 1024 * 1024   # a CA bundle is a few hundred KB
+
+
+def read_ca_file(path: str) -> tuple[bytes, tuple[int, ...]]:
+    """The content of ``ca_file`` and a stamp of its version.  Opened only if
+    it is a regular file (O_NONBLOCK: a FIFO or a device never blocks the open;
+    fstat before the first read), at most MAX_CA_BYTES.  ValueError with a
+    translated reason, or OSError as open raises it."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(_("not a regular file (a FIFO, device, socket or directory)"))
+        if st.st_size > MAX_CA_BYTES:
+            raise ValueError(_("larger than {n} bytes").format(n=MAX_CA_BYTES))
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_CA_BYTES:
+            chunk = os.read(fd, MAX_CA_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_CA_BYTES:
+            raise ValueError(_("larger than {n} bytes").format(n=MAX_CA_BYTES))
+        return b"".join(chunks), (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+    finally:
+        os.close(fd)
+
+
+_CA_CONTEXTS: dict[tuple[object, ...], ssl.SSLContext] = {}
+
+
 def tls_context(verify: bool, ca_file: str) -> ssl.SSLContext:
     """Certificates on: system trust store plus ``ca_file``, host name checked;
     off: no checks.  TLS 1.2 or later either way.  Cached (loading the system
-    store costs tens of milliseconds); a changed ``ca_file`` gives a new one."""
-    stamp = 0
-    if verify and ca_file:
-        stamp = os.stat(ca_file).st_mtime_ns
-    return _tls_context(verify, ca_file, stamp)
+    store costs tens of milliseconds); a changed ``ca_file`` gives a new one.
+    ``ca_file`` is read with :func:`read_ca_file` (regular files only)."""
+    if not (verify and ca_file):
+        return _tls_context(verify, "", 0)
+    data, stamp = read_ca_file(ca_file)
+    key = (ca_file, stamp)
+    ctx = _CA_CONTEXTS.get(key)
+    if ctx is None:
+        ctx = _new_context(True)
+        if b"-----BEGIN" in data:  # PEM; non-ASCII can only be in text around the blocks
+            ctx.load_verify_locations(cadata=data.decode("ascii", "ignore"))
+        else:
+            ctx.load_verify_locations(cadata=data)
+        if len(_CA_CONTEXTS) >= 8:
+            _CA_CONTEXTS.clear()
+        _CA_CONTEXTS[key] = ctx
+    return ctx
 
 
 _HEX = frozenset("0123456789abcdef")
@@ -89,6 +133,11 @@ def _hashed_capath() -> str:
 
 @functools.lru_cache(maxsize=8)
 def _tls_context(verify: bool, ca_file: str, _stamp: int) -> ssl.SSLContext:
+    """The context without a ca_file (``ca_file`` is always "" here)."""
+    return _new_context(verify)
+
+
+def _new_context(verify: bool) -> ssl.SSLContext:
     if verify:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
         capath = _hashed_capath()
@@ -98,8 +147,6 @@ def _tls_context(verify: bool, ca_file: str, _stamp: int) -> ssl.SSLContext:
             ctx.load_verify_locations(capath=capath)
         else:
             ctx.load_default_certs()
-        if ca_file:
-            ctx.load_verify_locations(cafile=ca_file)
     else:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
@@ -126,10 +173,45 @@ class Line:
         self.text = raw.rstrip(b"\r\n").decode("utf-8", "replace")
 
 
-# -- failure mapping shared by both transports ---------------------------------
+# -- failure mapping ------------------------------------------------------------------
 
-def cert_error(rec: Recorder, exc: ssl.SSLCertVerificationError) -> MailerError:
+def certificate_details(der: bytes | None) -> str:
+    """The names a certificate is made out to and its validity, from its DER
+    form ("" if unknown): what an admin needs to read a name or date error."""
+    if not der:
+        return ""
+    try:
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+
+        cert = x509.load_der_x509_certificate(der)
+        names: list[str] = []
+        try:
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            names = [*san.get_values_for_type(x509.DNSName),
+                     *(str(ip) for ip in san.get_values_for_type(x509.IPAddress))]
+        except x509.ExtensionNotFound:
+            pass
+        if not names:
+            names = [str(a.value) for a in cert.subject.get_attributes_for_oid(
+                NameOID.COMMON_NAME)]
+        start = cert.not_valid_before_utc.strftime("%Y-%m-%d %H:%M UTC")
+        end = cert.not_valid_after_utc.strftime("%Y-%m-%d %H:%M UTC")
+    except (ImportError, ValueError):
+        return ""
+    return _("the certificate is made out to {names}, valid from {start} until {end}").format(
+        names=", ".join(names[:10]) or "?", start=start, end=end)
+
+
+def cert_error(rec: Recorder, exc: ssl.SSLCertVerificationError,
+               der: bytes | None = None) -> MailerError:
+    """The class of a certificate the checks refused; ``der`` (the peer's
+    certificate fetched on a second connection, if it could be) adds its
+    names and dates to the message."""
     detail = exc.verify_message or str(exc)
+    details = certificate_details(der)
+    if details:
+        detail += "; " + details
     rec.note(_("certificate rejected: {detail}").format(detail=detail))
     code = exc.verify_code
     if code in _EXPIRED:
@@ -190,6 +272,16 @@ def injection_warning(rec: Recorder, command: str, n: int) -> str:
                  server=rec.context.get("server", "?"), n=n, command=command)
 
 
+def command_bytes(rec: Recorder, text: str) -> bytes:
+    """One command line for the wire (``text`` + CRLF).  A CR, LF or NUL
+    inside ``text`` would end the command early and start another one that
+    nobody wrote: refused (MailerError) before anything is sent."""
+    if "\r" in text or "\n" in text or "\0" in text:
+        raise rec.error("invalid_settings", detail=_(
+            "a command to the server would contain a line break or NUL; nothing was sent"))
+    return (text + "\r\n").encode("utf-8")
+
+
 def line_too_long(rec: Recorder) -> MailerError:
     rec.note(_("a line longer than {n} bytes").format(n=MAX_LINE))
     return rec.error("protocol_error",
@@ -229,11 +321,11 @@ def unique_addresses(infos: Sequence[tuple[object, ...]]) -> list[tuple[str, int
     return addrs
 
 
-# -- the interface both transports implement ---------------------------------------
+# -- the interface of the transport ---------------------------------------------------
 
 class WireLike(Protocol):
-    """One TCP connection with capped reads and a transcript (mailer.aio.Wire,
-    mailer.blocking.SyncWire).  Every method may raise MailerError."""
+    """One TCP connection with capped reads and a transcript
+    (mailer.blocking.SyncWire).  Every method may raise MailerError."""
 
     rec: Recorder
     host: str

@@ -10,6 +10,7 @@ the terminal before Textual's import time is spent.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,12 @@ def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = 
     from tui import console
 
     language = set_language(lang)
+    if not _on_a_terminal():
+        # e.g. `ssh admin@host` without -t, or a script: Textual would draw into a pipe
+        print(_("mailconsole: the screen needs a terminal (over SSH: ssh -t); without "
+                "one, use a command such as 'mailconsole show' (see --help)"),
+              file=sys.stderr)
+        return 2
     chosen = console.detect_mode(mode)
     console.prepare_environment(chosen)
     early = None
@@ -40,8 +47,10 @@ def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = 
         except ConfigError as err:
             if early is not None:
                 early.abort()
-            print(_("mailconsole: cannot open the settings: {error}").format(error=err),
-                  file=sys.stderr)
+            from config.text import visible
+
+            print(visible(_("mailconsole: cannot open the settings: {error}").format(
+                error=err)), file=sys.stderr)
             return err.exit_code
         if early is not None:  # the file may have changed since the frame was chosen
             early.recheck(str(config_path), size=early.size, **inputs)
@@ -57,3 +66,13 @@ def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = 
     if app.return_code not in (None, 0):
         return int(app.return_code)
     return int(result or 0)
+
+
+def _on_a_terminal() -> bool:
+    """Are stdin and stdout both terminals (the screen reads keys and draws)?"""
+    try:
+        stdin, stdout = sys.__stdin__, sys.__stdout__
+        return (stdin is not None and stdout is not None
+                and os.isatty(stdin.fileno()) and os.isatty(stdout.fileno()))
+    except (AttributeError, ValueError, OSError):
+        return False

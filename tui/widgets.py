@@ -6,22 +6,40 @@ keystroke costs a few hundred bytes on a serial line, and none animates.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
+from rich.text import Text
+from textual import events
 from textual.message import Message
 from textual.selection import Selection
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet
 
 from config.i18n import _
+from config.text import cells
+from tui.console.compat import highlight_radio
 
 
 class FieldInput(Input):
-    """A one-line, compact input without cursor blink."""
+    """A one-line, compact input without cursor blink.  The value is drawn
+    through config.text.cells: a control, DEL, C1 or bidi character in it (a
+    hostile config file) shows as one visible character (␛, �) and never
+    reaches the terminal; the value itself is unchanged."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
+
+    @property
+    def _value(self) -> Text:
+        shown = cells(self.value)
+        if self.password or shown == self.value:
+            return super()._value
+        text = Text(shown, no_wrap=True, overflow="ignore", end="")
+        if self.highlighter is not None:
+            text = self.highlighter(text)
+        return text
 
 
 class PasswordInput(FieldInput):
@@ -38,7 +56,7 @@ class PasswordInput(FieldInput):
         def __repr__(self) -> str:
             return "PasswordInput.Changed(value=<redacted>)"
 
-        def __rich_repr__(self):  # type: ignore[override]
+        def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
             yield "value", "<redacted>"
 
     class Submitted(Input.Submitted, namespace="input"):
@@ -47,10 +65,10 @@ class PasswordInput(FieldInput):
         def __repr__(self) -> str:
             return "PasswordInput.Submitted(value=<redacted>)"
 
-        def __rich_repr__(self):  # type: ignore[override]
+        def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
             yield "value", "<redacted>"
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["password"] = True
         super().__init__(*args, **kwargs)
 
@@ -63,7 +81,7 @@ class PasswordInput(FieldInput):
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         return None
 
-    def __rich_repr__(self):  # type: ignore[override]
+    def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
         yield "id", self.id
         yield "password", True
 
@@ -76,20 +94,20 @@ class Tick(Checkbox):
     both states and tells them apart by colour only, which a monochrome or
     basic-mode terminal cannot show."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # Textual's name
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # Textual's name
         return "X" if self.value else " "
 
 
 class ChoiceButton(RadioButton):
     """A radio button whose dot is blank when not chosen (see :class:`Tick`)."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # Textual's name
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # Textual's name
         return "\u25cf" if self.value else " "
 
 
@@ -97,20 +115,20 @@ class Choice(RadioSet):
     """A compact radio set where the arrow keys choose at once (like a
     classic radio group), so that leaving with Tab never loses a choice."""
 
-    def __init__(self, *buttons: RadioButton, **kwargs) -> None:
+    def __init__(self, *buttons: RadioButton, **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*buttons, **kwargs)
 
     def action_next_button(self) -> None:
-        if not self._is_mounted:
+        if not self.is_mounted:
             # RadioSet's mount handler moves to the first button, and moving
             # chooses here.  A set created with its value already pressed keeps
-            # it and highlights it instead (no Changed event and no
-            # restyle before the first paint); without one the first is chosen.
-            pressed = [i for i, node in enumerate(self._nodes)
+            # it and highlights it instead (no Changed event and no restyle
+            # before the first paint); without one the first is chosen.
+            pressed = [i for i, node in enumerate(self.children)
                        if isinstance(node, RadioButton) and node.value]
             if pressed:
-                self._selected = pressed[0]
+                highlight_radio(self, pressed[0])
                 return
         super().action_next_button()
         self.action_toggle_button()
@@ -130,7 +148,7 @@ class Choice(RadioSet):
         for button in self.query(RadioButton):
             if button.id == f"{self.id}--{value}":
                 button.value = True
-                self._selected = self._nodes.index(button)
+                highlight_radio(self, self.children.index(button))
                 return
 
 
@@ -138,7 +156,8 @@ class GuardedCheckbox(Tick):
     """A checkbox that may refuse to be ticked; ``guard()`` returns the reason
     (shown to the admin) or "" when ticking is allowed."""
 
-    def __init__(self, *args, guard: Callable[[], str] | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, guard: Callable[[], str] | None = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
         self.guard = guard
@@ -151,8 +170,11 @@ class GuardedCheckbox(Tick):
                 return
         super().action_toggle_button()
 
-    def _on_click(self, event) -> None:  # mouse goes through the same guard
+    def on_click(self, event: events.Click) -> None:
+        """A click goes through the same guard; prevent_default: ToggleButton's own
+        click handler (which toggles unguarded) does not run after this one."""
         event.stop()
+        event.prevent_default()
         self.action_toggle_button()
 
     class Refused(Message):

@@ -11,7 +11,8 @@ erase-to-end-of-line for blank tails.  A frame identical to the previous one cos
 zero bytes (Textual paints about three identical frames at start-up).
 
 Everything else Textual writes (modes, queries) passes through in order, except
-sequences listed in ``drop`` (basic mode drops the ones a serial terminal ignores).
+sequences for which ``drop`` is true (basic mode drops the ones a serial terminal
+ignores).
 
 The encoder knows nothing about Textual; tests drive it with plain strings.
 Cells hold one character each.  A character of cell width 2 is stored in its first
@@ -21,7 +22,8 @@ cell with a ``""`` placeholder in the next (rich mode can pass such text through
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from typing import Any
 
 # A pen is (attribute bits, fg params, bg params); "" means the terminal default.
 Pen = tuple[int, str, str]
@@ -134,6 +136,19 @@ def _space_pen(pen: Pen) -> Pen:
     return (0, "", pen[2])
 
 
+def tty_newline(fd: int) -> str:
+    """What starts the next row on this tty: "\n" when its output processing turns
+    LF into CR LF (OPOST and ONLCR, the default), else "\r\n"."""
+    import termios
+
+    try:
+        oflag = termios.tcgetattr(fd)[1]
+    except (termios.error, OSError):
+        return "\r\n"
+    onlcr = bool(oflag & termios.OPOST) and bool(oflag & termios.ONLCR)
+    return "\n" if onlcr else "\r\n"
+
+
 def _cup(x: int, y: int) -> str:
     if x == 0:
         return "\x1b[H" if y == 0 else f"\x1b[{y + 1}H"
@@ -155,7 +170,7 @@ class WireEncoder:
         *,
         translate: Callable[[str], str] | None = None,
         char_width: Callable[[str], int] | None = None,
-        drop: Iterable[str] = (),
+        drop: Callable[[str], object] | None = None,
         clear_on_start: bool = True,
         bce: bool = False,
         newline: str = "\r\n",
@@ -168,7 +183,7 @@ class WireEncoder:
         self._dirty = False
         self.translate = translate
         self.char_width = char_width or (lambda ch: 1)
-        self.drop = frozenset(drop)
+        self.drop = drop
         self._out: list[str] = []
         self._pen: Pen = DEFAULT_PEN  # pen of the incoming stream
         self._x = 0  # cursor of the incoming stream
@@ -394,7 +409,7 @@ class WireEncoder:
         self._y = saved
 
     def _passthrough(self, seq: str) -> None:
-        if seq in self.drop:
+        if self.drop is not None and self.drop(seq):
             return
         self._emit_diff()
         self._out.append(seq)
@@ -569,13 +584,14 @@ class WireEncoder:
         if shift > 0:
             self._move(out, 0, top)
             out.append("\x1bM" * shift)  # RI at the top margin: down
-            wire[top : bottom + 1] = [*([[BLANK] * width for _ in range(shift)]),
-                                      *wire[top : bottom + 1 - shift]]
+            blank_rows: list[list[tuple[str, Pen] | None]] = [
+                [BLANK] * width for _ in range(shift)]
+            wire[top : bottom + 1] = [*blank_rows, *wire[top : bottom + 1 - shift]]
         else:
             self._move(out, 0, bottom)
             out.append("\x1bD" * -shift)  # IND at the bottom margin: up
-            wire[top : bottom + 1] = [*wire[top - shift : bottom + 1],
-                                      *([[BLANK] * width for _ in range(-shift)])]
+            blank_rows = [[BLANK] * width for _ in range(-shift)]
+            wire[top : bottom + 1] = [*wire[top - shift : bottom + 1], *blank_rows]
         out.append("\x1b[r")  # the whole screen again (home)
         self._wire_x = self._wire_y = 0
 
@@ -585,7 +601,7 @@ class WireEncoder:
                 "x": self._wire_x, "y": self._wire_y, "visible": self._wire_cursor_visible,
                 "cursor": [self.cursor_x, self.cursor_y]}
 
-    def set_wire_state(self, state: dict) -> None:  # type: ignore[type-arg]
+    def set_wire_state(self, state: dict[str, Any]) -> None:
         """The terminal shows ``state`` (from :meth:`wire_state`); so does the app."""
         cells = state["cells"]
         self.wire = [list(row) for row in cells]
@@ -615,8 +631,8 @@ class WireEncoder:
                 continue
             # a run of blank cells up to the end of the row: erase-to-end-of-line
             tail = width
-            last = want[-1]
-            if self._erasable(last):
+            last: tuple[str, Pen] | None = want[-1]
+            if last is not None and self._erasable(last):
                 while tail > 0 and want[tail - 1] == last:
                     tail -= 1
                 if sum(1 for xx in range(tail, width) if have[xx] != last) <= 3:

@@ -35,20 +35,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from hashlib import sha256
+from typing import Any
 
-try:  # the built-in module: importing hashlib loads OpenSSL (~5 ms before the paint)
-    from _sha256 import sha256  # type: ignore[import-not-found]
-except ImportError:  # Python >= 3.12
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found,no-redef]
-    except ImportError:
-        from hashlib import sha256  # type: ignore[assignment]
-
-from tui.console.celldiff import DEFAULT_PEN, WireEncoder
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    from typing import Any
+from tui.console.celldiff import DEFAULT_PEN, WireEncoder, tty_newline
+from tui.console.compat import ALT_SCREEN_ON
 
 FORMAT = 1
 # Environment variables that may change what the first frame looks like.
@@ -57,7 +48,6 @@ _ENV_PREFIXES = ("TEXTUAL", "TERM", "COLORTERM", "NO_COLOR", "FORCE_COLOR", "TTY
                  "JUPYTER", "VSCODE", "PYTHONIOENCODING", "PYTHONUTF8")
 # ... except these, which do not change the screen.
 _ENV_IGNORED = frozenset({"MAILCONSOLE_FRAME_CACHE", "MAILCONSOLE_STARTUP_LOG"})
-_ENTER = "\x1b[?1049h"  # what Textual's driver sends first (alternate screen)
 
 
 # The stamp of the code a screen comes from: equal stamps, same code.
@@ -153,15 +143,17 @@ def cache_key(config_path: str, *, mode: str, language: str, size: tuple[int, in
               ascii_only: bool, extra: str = "") -> tuple[str, str] | None:
     """(file name, key) of the frame for these inputs; None when the config cannot
     be read (the app reports that itself)."""
+    from config.errors import ConfigError
+    from config.store import read_regular
+
     real = os.path.realpath(config_path)
-    try:
-        with open(real, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            content = sha256(fh.read()).hexdigest()
+    try:  # a regular file only, at most 1 MiB (+1): a FIFO or /dev/zero never hangs
+        raw, st = read_regular(real, real)
+        content = sha256(raw).hexdigest()
         file_state: list[Any] = [content, st.st_mode, st.st_uid]
     except FileNotFoundError:
         file_state = ["missing"]
-    except OSError:
+    except (OSError, ConfigError):
         return None
     env = sorted((k, v) for k, v in os.environ.items()
                  if k.startswith(_ENV_PREFIXES) and k not in _ENV_IGNORED)
@@ -247,14 +239,14 @@ class Prepaint:
             state["cells"] = cells
             screen = str(entry["screen"])
             self.screen = screen
-            encoder = WireEncoder(width, height, newline="\n" if _onlcr(0) else "\r\n",
+            encoder = WireEncoder(width, height, newline=tty_newline(0),
                                   bce=self.mode != "basic")
             encoder.set_wire_state(state)
         except (KeyError, TypeError, ValueError, IndexError):
             return False
         self._quiet_tty()
         try:
-            payload = (_ENTER + screen).encode("utf-8")
+            payload = (ALT_SCREEN_ON + screen).encode("utf-8")
             view = memoryview(payload)
             while view:
                 view = view[os.write(self.fd, view):]
@@ -283,7 +275,7 @@ class Prepaint:
             import termios
 
             attrs = termios.tcgetattr(0)
-            quiet = [list(a) if isinstance(a, list) else a for a in attrs]
+            quiet: list[Any] = [list(a) if isinstance(a, list) else a for a in attrs]
             quiet[3] &= ~(termios.ECHO | termios.ICANON | termios.IEXTEN)
             quiet[0] &= ~(termios.IXON | termios.IXOFF | termios.ICRNL | termios.INLCR
                           | termios.IGNCR)
@@ -371,17 +363,6 @@ def start(config_path: str, *, mode: str, language: str, ascii_only: bool,
     prepaint = Prepaint(directory, name, key, size, mode, fd)
     prepaint.paint()
     return prepaint
-
-
-def _onlcr(fd: int) -> bool:
-    """Does the tty turn LF into CR LF on output?  (As ConsoleDriver checks it.)"""
-    try:
-        import termios
-
-        oflag = termios.tcgetattr(fd)[1]
-    except Exception:
-        return False
-    return bool(oflag & termios.OPOST) and bool(oflag & termios.ONLCR)
 
 
 __all__ = ["DEFAULT_PEN", "Prepaint", "cache_dir", "cache_key", "start", "terminal_size"]

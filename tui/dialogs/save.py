@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Label, Static
+from textual.widgets import Label, Static
 
 from config.i18n import _
-from tui.dialogs.base import Dialog
+from config.text import visible
+from tui.dialogs.base import YesNoDialog
 
 
 def diff_text(diff: str) -> Text:
@@ -28,12 +28,12 @@ def diff_text(diff: str) -> Text:
             style = "cyan"
         else:
             style = ""
-        text.append(line + "\n", style=style)
+        text.append(visible(line, tab=True) + "\n", style=style)  # the file's text
     text.rstrip()
     return text
 
 
-class SaveDialog(Dialog[bool]):
+class SaveDialog(YesNoDialog):
     """Shows the change as a diff of the TOML file and asks to confirm."""
 
     BINDINGS = [
@@ -60,11 +60,3 @@ class SaveDialog(Dialog[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#yes").focus()
-
-    @on(Button.Pressed, "#yes")
-    def _yes(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#no")
-    def _no(self) -> None:
-        self.dismiss(False)

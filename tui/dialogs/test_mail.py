@@ -4,7 +4,6 @@ and the transcript (show / save).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,12 +15,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from config.i18n import _
 from config.model import Settings
+from config.text import visible
+from mailer.report import Report, Step
 from tui.dialogs.base import Dialog
-from tui.dialogs.transcript import AskPathDialog, TranscriptScreen
+from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.transcript import (
+    AskPathDialog,
+    TranscriptSaveError,
+    TranscriptScreen,
+    protected_paths,
+    transcript_target,
+    write_transcript,
+)
 from tui.widgets import FieldInput
 
 STATUS_MARK = {
@@ -43,19 +52,25 @@ class TestMailDialog(Dialog[None]):
     BINDINGS = [
         Binding("escape", "cancel_or_close", "Cancel"),
         Binding("ctrl+t", "transcript", "Transcript", priority=True),
+        Binding("ctrl+f", "fix", "Apply fix", priority=True),
     ]
 
-    def __init__(self, settings: Settings, mailer, *, save_dir: Path,
-                 token_file: str | None = None) -> None:
+    def __init__(self, settings: Settings, mailer: Any, *, save_dir: Path,
+                 config_path: Path | None = None) -> None:
         super().__init__()
         self.settings = settings
-        self.token_file = token_file  # OAuth2: the token file of the config on screen
         self.mailer = mailer
         self.save_dir = save_dir
-        self.steps: list[Any] = []
-        self.report = None
-        self.worker: Worker | None = None
+        self.config_path = config_path  # never written over by "Save transcript"
+        self.steps: list[Step] = []
+        self.report: Report | None = None
+        self.worker: Worker[None] | None = None
+        # the cancel event of the send under way (the mailer's cancel argument)
+        self.cancel_event: threading.Event | None = None
         self.sent_once = False  # a send finished (the buttons say Resend / Close)
+        # set by Ctrl+F: the one-key fix of the failure (mailer.diagnosis.FIXES),
+        # which the screen applies to the form when the dialog closes
+        self.fix: tuple[dict[str, Any], str] | None = None
         self._result_text: Callable[[], Text] | None = None
         self._result_error = False
 
@@ -86,7 +101,7 @@ class TestMailDialog(Dialog[None]):
     @on(Input.Submitted, "#recipient")
     @on(Button.Pressed, "#send")
     def _send_pressed(self) -> None:
-        if self.worker is not None and self.worker.state == WorkerState.RUNNING:
+        if self._sending():
             return
         recipient = self.query_one("#recipient", Input).value.strip()
         if not recipient:
@@ -100,13 +115,14 @@ class TestMailDialog(Dialog[None]):
         self.query_one("#transcript").display = False
         self.query_one("#save-transcript").display = False
         self.query_one("#recipient", Input).disabled = True
-        self.worker = self._send(recipient)
+        self.cancel_event = threading.Event()
+        self.worker = self._send(recipient, self.cancel_event)
         self._label_buttons(sending=True)
         self.query_one("#cancel").focus()
 
     def _sending(self) -> bool:
-        return self.worker is not None and self.worker.state in (WorkerState.PENDING,
-                                                                 WorkerState.RUNNING)
+        """A send started and its result is not shown yet."""
+        return self.cancel_event is not None and self.report is None
 
     def _label_buttons(self, *, sending: bool) -> None:
         self.query_one("#send", Button).label = (
@@ -116,6 +132,10 @@ class TestMailDialog(Dialog[None]):
         self.query_one("#cancel", Button).label = (
             _("Cancel sending (Esc)") if sending
             else _("Close (Esc)") if self.sent_once else _("Cancel (Esc)"))
+        # Textual re-measures a button when its label changes only at the next
+        # layout; without one the row keeps the old widths
+        for button in self.query(".buttons Button"):
+            button.refresh(layout=True)
 
     async def relabel(self) -> None:
         """The F2 basic/rich switch: texts translated anew in place (a compose
@@ -128,27 +148,46 @@ class TestMailDialog(Dialog[None]):
         if self._result_text is not None:
             self._result(self._result_text, error=self._result_error)
 
-    @work(exclusive=True, group="test-mail")
-    async def _send(self, recipient: str) -> None:
-        app_thread = threading.get_ident()
+    @work(thread=True, exclusive=True, group="test-mail")
+    def _send(self, recipient: str, cancel: threading.Event) -> None:
+        """The blocking send, in a thread: each step reaches the dialog as it
+        happens (call_from_thread); Esc sets ``cancel``, which ends the send
+        within about 0.2 s with class "cancelled" (the report keeps the steps
+        and the transcript so far)."""
 
-        def on_step(step) -> None:
-            if threading.get_ident() == app_thread:
-                self._step(step)
-            else:
-                self.app.call_from_thread(self._step, step)
+        def on_step(step: Any) -> None:
+            self._from_send(cancel, self._step, step)
+
+        extra: dict[str, Any] = {}
+        if self.settings.mail.smtp.auth_method == "oauth2" and self.config_path is not None:
+            from config.tokens import token_path  # OAuth2: the token file of this config
+
+            extra["token_file"] = token_path(self.config_path)
+        report = self.mailer.send_test_mail(settings=self.settings, recipient=recipient,
+                                            on_step=on_step, cancel=cancel, **extra)
+        failure = getattr(report, "failure", None)
+        cancelled = failure is not None and failure.cls == "cancelled"
+        self._from_send(cancel, self._finished, report, cancelled=cancelled)
+
+    def _from_send(self, cancel: threading.Event, callback: Callable[..., None],
+                   *args: Any, **kwargs: Any) -> None:
+        """Run ``callback`` on the app's thread for the send of ``cancel``, unless
+        the dialog is gone or a newer send has started meanwhile."""
+
+        def current() -> None:
+            if cancel is self.cancel_event and self.is_attached:
+                callback(*args, **kwargs)
 
         try:
-            extra = {"token_file": self.token_file} if self.token_file else {}
-            report = await self.mailer.send_test_mail_async(
-                settings=self.settings, recipient=recipient, on_step=on_step, **extra)
-        except asyncio.CancelledError as cancelled:
-            # The mailer's SendCancelled carries the report so far (steps, transcript).
-            self._finished(getattr(cancelled, "report", None), cancelled=True)
-            raise
-        self._finished(report)
+            self.app.call_from_thread(current)
+        except RuntimeError:  # the app is no longer running
+            pass
 
-    def _step(self, step) -> None:
+    def on_unmount(self) -> None:
+        if self.cancel_event is not None:
+            self.cancel_event.set()  # a send under way ends with the dialog
+
+    def _step(self, step: Step) -> None:
         # A step name can occur twice (EHLO again after STARTTLS): a finished
         # step is never overwritten by a later one of the same name.
         last = self.steps[-1] if self.steps else None
@@ -166,14 +205,15 @@ class TestMailDialog(Dialog[None]):
             mark = STATUS_MARK.get(status, f"[{status[:4]:^4}]")
             style = {"ok": "green", "failed": "bold red", "warning": "yellow"}.get(status, "")
             text.append(mark, style=style)
-            text.append(" " + step.title + "\n")
-            if step.detail:
-                text.append("       " + step.detail + "\n", style="dim")
+            text.append(" " + visible(step.title) + "\n")
+            # a failed step's detail is the failure message, shown once below
+            if step.detail and status != "failed":
+                text.append("       " + visible(step.detail) + "\n", style="dim")
         text.rstrip()
         self.query_one("#steps", Static).update(text)
         self.query_one(".steps", VerticalScroll).scroll_end(animate=False)
 
-    def _finished(self, report, *, cancelled: bool = False) -> None:
+    def _finished(self, report: Report, *, cancelled: bool = False) -> None:
         self.report = report
         self.sent_once = True
         self.query_one("#recipient", Input).disabled = False
@@ -197,24 +237,37 @@ class TestMailDialog(Dialog[None]):
         self.query_one("#cancel").focus()
 
     @staticmethod
-    def _report_text(report) -> Text:
+    def _report_text(report: Report) -> Text:
         text = Text()
         if report.ok:
-            text.append(_("Test mail sent to {to}.").format(to=", ".join(report.recipients)),
-                        style="bold")
+            text.append(visible(_("Test mail sent to {to}.").format(
+                to=", ".join(report.recipients))), style="bold")
             if report.queue_id:
-                text.append(" " + _("The server's queue id: {id}").format(id=report.queue_id))
+                text.append(" " + visible(_("The server's queue id: {id}").format(
+                    id=report.queue_id)))
             for w in report.warnings:
-                text.append("\n" + _("Warning:") + " " + w)
+                text.append("\n" + _("Warning:") + " " + visible(w))
         else:
-            f = report.failure
-            cls = f.cls if f else "unknown"
-            text.append(_("Failed ({cls}):").format(cls=cls) + " ", style="bold")
-            text.append(f.message if f else _("the mail was not sent."))
+            f = report.failure  # the class name stays in --json, not on screen
+            text.append(_("Failed:") + " ", style="bold")
+            text.append(visible(f.message) if f else _("the mail was not sent."))
             if f and f.advice:
                 text.append("\n" + _("What to do:") + " ", style="bold")
-                text.append(f.advice)
+                text.append(visible(f.advice))
+            fix = _failure_fix(report)
+            if fix is not None:
+                text.append("  " + _("[Ctrl+F: {label}]").format(label=_(fix[1])),
+                            style="bold")
         return text
+
+    def action_fix(self) -> None:
+        """Ctrl+F after a failure with an obvious fix ("use STARTTLS",
+        "authentication: no", "choose TLS"): close and let the screen apply it."""
+        fix = _failure_fix(self.report) if not self._sending() else None
+        if fix is None:
+            return
+        self.fix = fix
+        self.dismiss(None)
 
     def _result(self, make: Callable[[], Text], *, error: bool = False) -> None:
         """Show ``make()`` as the result (kept, to translate it anew on relabel)."""
@@ -227,9 +280,9 @@ class TestMailDialog(Dialog[None]):
     # -- buttons -----------------------------------------------------------
     @on(Button.Pressed, "#cancel")
     def action_cancel_or_close(self) -> None:
-        if self.worker is not None and self.worker.state in (WorkerState.PENDING,
-                                                             WorkerState.RUNNING):
-            self.worker.cancel()
+        if self._sending():
+            if self.cancel_event is not None:
+                self.cancel_event.set()  # the send ends; _finished shows "Cancelled"
             return
         self.dismiss(None)
 
@@ -243,18 +296,61 @@ class TestMailDialog(Dialog[None]):
         if self.report is None:
             return
 
+        protected = protected_paths(self.config_path) if self.config_path else []
+
+        def failed(reason: str) -> None:
+            self._result(lambda: Text(visible(_("Could not save the transcript: {err}").format(
+                err=reason))), error=True)
+
+        def write(target: Path, replace: bool) -> None:
+            if self.report is None:
+                return
+            try:
+                write_transcript(target, self.report.transcript_text(), protected,
+                                 replace=replace)
+            except FileExistsError:  # appeared since the check: ask
+                ask(target)
+                return
+            except TranscriptSaveError as err:
+                failed(str(err))
+                return
+            except OSError as err:
+                failed(err.strerror or str(err))
+                return
+            self.app.notify(visible(_("Transcript saved to {path}").format(path=target)))
+
+        def ask(target: Path) -> None:
+            self.app.push_screen(ConfirmDialog(
+                lambda: _("Replace the file?"),
+                lambda: visible(_("{path} exists. Replace it with the transcript?").format(
+                    path=target)), yes=lambda: _("Replace")),
+                lambda yes: write(target, True) if yes else None)
+
         def chosen(path: str | None) -> None:
             if not path or self.report is None:
                 return
+            target = Path(path).expanduser()
+            if not target.is_absolute():
+                target = self.save_dir / target
             try:
-                Path(path).write_text(self.report.transcript_text(), encoding="utf-8")
-            except OSError as err:
-                reason = err.strerror or str(err)
-                self._result(lambda: Text(_("Could not save the transcript: {err}").format(
-                    err=reason)), error=True)
+                exists = transcript_target(target, protected)
+            except TranscriptSaveError as err:
+                failed(str(err))
                 return
-            self.app.notify(_("Transcript saved to {path}").format(path=path))
+            if exists:
+                ask(target)
+            else:
+                write(target, False)
 
         self.app.push_screen(AskPathDialog(
             lambda: _("Save the transcript (the password is never in it) to:"),
             str(self.save_dir / "test-mail-transcript.txt")), chosen)
+
+
+def _failure_fix(report: Report | None) -> tuple[dict[str, Any], str] | None:
+    """The one-key fix of the report's failure class, if it has one."""
+    from mailer.diagnosis import FIXES
+
+    if report is None or report.ok or report.failure is None:
+        return None
+    return FIXES.get(report.failure.cls)

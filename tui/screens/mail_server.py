@@ -8,11 +8,11 @@ service (save) or the mailer (test mail).  It never opens files or sockets.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -29,7 +29,12 @@ from config.errors import (
 )
 from config.i18n import _
 from config.model import Settings, Value, field_help, field_short_help
+from config.service import SettingsService
+from config.text import visible
 from config.validate import Problem
+from mailer.queue import Queue
+from mailer.report import Report
+from tui import dialogs
 from tui.widgets import (
     Choice,
     ChoiceButton,
@@ -38,20 +43,6 @@ from tui.widgets import (
     PasswordInput,
     Tick,
 )
-
-if TYPE_CHECKING:
-    from tui import dialogs
-else:
-    class _Dialogs:
-        """``tui.dialogs``, imported when the first dialog opens (~7 ms less
-        before the first paint)."""
-
-        def __getattr__(self, name: str) -> object:
-            from tui import dialogs as module
-
-            return getattr(module, name)
-
-    dialogs = _Dialogs()
 
 # The fields on this screen, top to bottom: (key path, kind).
 # kind: "input", "password", "check", "choice:<v1>,<v2>,...", "yesno".
@@ -150,13 +141,15 @@ class MailServerScreen(Screen[None]):
         Binding("f1,ctrl+g", "help", "Help", priority=True),
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+l", "redraw", "Redraw", priority=True),
+        Binding("ctrl+o", "queue", "Queue", show=False, priority=True),
         # priority, as Tab (tui/start.py): the focus moves before the
         # next key typed ahead is routed
         Binding("down", "app.focus_next", show=False, priority=True),
         Binding("up", "app.focus_previous", show=False, priority=True),
     ]
 
-    def __init__(self, service, mailer, *, demo_note: str | None = None) -> None:
+    def __init__(self, service: SettingsService, mailer: Any, *,
+                 demo_note: str | None = None) -> None:
         super().__init__()
         self.service = service
         self.mailer = mailer
@@ -217,6 +210,9 @@ class MailServerScreen(Screen[None]):
                 with FieldRow(classes="row"):
                     yield self._sized(Label("", classes="label"))
                     yield Button(_("Send test mail"), id="test-mail", compact=True)
+                queue_line = self._sized(ProblemLine(id="queue-line", classes="problem"))
+                queue_line.display = False  # shown while mail waits or failed
+                yield queue_line
                 with Vertical(id="external", disabled=loaded.mail.relay != "external"):
                     yield Static(_("External SMTP server"), classes="section")
                     with FieldRow(classes="row", id="row-provider"):
@@ -304,6 +300,87 @@ class MailServerScreen(Screen[None]):
     def on_mount(self) -> None:
         self.loaded = self.service.settings  # loads the file unless already loaded
         self.fill(self.loaded)
+        self.show_queue()
+        self.set_interval(30, self.show_queue)
+
+    # -- the outgoing queue (mailer.queue) ---------------------------------------
+    def _spool(self) -> Queue | None:
+        """The queue of the saved settings; None with a stand-in mailer (demo,
+        tests) or the internal relay without any queued mail."""
+        import sys
+
+        if self.mailer is not sys.modules.get("mailer"):
+            return None
+        from mailer import queue
+
+        return queue.for_settings(self.loaded)
+
+    def show_queue(self) -> dict[str, Any] | None:
+        """The queue's line under the test-mail button: N waiting, N failed, the
+        oldest, the last error with its advice (hidden while the queue is empty)."""
+        line = self.query_one("#queue-line", ProblemLine)
+        spool = self._spool()
+        info: dict[str, Any] | None = None
+        if spool is not None and spool.exists():
+            try:
+                info = spool.summary()
+            except OSError:
+                info = None
+        if not info or not (info["waiting"] or info["failed"]):
+            line.display = False
+            return info
+        from tui.dialogs.queue import summary_line
+
+        text = Text(summary_line(info))
+        text.append("  " + _("[Ctrl+O: queue]"), style="bold")
+        line.update(text)
+        line.set_class(bool(info["failed"]), "-error")
+        line.set_class(not info["failed"], "-warning")
+        line.display = True
+        return info
+
+    def action_queue(self) -> None:
+        spool = self._spool()
+        if spool is None:
+            self.say(_("No outgoing queue here."))
+            return
+        if self.loaded.mail.relay == "internal" and not spool.exists():
+            self.say(_("With the internal mail server the local mail system queues the "
+                       "mail; mailconsole keeps no queue of its own."))
+            return
+        self.app.push_screen(dialogs.QueueDialog(spool, self.loaded), self._queue_closed)
+
+    def _queue_closed(self, _result: None) -> None:
+        self.show_queue()
+
+    def _after_test_mail(self, report: Report | None,
+                         fix: tuple[dict[str, Any], str] | None = None) -> None:
+        """A test mail bypasses the queue: if it worked while mail is waiting, the
+        waiting mail can go now too (and a stuck queue is not hidden).  After a
+        failure closed with Ctrl+F, its one-key fix goes into the form."""
+        if fix is not None:
+            values, label = fix
+            self.fill(self.current().with_values(values))
+            self.say(_("Applied: {label}").format(label=_(label)))
+            return
+        info = self.show_queue()
+        if report is None or not report.ok or not info or not info["waiting"]:
+            return
+        if self.current() != self.loaded:
+            return  # the queue sends with the saved settings, not these
+        spool = self._spool()
+
+        def done(yes: bool | None) -> None:
+            if yes and spool is not None:
+                self.app.push_screen(dialogs.QueueDialog(spool, self.loaded, flush=True),
+                                     self._queue_closed)
+
+        n = info["waiting"]
+        self.app.push_screen(dialogs.ConfirmDialog(
+            lambda: _("Outgoing queue"),
+            lambda: _("The test mail went through and {n} mail(s) are waiting in the "
+                      "queue. Send them now?").format(n=n),
+            yes=lambda: _("Send now")), done)
 
     async def relabel(self) -> None:
         """Compose the screen again (its texts translated anew, e.g. spelled in
@@ -428,7 +505,7 @@ class MailServerScreen(Screen[None]):
                 text.append(_("Warning:") + " ", style="bold")
             if with_key and p.key:
                 text.append(f"{p.key}: ")
-            text.append(p.message)
+            text.append(visible(p.message))  # it may quote a value
             if p.fix and p.fix_label:
                 text.append("  " + _("[Ctrl+F: {label}]").format(label=p.fix_label),
                             style="bold")
@@ -439,7 +516,7 @@ class MailServerScreen(Screen[None]):
     def _show_title(self, settings: Settings) -> None:
         text = Text()
         text.append(_("Admin > Server > Mail-Server"), style="bold")
-        text.append("    " + self.service.path.name)
+        text.append("    " + visible(self.service.path.name))
         if settings != self.loaded:
             text.append("  " + _("[modified]"), style="bold")
         self.query_one("#title", Static).update(text)
@@ -467,14 +544,14 @@ class MailServerScreen(Screen[None]):
     def say(self, message: str, *, error: bool = False) -> None:
         """Show a one-line message in the status line."""
         status = self.query_one("#status", Static)
-        status.update(Text(message))
+        status.update(Text(visible(message)))  # may quote a value, a file name, an error
         status.set_class(error, "-error")
 
     # -- events ------------------------------------------------------------
     @on(Input.Changed)
     @on(Checkbox.Changed)
     @on(RadioSet.Changed)
-    def _changed(self, event) -> None:
+    def _changed(self, event: Input.Changed | Checkbox.Changed | RadioSet.Changed) -> None:
         if self._filling:
             return
         sender = getattr(event, "radio_set", None) or getattr(event, "checkbox", None) \
@@ -501,7 +578,7 @@ class MailServerScreen(Screen[None]):
                      "is set to no (it is the alternative login).")
         return ""
 
-    def on_descendant_focus(self, event) -> None:
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self._show_help(event.widget)
         self._show_keys()
 
@@ -594,13 +671,11 @@ class MailServerScreen(Screen[None]):
 
     def action_test_mail(self) -> None:
         settings = self.current()
-        token_file = None
-        if settings.mail.smtp.auth_method == "oauth2":
-            from config.tokens import token_path
-
-            token_file = token_path(self.service.path)
-        self.app.push_screen(dialogs.TestMailDialog(
-            settings, self.mailer, save_dir=self.service.path.parent, token_file=token_file))
+        dialog = dialogs.TestMailDialog(settings, self.mailer,
+                                        save_dir=self.service.path.parent,
+                                        config_path=self.service.path)
+        self.app.push_screen(dialog, lambda _result: self._after_test_mail(
+            dialog.report, dialog.fix))
 
     def action_revert(self) -> None:
         if not self.dirty:
@@ -688,17 +763,19 @@ class MailServerScreen(Screen[None]):
             self.app.exit(0)
 
     def _conflict(self, settings: Settings, *, then_quit: bool) -> None:
-        edits = {k: settings.get(k) for k in self.loaded.changed_keys(settings)}
-
         def chosen(choice: str | None) -> None:
             if choice == "reload":
                 self._reload()
                 self.say(_("Reloaded {name}; your edits were dropped.").format(
                     name=self.service.path.name))
             elif choice == "apply":
-                if not self._reload():
+                try:  # the new file, with the keys edited on screen on top
+                    rebased = self.service.rebase(settings)
+                except ConfigError as err:
+                    self.say(str(err), error=True)
                     return
-                self.fill(self.loaded.with_values(edits))
+                self.loaded = self.service.settings
+                self.fill(rebased)
                 self.say(_("Your edits are now on top of the new file; review and save."))
                 self.action_save(then_quit=then_quit)
 
