@@ -237,6 +237,47 @@ def message_id_of(data: bytes) -> str:
     return ""
 
 
+def prepare_without_settings(message: Any) -> tuple[Any, bool]:
+    """What can be made ready of ``message`` (an EmailMessage) without the settings:
+    Bcc removed, Date and Message-ID added if missing, header values checked.
+    Returns (message, whether the From header is still missing)."""
+    import copy
+    from email.utils import formatdate, make_msgid
+
+    from mailer.message import AddressError, _has_control
+
+    msg = copy.copy(message)
+    for name, value in msg.items():
+        if _has_control(str(value)):
+            raise AddressError(name, _("the header {name} contains a line break or control "
+                                       "character").format(name=name))
+    if "Date" not in msg:
+        msg["Date"] = formatdate(localtime=True)
+    if "Message-ID" not in msg:
+        msg["Message-ID"] = make_msgid()
+    del msg["Bcc"]
+    return msg, "From" not in msg
+
+
+def ready(meta: dict[str, Any], data: bytes, settings: Settings) -> tuple[str, bytes]:
+    """(envelope sender, message bytes) of a queued mail: a mail accepted without
+    the settings gets mail.sender and its From header here.  AddressError if they
+    cannot be made."""
+    from mailer.message import check_address
+
+    sender = meta.get("sender") or check_address(settings.mail.sender)
+    if not meta.get("needs_from"):
+        return sender, data
+    from mailer.message import message_bytes, parse_message, prepare_for_sending
+
+    name = meta.get("sender_name")
+    values = {"mail.sender": sender}
+    if name is not None:
+        values["mail.sender_name"] = name
+    return sender, message_bytes(prepare_for_sending(parse_message(data),
+                                                     settings.with_values(values)))
+
+
 class Item:
     """One claimed mail: its open, flock-ed file and what it holds."""
 
@@ -301,8 +342,11 @@ class Queue:
 
     # -- accept -------------------------------------------------------------
     def accept(self, sender: str, recipients: list[str], data: bytes, *,
-               message_id: str | None = None, notice: bool = False) -> str:
-        """Store the mail durably; return its id.  AcceptError if it cannot be."""
+               message_id: str | None = None, notice: bool = False,
+               needs_from: bool = False, sender_name: str | None = None) -> str:
+        """Store the mail durably; return its id.  AcceptError if it cannot be.
+        ``sender`` "" and ``needs_from``: accepted without the settings (see
+        :func:`prepare_without_settings`); the runner completes them."""
         import hashlib
         import json
 
@@ -312,6 +356,7 @@ class Queue:
             "v": 1, "sender": sender, "recipients": list(recipients), "created": now,
             "message_id": message_id_of(data) if message_id is None else message_id,
             "notice": notice,
+            **({"needs_from": True, "sender_name": sender_name} if needs_from else {}),
         }, ensure_ascii=False).encode("utf-8")
         body = meta + data
         header = b"%s %d %d %s\n" % (MAGIC, len(meta), len(data),
@@ -595,7 +640,7 @@ class Queue:
         only those) over one connection.  Failed mails are left alone."""
         result = Result()
         candidates = self.ids() if ids is None else [check_id(i) for i in ids]
-        items = self._due(candidates, force)
+        items = _Due(self, candidates, force, settings, result)
         if settings.mail.relay == "internal":
             for item in items:
                 try:
@@ -615,8 +660,17 @@ class Queue:
         self._after_pass(settings, result)
         return result
 
-    def _due(self, candidates: list[str], force: bool) -> _Due:
-        return _Due(self, candidates, force)
+    def _unready(self, item: Item, reason: str, result: Result) -> None:
+        """A mail accepted without the settings whose sender or From header cannot
+        be made from them: failed at once (class invalid_address)."""
+        from mailer.diagnosis import describe
+        from mailer.report import Failure, Report
+
+        message, advice = describe("invalid_address", {"address": "", "detail": reason})
+        report = Report(failure=Failure(cls="invalid_address", message=message,
+                                        advice=advice, step="settings"))
+        resend = self._begin(item)
+        self._failed(item, report, resend, result)
 
     def _begin(self, item: Item) -> bool:
         """Mark the attempt in flight (before MAIL FROM); True if the previous
@@ -896,12 +950,15 @@ class Queue:
 
 
 class _Due:
-    """Claims the due mails one at a time (never more than one file held open)."""
+    """Claims the due mails one at a time (never more than one file held open),
+    each made ready for sending with ``settings`` (:func:`ready`)."""
 
-    def __init__(self, queue: Queue, candidates: list[str], force: bool) -> None:
+    def __init__(self, queue: Queue, candidates: list[str], force: bool,
+                 settings: Settings, result: Result) -> None:
         self.queue = queue
         self.todo: Iterator[str] = iter(candidates)
         self.force = force
+        self.settings, self.result = settings, result
         self.now = queue.clock()
         self.held: list[Item] = []
 
@@ -916,6 +973,13 @@ class _Due:
                     not self.force and float(state["next_attempt"]) > self.now):
                 self.queue.release(item)
                 continue
+            try:
+                sender, item.data = ready(item.meta, item.data, self.settings)
+            except ValueError as exc:  # AddressError too
+                self.queue._unready(item, str(exc), self.result)
+                self.queue.release(item)
+                continue
+            item.meta = {**item.meta, "sender": sender}
             self.held.append(item)
             return item
         return None
