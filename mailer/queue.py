@@ -10,6 +10,7 @@ Layout of the spool directory (``queue.dir``, or ``$MAILCONSOLE_QUEUE_DIR``)::
     tmp/          accepts in progress (each held under flock by its writer)
     corrupt/      entries whose length or checksum did not match (set aside)
     history.log   the delivery history: one JSON line per attempt (+ .1 .. .3)
+    done/         a mail just sent, until its history line is written
     runner.lock   flock: one ``queue run`` at a time
     notified      exists while a failure episode has been notified
 
@@ -318,11 +319,12 @@ class Queue:
         self.state_dir = os.path.join(root, "state")
         self.tmp = os.path.join(root, "tmp")
         self.corrupt = os.path.join(root, "corrupt")
+        self.done = os.path.join(root, "done")
 
     # -- the directory ------------------------------------------------------
     def ensure(self) -> None:
         """Create the spool's directories (mode 2770: writers share the group)."""
-        for path in (self.root, self.msg, self.state_dir, self.tmp, self.corrupt):
+        for path in (self.root, self.msg, self.state_dir, self.tmp, self.corrupt, self.done):
             try:
                 os.mkdir(path, 0o2770)
             except FileExistsError:
@@ -604,7 +606,37 @@ class Queue:
             os.close(lock)
 
     def clean(self) -> None:
-        """Remove accepts whose writer died, and state files without a mail."""
+        """Remove accepts whose writer died, and state files without a mail; write
+        the history line of a mail sent by a process that died right after."""
+        try:
+            done = os.listdir(self.done)
+        except FileNotFoundError:
+            done = []
+        for name in done:
+            path = os.path.join(self.done, name)
+            try:
+                fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # its sender is alive and writing the line now
+                os.close(fd)
+                continue
+            try:
+                meta, data = parse_entry(_read_fd(fd))
+            except CorruptEntry:
+                meta, data = {}, b""
+            finally:
+                os.close(fd)
+            state = self.read_state(name, meta)
+            item = Item(name, -1, meta, data, state)
+            self._history(item, "sent", "ok", None, _(
+                "recorded after a crash: the server had accepted the mail"), resend=False)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
         try:
             names = os.listdir(self.tmp)
         except FileNotFoundError:
@@ -674,17 +706,25 @@ class Queue:
 
     def _begin(self, item: Item) -> bool:
         """Mark the attempt in flight (before MAIL FROM); True if the previous
-        attempt was interrupted in flight (this one may be a resend)."""
+        attempt was interrupted in flight (this one may be a resend; the
+        interrupted one is written to the history as result "interrupted")."""
         resend = bool(item.state.get("inflight"))
+        if resend:  # the interrupted attempt gets its own line: it may have delivered
+            self._history(item, "interrupted", "interrupted", None, _(
+                "the attempt ended without a result (the process died); the server may "
+                "have the mail"), resend=False)
         item.state["attempts"] = int(item.state["attempts"]) + 1
         item.state["inflight"] = True
         self.write_state(item.id, item.state)
         return resend
 
     def _sent(self, item: Item, report: Report, resend: bool, result: Result) -> None:
-        os.unlink(os.path.join(self.msg, item.id))  # the mail is sent: first thing
+        # the mail is sent: first thing, one rename out of msg/ (a crash after it
+        # never sends it again; clean() writes a history line a crash left out)
+        os.rename(os.path.join(self.msg, item.id), os.path.join(self.done, item.id))
         self._unlink_state(item.id)
         self._history(item, "sent", "ok", report, _reply_of(report, "data"), resend=resend)
+        os.unlink(os.path.join(self.done, item.id))
         result.sent.append(item.id)
         if resend:
             result.resent.append(item.id)
