@@ -9,22 +9,37 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from rich.text import Text
 from textual import events
 from textual.message import Message
 from textual.selection import Selection
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet
 
 from config.i18n import _
+from config.text import cells
 from tui.console.compat import highlight_radio
 
 
 class FieldInput(Input):
-    """A one-line, compact input without cursor blink."""
+    """A one-line, compact input without cursor blink.  The value is drawn
+    through config.text.cells: a control, DEL, C1 or bidi character in it (a
+    hostile config file) shows as one visible character (␛, �) and never
+    reaches the terminal; the value itself is unchanged."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
+
+    @property
+    def _value(self) -> Text:
+        shown = cells(self.value)
+        if self.password or shown == self.value:
+            return super()._value
+        text = Text(shown, no_wrap=True, overflow="ignore", end="")
+        if self.highlighter is not None:
+            text = self.highlighter(text)
+        return text
 
 
 class PasswordInput(FieldInput):

@@ -19,9 +19,18 @@ from textual.worker import Worker
 
 from config.i18n import _
 from config.model import Settings
+from config.text import visible
 from mailer.report import Report, Step
 from tui.dialogs.base import Dialog
-from tui.dialogs.transcript import AskPathDialog, TranscriptScreen
+from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.transcript import (
+    AskPathDialog,
+    TranscriptSaveError,
+    TranscriptScreen,
+    protected_paths,
+    transcript_target,
+    write_transcript,
+)
 from tui.widgets import FieldInput
 
 STATUS_MARK = {
@@ -45,11 +54,13 @@ class TestMailDialog(Dialog[None]):
         Binding("ctrl+t", "transcript", "Transcript", priority=True),
     ]
 
-    def __init__(self, settings: Settings, mailer: Any, *, save_dir: Path) -> None:
+    def __init__(self, settings: Settings, mailer: Any, *, save_dir: Path,
+                 config_path: Path | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.mailer = mailer
         self.save_dir = save_dir
+        self.config_path = config_path  # never written over by "Save transcript"
         self.steps: list[Step] = []
         self.report: Report | None = None
         self.worker: Worker[None] | None = None
@@ -185,9 +196,9 @@ class TestMailDialog(Dialog[None]):
             mark = STATUS_MARK.get(status, f"[{status[:4]:^4}]")
             style = {"ok": "green", "failed": "bold red", "warning": "yellow"}.get(status, "")
             text.append(mark, style=style)
-            text.append(" " + step.title + "\n")
+            text.append(" " + visible(step.title) + "\n")
             if step.detail:
-                text.append("       " + step.detail + "\n", style="dim")
+                text.append("       " + visible(step.detail) + "\n", style="dim")
         text.rstrip()
         self.query_one("#steps", Static).update(text)
         self.query_one(".steps", VerticalScroll).scroll_end(animate=False)
@@ -219,20 +230,21 @@ class TestMailDialog(Dialog[None]):
     def _report_text(report: Report) -> Text:
         text = Text()
         if report.ok:
-            text.append(_("Test mail sent to {to}.").format(to=", ".join(report.recipients)),
-                        style="bold")
+            text.append(visible(_("Test mail sent to {to}.").format(
+                to=", ".join(report.recipients))), style="bold")
             if report.queue_id:
-                text.append(" " + _("The server's queue id: {id}").format(id=report.queue_id))
+                text.append(" " + visible(_("The server's queue id: {id}").format(
+                    id=report.queue_id)))
             for w in report.warnings:
-                text.append("\n" + _("Warning:") + " " + w)
+                text.append("\n" + _("Warning:") + " " + visible(w))
         else:
             f = report.failure
             cls = f.cls if f else "unknown"
             text.append(_("Failed ({cls}):").format(cls=cls) + " ", style="bold")
-            text.append(f.message if f else _("the mail was not sent."))
+            text.append(visible(f.message) if f else _("the mail was not sent."))
             if f and f.advice:
                 text.append("\n" + _("What to do:") + " ", style="bold")
-                text.append(f.advice)
+                text.append(visible(f.advice))
         return text
 
     def _result(self, make: Callable[[], Text], *, error: bool = False) -> None:
@@ -262,17 +274,51 @@ class TestMailDialog(Dialog[None]):
         if self.report is None:
             return
 
+        protected = protected_paths(self.config_path) if self.config_path else []
+
+        def failed(reason: str) -> None:
+            self._result(lambda: Text(visible(_("Could not save the transcript: {err}").format(
+                err=reason))), error=True)
+
+        def write(target: Path, replace: bool) -> None:
+            if self.report is None:
+                return
+            try:
+                write_transcript(target, self.report.transcript_text(), protected,
+                                 replace=replace)
+            except FileExistsError:  # appeared since the check: ask
+                ask(target)
+                return
+            except TranscriptSaveError as err:
+                failed(str(err))
+                return
+            except OSError as err:
+                failed(err.strerror or str(err))
+                return
+            self.app.notify(visible(_("Transcript saved to {path}").format(path=target)))
+
+        def ask(target: Path) -> None:
+            self.app.push_screen(ConfirmDialog(
+                lambda: _("Replace the file?"),
+                lambda: visible(_("{path} exists. Replace it with the transcript?").format(
+                    path=target)), yes=lambda: _("Replace")),
+                lambda yes: write(target, True) if yes else None)
+
         def chosen(path: str | None) -> None:
             if not path or self.report is None:
                 return
+            target = Path(path).expanduser()
+            if not target.is_absolute():
+                target = self.save_dir / target
             try:
-                Path(path).write_text(self.report.transcript_text(), encoding="utf-8")
-            except OSError as err:
-                reason = err.strerror or str(err)
-                self._result(lambda: Text(_("Could not save the transcript: {err}").format(
-                    err=reason)), error=True)
+                exists = transcript_target(target, protected)
+            except TranscriptSaveError as err:
+                failed(str(err))
                 return
-            self.app.notify(_("Transcript saved to {path}").format(path=path))
+            if exists:
+                ask(target)
+            else:
+                write(target, False)
 
         self.app.push_screen(AskPathDialog(
             lambda: _("Save the transcript (the password is never in it) to:"),

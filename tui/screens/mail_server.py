@@ -29,6 +29,7 @@ from config.errors import (
 from config.i18n import _
 from config.model import Settings, Value, field_help, field_short_help
 from config.service import SettingsService
+from config.text import visible
 from config.validate import Problem
 from mailer.queue import Queue
 from mailer.report import Report
@@ -432,7 +433,7 @@ class MailServerScreen(Screen[None]):
                 text.append(_("Warning:") + " ", style="bold")
             if with_key and p.key:
                 text.append(f"{p.key}: ")
-            text.append(p.message)
+            text.append(visible(p.message))  # it may quote a value
             if p.fix and p.fix_label:
                 text.append("  " + _("[Ctrl+F: {label}]").format(label=p.fix_label),
                             style="bold")
@@ -443,7 +444,7 @@ class MailServerScreen(Screen[None]):
     def _show_title(self, settings: Settings) -> None:
         text = Text()
         text.append(_("Admin > Server > Mail-Server"), style="bold")
-        text.append("    " + self.service.path.name)
+        text.append("    " + visible(self.service.path.name))
         if settings != self.loaded:
             text.append("  " + _("[modified]"), style="bold")
         self.query_one("#title", Static).update(text)
@@ -471,7 +472,7 @@ class MailServerScreen(Screen[None]):
     def say(self, message: str, *, error: bool = False) -> None:
         """Show a one-line message in the status line."""
         status = self.query_one("#status", Static)
-        status.update(Text(message))
+        status.update(Text(visible(message)))  # may quote a value, a file name, an error
         status.set_class(error, "-error")
 
     # -- events ------------------------------------------------------------
@@ -569,7 +570,8 @@ class MailServerScreen(Screen[None]):
     def action_test_mail(self) -> None:
         settings = self.current()
         dialog = dialogs.TestMailDialog(settings, self.mailer,
-                                        save_dir=self.service.path.parent)
+                                        save_dir=self.service.path.parent,
+                                        config_path=self.service.path)
         self.app.push_screen(dialog, lambda _result: self._after_test_mail(dialog.report))
 
     def action_revert(self) -> None:
