@@ -10,6 +10,7 @@ the terminal before Textual's import time is spent.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,14 @@ def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = 
     from tui import console
 
     language = set_language(lang)
+    if mode is None and os.environ.get("TERM", "").strip().lower() == "dumb":
+        # no cursor addressing: a full screen would be garbage there
+        print(_("mailconsole: this terminal (TERM=dumb) cannot show the mail-server screen. "
+                "The command line works here: 'mailconsole show', 'mailconsole set "
+                "KEY=VALUE', 'mailconsole validate', 'mailconsole test-mail' (all of them: "
+                "'mailconsole --help'). To try the screen anyway: 'mailconsole --basic'."),
+              file=sys.stderr)
+        return 2
     chosen = console.detect_mode(mode)
     console.prepare_environment(chosen)
     early = None

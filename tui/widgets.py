@@ -15,11 +15,26 @@ from textual.widgets import Checkbox, Input, RadioButton, RadioSet
 from config.i18n import _
 
 
-class FieldInput(Input):
-    """A one-line, compact input without cursor blink."""
+def placeholder_text(text: str) -> str:
+    """``text`` as a placeholder: always in parentheses, so that example text
+    never reads as a value on a terminal without dim or colour (a vt100)."""
+    text = text.strip()
+    if not text or (text.startswith("(") and text.endswith(")")):
+        return text
+    return f"({text})"
 
-    def __init__(self, *args, **kwargs) -> None:
+
+class FieldInput(Input):
+    """A one-line, compact input without cursor blink.
+
+    ``example`` is shown while the field is empty as "(e.g. ...)"; any
+    ``placeholder`` is put in parentheses (:func:`placeholder_text`)."""
+
+    def __init__(self, *args, example: str = "", **kwargs) -> None:
         kwargs.setdefault("compact", True)
+        if example:
+            kwargs["placeholder"] = _("e.g. {example}").format(example=example)
+        kwargs["placeholder"] = placeholder_text(kwargs.get("placeholder", ""))
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
 
@@ -162,3 +177,14 @@ class GuardedCheckbox(Tick):
             super().__init__()
             self.checkbox = checkbox
             self.reason = reason
+
+
+def more_sign(scroll) -> str:
+    """ "^ more above" / "v more below" for a scrolling container, in words: a
+    scrollbar alone is invisible without colour."""
+    signs = []
+    if scroll.scroll_y > 0:
+        signs.append(_("^ more above"))
+    if scroll.scroll_y < scroll.max_scroll_y:
+        signs.append(_("v more below"))
+    return "  ".join(signs)

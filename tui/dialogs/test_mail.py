@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,7 +29,7 @@ STATUS_MARK = {
     "running": "[....]",
     "ok": "[ ok ]",
     "failed": "[FAIL]",
-    "skipped": "[skip]",
+    "skipped": "[ -- ]",  # no English word: the same in every language
     "warning": "[warn]",
 }
 
@@ -63,7 +64,7 @@ class TestMailDialog(Dialog[None]):
             with Horizontal(classes="field"):
                 yield Label(_("Recipient"), classes="label", id="recipient-label")
                 yield FieldInput(self.settings.mail.test_recipient, id="recipient",
-                                 placeholder="admin@example.com")
+                                 example="admin@example.com")
             with VerticalScroll(classes="steps"):
                 yield Static(id="steps")
             yield Static(id="result")
@@ -157,22 +158,29 @@ class TestMailDialog(Dialog[None]):
         self._render_steps()
 
     def _render_steps(self) -> None:
-        text = Text()
+        # Two columns, so that a wrapped title or detail keeps its indent under
+        # the title; a failed step's detail that the result says anyway
+        # (the failure's message) is not repeated here.
+        failure = self.report.failure if self.report is not None else None
+        said = failure.message if failure is not None else ""
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True)
+        table.add_column()
         for step in self.steps:
             status = getattr(step, "status", "running")
             mark = STATUS_MARK.get(status, f"[{status[:4]:^4}]")
             style = {"ok": "green", "failed": "bold red", "warning": "yellow"}.get(status, "")
-            text.append(mark, style=style)
-            text.append(" " + step.title + "\n")
-            if step.detail:
-                text.append("       " + step.detail + "\n", style="dim")
-        text.rstrip()
-        self.query_one("#steps", Static).update(text)
+            line = Text(step.title)
+            if step.detail and not (said and step.detail in said):
+                line.append("\n" + step.detail, style="dim")
+            table.add_row(Text(mark, style=style), line)
+        self.query_one("#steps", Static).update(table)
         self.query_one(".steps", VerticalScroll).scroll_end(animate=False)
 
     def _finished(self, report, *, cancelled: bool = False) -> None:
         self.report = report
         self.sent_once = True
+        self._render_steps()  # the failure's message is now said below, not twice
         self.query_one("#recipient", Input).disabled = False
         self.query_one("#send").display = True
         self._label_buttons(sending=False)
