@@ -5,8 +5,8 @@ Starts the real ``mailconsole`` command (the console script next to the
 interpreter, ``--basic`` under TERM=vt100 and ``--rich`` under
 TERM=xterm-256color) on an 80x24 pseudo-terminal and reports the time from
 spawning the process until the first screen (the bytes containing "Sender
-address") has arrived, and the session's peak RSS (ru_maxrss).  Targets
-(issue 6): <= 0.4 s and <= 45 MB.
+address") has arrived, and the session's peak RSS (ru_maxrss).  Targets:
+<= 0.4 s and <= 45 MB.
 
 Each mode runs twice per round: **cold** (no frame cache: Textual paints the first
 screen) and **cached** (the frame cache, tui/console/frame_cache.py, holds the start-up screen
@@ -52,7 +52,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine_info import cpu_model  # noqa: E402  (bench/ is sys.path[0])
+from machine_info import cpu_model  # bench/ is sys.path[0]
 
 HERE = Path(__file__).resolve().parent
 

@@ -71,3 +71,22 @@ class ConfigWriteError(ConfigError):
     def __init__(self, path: str, message: str) -> None:
         self.path = path
         super().__init__(f"{path}: {message}")
+
+
+class ConfigLockError(ConfigError):
+    """Another process held the config file's lock longer than the wait
+    (config.store.LOCK_WAIT); nothing was written."""
+
+    exit_code = 6
+
+    def __init__(self, path: str, seconds: float, holder: str = "") -> None:
+        self.path, self.seconds, self.holder = path, seconds, holder
+        if holder:
+            message = _("{path}: another process ({holder}) has held the lock for {n} seconds; "
+                        "nothing was written. Try again when it is done.").format(
+                            path=path, holder=holder, n=int(seconds))
+        else:
+            message = _("{path}: another process has held the lock for {n} seconds; nothing "
+                        "was written. Try again when it is done.").format(
+                            path=path, n=int(seconds))
+        super().__init__(message)

@@ -124,6 +124,14 @@ FIELDS: dict[str, Field] = {
             short=N_("Log in with user name and password (SMTP AUTH)."),
         ),
         Field(
+            "mail.smtp.auth_method", str, "password",
+            N_("How to log in while SMTP authentication is on: \"password\" (user name and "
+               "password) or \"oauth2\" (an OAuth2 access token, [mail.smtp.oauth2]; "
+               "Microsoft 365 and Google Workspace without basic authentication)."),
+            choices=("password", "oauth2"),
+            short=N_("Password, or OAuth2 token (Microsoft 365, Google)."),
+        ),
+        Field(
             "mail.smtp.username", str, "",
             N_("User name for the mail server (SMTP AUTH or SMTP after POP3)."),
             "M8",
@@ -146,6 +154,63 @@ FIELDS: dict[str, Field] = {
             N_("Seconds allowed for the whole conversation with the server."),
             minimum=1, maximum=600,
             short=N_("Seconds for the whole conversation with the server."),
+        ),
+        Field(
+            "mail.smtp.oauth2.flow", str, "client_credentials",
+            N_("How the access token is obtained: \"client_credentials\" (an app's own "
+               "secret or certificate, Microsoft 365), \"jwt_bearer\" (a signed assertion, "
+               "Google service account), or \"device_code\" (a person signs in once with "
+               "'mailconsole oauth login')."),
+            choices=("client_credentials", "jwt_bearer", "device_code"),
+            short=N_("client_credentials, jwt_bearer or device_code."),
+        ),
+        Field(
+            "mail.smtp.oauth2.token_url", str, "",
+            N_("The provider's token endpoint (https). \"{tenant}\" is replaced by the "
+               "tenant below."),
+            short=N_("Token endpoint (https); {tenant} is replaced."),
+        ),
+        Field(
+            "mail.smtp.oauth2.device_authorization_url", str, "",
+            N_("The provider's device authorization endpoint (https), for flow "
+               "\"device_code\". \"{tenant}\" is replaced by the tenant below."),
+            short=N_("Device authorization endpoint (device_code only)."),
+        ),
+        Field(
+            "mail.smtp.oauth2.client_id", str, "",
+            N_("The application (client) id registered with the provider; for a Google "
+               "service account its e-mail address (client_email)."),
+            short=N_("Application (client) id."),
+        ),
+        Field(
+            "mail.smtp.oauth2.client_secret", str, "",
+            N_("The application's client secret. Never shown, logged or printed; set it "
+               "with 'mailconsole set --client-secret-stdin'."),
+            secret=True,
+            short=N_("Never shown, logged or printed."),
+        ),
+        Field(
+            "mail.smtp.oauth2.tenant", str, "",
+            N_("Microsoft 365: the directory (tenant) id or domain, e.g. contoso.com."),
+            short=N_("Microsoft 365 tenant id or domain."),
+        ),
+        Field(
+            "mail.smtp.oauth2.scope", str, "",
+            N_("The scope the token is asked for, e.g. "
+               "https://outlook.office365.com/.default or https://mail.google.com/."),
+            short=N_("Scope of the token."),
+        ),
+        Field(
+            "mail.smtp.oauth2.subject", str, "",
+            N_("jwt_bearer: the mailbox the service account acts for (domain-wide "
+               "delegation); empty: the user name."),
+            short=N_("Mailbox a service account acts for (default: user)."),
+        ),
+        Field(
+            "mail.smtp.oauth2.key_file", str, "",
+            N_("jwt_bearer or certificate credentials: absolute path of the private key (PEM) "
+               "or of the service account's JSON key file; keep it mode 0600."),
+            short=N_("Private key (PEM) or service-account JSON file."),
         ),
         Field(
             "mail.pop3.enabled", bool, False,
@@ -212,16 +277,39 @@ class Internal:
 
 
 @dataclass(frozen=True, slots=True)
+class OAuth2:
+    flow: str = "client_credentials"
+    token_url: str = ""
+    device_authorization_url: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    tenant: str = ""
+    scope: str = ""
+    subject: str = ""
+    key_file: str = ""
+
+    def __repr__(self) -> str:  # never the client secret
+        shown = {
+            f.name: (REDACTED if f.name == "client_secret" and self.client_secret
+                     else getattr(self, f.name))
+            for f in fields(self)
+        }
+        return "OAuth2(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+@dataclass(frozen=True, slots=True)
 class Smtp:
     server: str = ""
     security: str = "starttls"
     verify_certificates: bool = True
     ca_file: str = ""
     authentication: bool = True
+    auth_method: str = "password"
     username: str = ""
     password: str = ""
     allow_plaintext_auth: bool = False
     timeout: int = 15
+    oauth2: OAuth2 = field(default_factory=OAuth2)
 
     def __repr__(self) -> str:  # never the password
         shown = {
@@ -307,9 +395,9 @@ class Settings:
         """Build from ``{key path: value}``; missing keys take their defaults."""
         values = {p: check_type(p, flat.get(p, f.default)) for p, f in FIELDS.items()}
 
-        def sub(prefix: str, klass: type[Any]) -> Any:
+        def sub(prefix: str, klass: type[Any], **more: Any) -> Any:
             return klass(**{f.name: values[f"{prefix}.{f.name}"] for f in fields(klass)
-                            if f"{prefix}.{f.name}" in values})
+                            if f"{prefix}.{f.name}" in values}, **more)
 
         return cls(
             appliance=sub("appliance", Appliance),
@@ -320,7 +408,7 @@ class Settings:
                 html=values["mail.html"],  # type: ignore[arg-type]
                 test_recipient=values["mail.test_recipient"],  # type: ignore[arg-type]
                 internal=sub("mail.internal", Internal),
-                smtp=sub("mail.smtp", Smtp),
+                smtp=sub("mail.smtp", Smtp, oauth2=sub("mail.smtp.oauth2", OAuth2)),
                 pop3=sub("mail.pop3", Pop3),
             ),
             queue=sub("queue", Queue),

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,8 +113,13 @@ class SettingsService:
             return None
 
     def validate(self, settings: Settings | None = None) -> list[Problem]:
-        return validate(self.settings if settings is None else settings,
-                        file_mode=self.file_mode)
+        settings = self.settings if settings is None else settings
+        problems = validate(settings, file_mode=self.file_mode)
+        if settings.mail.smtp.auth_method == "oauth2":
+            from config.tokens import token_problems
+
+            problems += token_problems(settings, self.path)
+        return problems
 
     # -- rendering -----------------------------------------------------------
     def render(self, settings: Settings) -> str:
@@ -128,14 +132,19 @@ class SettingsService:
         old = snap.text if snap.text is not None else ""
         if old == new:
             return ""
+        changed = {k for k in SECRET_KEYS if snap.settings.get(k) != settings.get(k)}
+        old_shown = masked(old, set())
+        new_shown = masked(new, changed)
+        if old_shown is None or new_shown is None:
+            return _("(the diff is not shown: the secrets in the file could not be located "
+                     "to hide them)\n")
         lines = difflib.unified_diff(
-            old.replace("\r\n", "\n").splitlines(keepends=True),
-            new.replace("\r\n", "\n").splitlines(keepends=True),
+            old_shown.replace("\r\n", "\n").splitlines(keepends=True),
+            new_shown.replace("\r\n", "\n").splitlines(keepends=True),
             fromfile=str(self.path) if snap.exists else "/dev/null",
             tofile=str(self.path),
         )
-        secrets = [str(s.get(k)) for s in (snap.settings, settings) for k in SECRET_KEYS]
-        return "".join(_redact_line(line, secrets) for line in lines)
+        return "".join(lines)
 
     # -- writing -------------------------------------------------------------
     def _check(self, settings: Settings) -> None:
@@ -236,21 +245,47 @@ def parse_partial(text: str, source: str = "<input>") -> dict[str, Value]:
     return out
 
 
-_PASSWORD_VALUE = (
-    r"""(password\s*=\s*)("{3}.*?(?:"{3}|$)|'{3}.*?(?:'{3}|$)|"(?:[^"\\]|\\.)*"|'[^']*')""")
+CHANGED_MASK = REDACTED + " (changed)"
 
 
-def _redact_line(line: str, secrets: list[str]) -> str:
-    """Hide the password in one diff line (both the key's value and any
-    occurrence of a known password of 3+ characters)."""
-    line = re.sub(
-        _PASSWORD_VALUE,
-        lambda m: m.group(1) + (m.group(2) if m.group(2) in ('""', "''") else f'"{REDACTED}"'),
-        line)
-    import tomlkit  # ~40 ms; only the write path needs it
+def masked(text: str, changed: set[str]) -> str | None:
+    """``text`` (a whole TOML file) with the value of every secret key
+    replaced, on the parsed document, by a fixed mask: REDACTED, or
+    CHANGED_MASK for the keys in ``changed``.  Whatever the key's spelling
+    (quoted, dotted, in an inline table) or the value's (escapes, multi-line),
+    the mask replaces the value itself; nothing is searched for in the text.
+    None if the file cannot be parsed or a secret could not be replaced (the
+    caller then shows no diff at all)."""
+    if not text.strip():
+        return text
+    import tomllib
 
-    for secret in secrets:
-        if len(secret) >= 3:
-            for form in {secret, tomlkit.string(secret).as_string()[1:-1]}:
-                line = line.replace(form, REDACTED)
-    return line
+    import tomlkit
+
+    try:
+        doc = tomlkit.parse(text)
+        wanted: dict[str, str] = {}
+        for key in SECRET_KEYS:
+            *tables, leaf = key.split(".")
+            node: Any = doc
+            for part in tables:
+                if not isinstance(node, Mapping) or part not in node:
+                    node = None
+                    break
+                node = node[part]
+            if isinstance(node, Mapping) and leaf in node and node[leaf] != "":
+                mask = CHANGED_MASK if key in changed else REDACTED
+                table: Any = node  # a tomlkit Container/Table (mutable)
+                table[leaf] = tomlkit.string(mask)
+                wanted[key] = mask
+        result = doc.as_string()
+        data = tomllib.loads(result)
+    except Exception:  # tomlkit's parse and edit raise various errors
+        return None
+    for key, mask in wanted.items():  # check: every secret is now the mask
+        node = data
+        for part in key.split("."):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if node != mask:
+            return None
+    return result

@@ -23,6 +23,8 @@ import fcntl
 import os
 import re
 import stat
+import sys
+import time
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,7 +32,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from config.errors import ConfigError, ConfigSyntaxError, ConfigTypeError, ConfigWriteError
+from config.errors import (
+    ConfigError,
+    ConfigLockError,
+    ConfigSyntaxError,
+    ConfigTypeError,
+    ConfigWriteError,
+)
 from config.i18n import _
 from config.model import FIELDS, Settings, Value
 
@@ -41,6 +49,9 @@ if TYPE_CHECKING:
 # is edited: `get`, `show` and `validate` do not need them.
 
 MAX_BYTES = 1024 * 1024
+MAX_NESTING = 32        # arrays and inline tables inside each other (mail.toml needs 3)
+LOCK_WAIT = 10.0        # seconds one holder may keep us waiting, then ConfigLockError
+LOCK_WAIT_TOTAL = 60.0  # seconds in all while the lock passes between other writers
 TMP_INFIX = ".tmp-"
 NEW_FILE_MODE = 0o600
 TABLES = sorted({p.rsplit(".", 1)[0] for p in FIELDS})
@@ -79,6 +90,73 @@ def backup_path(real: Path) -> Path:
 # --- reading ------------------------------------------------------------------
 
 
+def read_regular(path: str | os.PathLike[str], shown: str,
+                 limit: int = MAX_BYTES) -> tuple[bytes, os.stat_result]:
+    """The bytes (at most ``limit`` + 1) and the stat of ``path``, opened
+    only if it is a regular file: O_NONBLOCK, so a FIFO or a device never
+    blocks the open, and fstat before the first read.  ConfigSyntaxError
+    (exit 3) for anything else; OSError as open raises it (FileNotFoundError,
+    PermissionError...; a directory: IsADirectoryError)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigSyntaxError(shown, 1, 1, _(
+                "is not a regular file (a FIFO, device or socket); give the path of a file"))
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks), st
+    finally:
+        os.close(fd)
+
+
+_NESTING_TOKEN = r"""\"\"\"|'''|["'#\[\]{}]"""
+_STRING_END = {
+    '"""': r'(?<!\\)(?:\\\\)*"""',   # an unescaped """ (a 4th or 5th quote is content)
+    "'''": r"'''",
+    '"': r'(?<!\\)(?:\\\\)*"|\n',
+    "'": r"'|\n",
+}
+
+
+def check_nesting(text: str, path: str) -> None:
+    """ConfigSyntaxError (with line and column) if arrays and inline tables
+    nest deeper than :data:`MAX_NESTING` (parsers recurse per level: a
+    5000-deep array would end in a RecursionError).  Strings and comments
+    are skipped; a file with few brackets is not scanned at all."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return
+    token = re.compile(_NESTING_TOKEN)
+    ends = {k: re.compile(v) for k, v in _STRING_END.items()}
+    depth = pos = 0
+    while (m := token.search(text, pos)) is not None:
+        tok, pos = m.group(), m.end()
+        if tok in ends:
+            end = ends[tok].search(text, pos)
+            pos = len(text) if end is None else end.end()
+        elif tok == "#":
+            newline = text.find("\n", pos)
+            pos = len(text) if newline < 0 else newline + 1
+        elif tok in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, m.start()) + 1
+                col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+                raise ConfigSyntaxError(path, line, col, _(
+                    "arrays or inline tables nested more than {n} deep; this is not a "
+                    "mailconsole configuration").format(n=MAX_NESTING))
+        else:
+            depth = max(depth - 1, 0)
+
+
 def decode(raw: bytes, path: str) -> str:
     """Bytes -> text, or ConfigSyntaxError for a too large / non-UTF-8 file."""
     if len(raw) > MAX_BYTES:
@@ -100,10 +178,20 @@ _TOMLLIB_POS = r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$
 
 def parse_data(text: str, path: str) -> dict[str, Any]:
     """Parse ``text``: the plain data (what ``tomllib.loads`` returns) or
-    ConfigSyntaxError naming path:line:col."""
+    ConfigSyntaxError naming path:line:col.  Too deep nesting
+    (:func:`check_nesting`) and integers too long for Python's int() are
+    syntax errors too (exit 3), never a crash."""
+    check_nesting(text, path)
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    except RecursionError:
+        raise ConfigSyntaxError(path, 1, 1, _(
+            "nested too deep to read; this is not a mailconsole configuration")) from None
+    except ValueError as e:
+        if not isinstance(e, tomllib.TOMLDecodeError):  # int(): more than 4300 digits
+            raise ConfigSyntaxError(path, 1, 1, _(
+                "a number has more than {n} digits; this is not a mailconsole configuration"
+            ).format(n=sys.get_int_max_str_digits())) from None
         msg = str(e)
         m = re.match(_TOMLLIB_POS, msg)
         if m:
@@ -162,11 +250,7 @@ def read(path: str | Path) -> Snapshot:
     real = real_path(path)
     shown = str(path)
     try:
-        with open(real, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise ConfigSyntaxError(shown, 1, 1, _("is not a regular file"))
-            raw = fh.read(MAX_BYTES + 1)
+        raw, st = read_regular(real, shown)
     except FileNotFoundError:
         return Snapshot(path, real, None, None, {}, Settings(), None)
     except IsADirectoryError:
@@ -181,8 +265,7 @@ def read(path: str | Path) -> Snapshot:
 
 def read_current_bytes(real: Path) -> bytes | None:
     try:
-        with open(real, "rb") as fh:
-            return fh.read(MAX_BYTES + 1)
+        return read_regular(str(real), str(real))[0]
     except FileNotFoundError:
         return None
 
@@ -447,7 +530,7 @@ class _Locked:
                 "cannot write in the directory {dir}: {reason}. The file was not changed."
             ).format(dir=real.parent, reason=_reason(e))) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _wait_for_lock(fd, shown)
         except BaseException:
             os.close(fd)
             raise
@@ -457,6 +540,70 @@ class _Locked:
                  tb: TracebackType | None) -> None:
         fd, self.fd = self.fd, -1
         os.close(fd)
+
+
+def _wait_for_lock(fd: int, shown: str) -> None:
+    """flock ``fd`` exclusively.  Wait while one process holds the lock for at
+    most :data:`LOCK_WAIT` seconds (the holder is looked up in /proc/locks
+    every 0.1 s); while the lock passes from writer to writer (progress), at
+    most :data:`LOCK_WAIT_TOTAL` in all.  Then ConfigLockError naming the
+    holder where known."""
+    now = time.monotonic()
+    total = now + LOCK_WAIT_TOTAL
+    deadline = now + LOCK_WAIT
+    holder: str | None = None
+    look = now
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        now = time.monotonic()
+        if now >= look:
+            current = lock_holder(fd)
+            if current != holder:
+                holder, deadline = current, now + LOCK_WAIT
+            look = now + 0.1
+        if now >= deadline or now >= total:
+            raise ConfigLockError(shown, LOCK_WAIT, holder or "")
+        time.sleep(0.005)
+
+
+def lock_holder(fd: int) -> str:
+    """"pid N, command" of the process holding an flock on the file of
+    ``fd`` according to /proc/locks (Linux), or "" if unknown."""
+    st = os.fstat(fd)
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            lines = fh.read(1 << 20).splitlines()
+    except OSError:
+        return ""
+    for line in lines:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" ("->" marks waiters)
+        if len(fields) < 6 or fields[1] != "FLOCK" or "->" in fields:
+            continue
+        pid_text, ident = fields[4], fields[5]
+        dev_ino = ident.rsplit(":", 1)
+        if len(dev_ino) != 2 or not dev_ino[1].isdigit() or int(dev_ino[1]) != st.st_ino:
+            continue
+        major_minor = dev_ino[0].split(":")
+        try:
+            major, minor = (int(x, 16) for x in major_minor)
+        except ValueError:
+            continue
+        if (major, minor) != (os.major(st.st_dev), os.minor(st.st_dev)):
+            continue
+        if not pid_text.isdigit():
+            return ""
+        try:
+            with open(f"/proc/{pid_text}/comm", encoding="utf-8", errors="replace") as fh:
+                command = fh.read(64).strip()
+        except OSError:
+            command = ""
+        return f"pid {pid_text}, {command}" if command else f"pid {pid_text}"
+    return ""
 
 
 def snapshot_of(path: Path, raw: bytes, mode: int | None) -> Snapshot:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 from config.i18n import _
 from config.model import FIELDS, Settings, Value
+from config.text import has_encoded_word
 
 ERROR = "error"
 WARNING = "warning"
@@ -268,6 +269,9 @@ def _text_problem(key: str, value: str) -> Problem | None:
     if _has_control(value):
         return Problem(key, ERROR, _("contains a line break, tab or other control character; "
                                      "remove it"))
+    if key == "mail.sender_name" and has_encoded_word(value):
+        return Problem(key, ERROR, _('contains an encoded-word ("=?...?="): type the name '
+                                     "itself, the mailer encodes it"))
     return None
 
 
@@ -358,7 +362,9 @@ def validate(settings: Settings, *, file_mode: int | None = None) -> list[Proble
             if not smtp.username:
                 err("mail.smtp.username", _("is required while SMTP authentication is on: "
                                             "enter the user name, or turn authentication off"))
-            if not smtp.password:
+            if smtp.auth_method == "oauth2":
+                p.extend(_oauth2_problems(s))
+            elif not smtp.password:
                 err("mail.smtp.password", _("is required while SMTP authentication is on: "
                                             "enter the password, or turn authentication off"))
         if pop3.enabled:
@@ -420,7 +426,84 @@ def validate(settings: Settings, *, file_mode: int | None = None) -> list[Proble
         warn("mail.smtp.password", _(
             "the configuration file holding the password can be read by other users "
             "(mode {mode:04o}): run chmod 600 on it").format(mode=file_mode & 0o7777))
+    if smtp.oauth2.client_secret and file_mode is not None and file_mode & 0o077:
+        warn("mail.smtp.oauth2.client_secret", _(
+            "the configuration file holding the client secret can be read by other users "
+            "(mode {mode:04o}): run chmod 600 on it").format(mode=file_mode & 0o7777))
     return p
+
+
+def _is_loopback_url(host: str) -> bool:
+    return host in ("localhost", "127.0.0.1", "[::1]") or host.startswith("127.")
+
+
+def check_url(text: str) -> str | None:
+    """Why ``text`` is not a usable token endpoint URL (https, or http on
+    loopback for tests), or None."""
+    if _has_control(text) or any(c.isspace() for c in text):
+        return _("contains a space or a control character; remove it")
+    scheme, sep, rest = text.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    if host.startswith("["):
+        host_only = host[: host.find("]") + 1]
+    else:
+        host_only = host.split(":", 1)[0]
+    if not sep or scheme.lower() not in ("https", "http") or not host_only:
+        return _('"{value}" is not a URL: write it as https://host/path').format(value=text)
+    if scheme.lower() == "http" and not _is_loopback_url(host_only.lower()):
+        return _('"{value}": the token travels unencrypted over http; use https').format(
+            value=text)
+    return None
+
+
+def _oauth2_problems(s: Settings) -> list[Problem]:
+    """The [mail.smtp.oauth2] rules (relay external, authentication on, oauth2)."""
+    o = s.mail.smtp.oauth2
+    out: list[Problem] = []
+
+    def err(key: str, message: str) -> None:
+        out.append(Problem(key, ERROR, message))
+
+    for key in ("mail.smtp.oauth2.client_id", "mail.smtp.oauth2.tenant",
+                "mail.smtp.oauth2.scope", "mail.smtp.oauth2.subject",
+                "mail.smtp.oauth2.key_file"):
+        tp = _text_problem(key, str(s.get(key)))
+        if tp:
+            out.append(tp)
+    if _has_control(o.client_secret):
+        err("mail.smtp.oauth2.client_secret", _("contains a line break or other control "
+                                                "character; enter it again"))
+    if not o.client_id and not (o.flow == "jwt_bearer" and o.key_file.endswith(".json")):
+        err("mail.smtp.oauth2.client_id", _("is required for OAuth2: enter the application "
+                                            "(client) id registered with the provider"))
+    urls = [("mail.smtp.oauth2.token_url", o.token_url)]
+    if o.flow == "device_code":
+        urls.append(("mail.smtp.oauth2.device_authorization_url", o.device_authorization_url))
+    for key, url in urls:
+        if not url:
+            err(key, _("is required for OAuth2 flow \"{flow}\": enter the provider's "
+                       "endpoint, or choose a preset ('mailconsole preset --list')").format(
+                           flow=o.flow))
+            continue
+        reason = check_url(url)
+        if reason:
+            err(key, reason)
+        elif "{tenant}" in url and not o.tenant:
+            err("mail.smtp.oauth2.tenant", _("is required: {key} contains {{tenant}}; enter "
+                                             "the directory (tenant) id or domain").format(
+                                                 key=key))
+    if o.flow == "client_credentials" and not (o.client_secret or o.key_file):
+        err("mail.smtp.oauth2.client_secret", _(
+            "is required for flow \"client_credentials\" (or a certificate in key_file): "
+            "set it with 'mailconsole set --client-secret-stdin'"))
+    if o.flow == "jwt_bearer" and not o.key_file:
+        err("mail.smtp.oauth2.key_file", _(
+            "is required for flow \"jwt_bearer\": the path of the service account's JSON "
+            "key file or private key (PEM)"))
+    if o.key_file and not o.key_file.startswith("/"):
+        err("mail.smtp.oauth2.key_file", _("must be an absolute path, e.g. "
+                                           "/etc/mailconsole/service-account.json"))
+    return out
 
 
 def errors(problems: list[Problem]) -> list[Problem]:

@@ -28,8 +28,8 @@ from typing import Any
 
 from config import errors as cerr
 from config.i18n import _, set_language
-from config.model import REDACTED
 from config.service import default_config_path
+from config.text import json_text, visible, visible_lines
 
 # --- exit codes (documented in --help, docs/cli.md and the README) -----------
 EXIT_OK = 0
@@ -38,6 +38,7 @@ EXIT_USAGE = 2       # bad command line (unknown key, missing argument...)
 EXIT_SYNTAX = 3      # the config file is malformed (ConfigSyntaxError.exit_code)
 EXIT_CONFLICT = 4    # the file changed on disk meanwhile: try again
 EXIT_WRITE = 5       # the file could not be written; the original is intact
+EXIT_LOCKED = 6      # another process held the file's lock for 10 s (ConfigLockError)
 EXIT_INTERNAL = 70   # a bug (EX_SOFTWARE); traceback with MAILCONSOLE_DEBUG=1
 EXIT_INTERRUPTED = 130
 
@@ -59,29 +60,40 @@ class CommandFailed(Exception):
 
 
 # --- secrets never reach the terminal -----------------------------------------
+# The messages are built so that they never hold a secret (config errors name
+# the key, never the password's value; the mailer's report is redacted on its
+# structured values).  No substring of a message is ever replaced: that would
+# mangle the words that happen to contain the password and show where it is.
+# The secrets are remembered only to withhold an *unexpected* exception's text
+# (internal_error) whole when it holds one.
 _SECRETS: set[str] = set()
 
 
 def remember_secret(value: str) -> None:
-    """Register a secret so that no error line can ever print it."""
+    """Register a secret so that no internal-error line can ever print it."""
     if value:
         _SECRETS.add(value)
 
 
-def redact(text: str) -> str:
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
+def holds_secret(text: str) -> bool:
+    return any(secret in text for secret in _SECRETS)
 
 
 LAST_ERROR: list[str] = []
 
 
 def err(message: str) -> None:
-    """One line on stderr, prefixed with the program name, secrets removed."""
-    text = redact(message)
+    """One line on stderr, prefixed with the program name; every control,
+    C1 and bidi character shown as an escape (config.text.visible)."""
+    text = visible(message)
     LAST_ERROR[:] = [text]
     print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+
+
+def out(text: str, *, lines: bool = False) -> None:
+    """Data-bearing text on stdout, made visible (config.text): one line, or
+    with ``lines=True`` several (LF and TAB kept)."""
+    print(visible(text, newline=lines, tab=lines))
 
 
 def _language_from_argv(argv: Sequence[str]) -> str | None:
@@ -255,10 +267,18 @@ def describe_os_error(exc: OSError, args: argparse.Namespace | None) -> str:
 
 
 def internal_error(exc: BaseException) -> int:
+    withheld = holds_secret(str(exc))
     if os.environ.get("MAILCONSOLE_DEBUG") == "1":
-        text = "".join(traceback.format_exception(exc))
-        sys.stderr.write(redact(text))
+        if withheld:  # the frames, not the exception's text
+            text = ("Traceback (most recent call last):\n"
+                    + "".join(traceback.format_tb(exc.__traceback__))
+                    + type(exc).__name__ + "\n")
+        else:
+            text = "".join(traceback.format_exception(exc))
+        sys.stderr.write(visible_lines(text))
     message = str(exc).splitlines()[0] if str(exc) else ""
+    if withheld:
+        message = _("(text withheld: it contains a secret)")
     err(_("internal error: {kind}: {message} — this is a bug; run again with "
           "MAILCONSOLE_DEBUG=1 to see the traceback and report it").format(
         kind=type(exc).__name__, message=message))
@@ -266,7 +286,7 @@ def internal_error(exc: BaseException) -> int:
 
 
 def _dump(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return json_text(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":

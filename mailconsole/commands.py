@@ -13,7 +13,6 @@ import difflib
 import getpass
 import shutil
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from config.errors import ConfigTypeError
@@ -30,7 +29,7 @@ from mailconsole.cli import (
     _dump,
     describe_os_error,
     err,
-    redact,
+    out,
     remember_secret,
 )
 
@@ -38,6 +37,8 @@ if TYPE_CHECKING:  # the mailer (ssl, email) is imported by test-mail and send o
     from mailer.report import Report, Step
 
 PASSWORD_KEY = "mail.smtp.password"
+CLIENT_SECRET_KEY = "mail.smtp.oauth2.client_secret"
+STDIN_OPTION = {PASSWORD_KEY: "--password-stdin", CLIENT_SECRET_KEY: "--client-secret-stdin"}
 
 
 # --- helpers ----------------------------------------------------------------
@@ -49,8 +50,14 @@ def service(path: str) -> SettingsService:
 
 def load(svc: SettingsService) -> Settings:
     settings = svc.load()
-    remember_secret(settings.mail.smtp.password)
+    remember_secrets(settings)
     return settings
+
+
+def remember_secrets(settings: Settings) -> None:
+    """Register every secret of ``settings`` (password, client secret)."""
+    for key in SECRET_KEYS:
+        remember_secret(str(settings.get(key)))
 
 
 def known_key(key: str) -> str:
@@ -83,11 +90,17 @@ _QUOTE = {ord(c): e for c, e in (("\\", "\\\\"), ('"', '\\"'), ("\b", "\\b"),
                                   ("\f", "\\f"), ("\n", "\\n"), ("\r", "\\r"),
                                   ("\t", "\\t"))}
 _QUOTE.update({i: f"\\u{i:04x}" for i in range(0x20) if i not in _QUOTE})
+# ... and what a terminal would act on besides (DEL, C1, bidi): \u escapes,
+# valid in TOML and JSON alike (config.text).
+_QUOTE.update({i: f"\\u{i:04x}" for i in (0x7f, *range(0x80, 0xa0), 0x2028, 0x2029,
+                                           *range(0x202a, 0x202f), *range(0x2066, 0x206a),
+                                           0x200e, 0x200f, 0x061c)})
 
 
 def toml_value(value: Value) -> str:
-    """A TOML value as the file would hold it: strings quoted and escaped
-    exactly as ``json.dumps(value, ensure_ascii=False)`` does."""
+    """A TOML value as the file would hold it: strings quoted and escaped as
+    ``json.dumps(value, ensure_ascii=False)`` does, plus DEL, C1 and bidi
+    controls as ``\\uXXXX`` (safe on a terminal; the same value in TOML)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -154,7 +167,7 @@ def cmd_show(args: argparse.Namespace, path: str) -> int:
             lines.append(f"# {key} = ({value})")
         else:
             lines.append(f"{key} = {toml_value(value)}")
-    sys.stdout.write("\n".join(lines) + "\n")
+    out("\n".join(lines), lines=True)
     return EXIT_OK
 
 
@@ -164,7 +177,9 @@ def cmd_get(args: argparse.Namespace, path: str) -> int:
         raise UsageError(_("{key}: the password is never printed; 'mailconsole show' says "
                            "whether it is set").format(key=key))
     settings = load(service(path))
-    print(plain_value(settings.get(key)))
+    from config.text import visible
+
+    print(visible(plain_value(settings.get(key))))
     return EXIT_OK
 
 
@@ -184,7 +199,8 @@ def parse_assignments(items: list[str]) -> dict[str, Value]:
         if key in SECRET_KEYS:
             remember_secret(text)
             raise UsageError(_("{key}: a password on the command line is refused (it shows in "
-                               "ps and the shell history) — use --password-stdin").format(key=key))
+                               "ps and the shell history) — use {option}").format(
+                                   key=key, option=STDIN_OPTION.get(key, "--password-stdin")))
         try:
             values[key] = parse_value(key, text)
         except ConfigTypeError as exc:
@@ -193,39 +209,47 @@ def parse_assignments(items: list[str]) -> dict[str, Value]:
     return values
 
 
-def read_password() -> str:
+def read_password(key: str = PASSWORD_KEY) -> str:
+    option = STDIN_OPTION[key]
     if sys.stdin is None:
-        raise UsageError(_("--password-stdin: there is no standard input"))
+        raise UsageError(_("{option}: there is no standard input").format(option=option))
     if sys.stdin.isatty():
-        password = getpass.getpass(_("Password for {key}: ").format(key=PASSWORD_KEY))
+        password = getpass.getpass(_("Password for {key}: ").format(key=key))
     else:
         line = sys.stdin.readline()
         if not line:
-            raise UsageError(_("--password-stdin: standard input is empty — pipe the password "
-                               "in, e.g. printf '%s\\n' \"$PW\" | mailconsole set "
-                               "--password-stdin"))
+            raise UsageError(_("{option}: standard input is empty — pipe the secret in, e.g. "
+                               "printf '%s\\n' \"$PW\" | mailconsole set {option}").format(
+                                   option=option))
         password = line.removesuffix("\n").removesuffix("\r")
     remember_secret(password)
     if not password:
-        raise UsageError(_("--password-stdin: the password is empty — to remove it, run "
-                           "'mailconsole unset {key}'").format(key=PASSWORD_KEY))
+        raise UsageError(_("{option}: the secret is empty — to remove it, run "
+                           "'mailconsole unset {key}'").format(option=option, key=key))
     return password
+
+
+def read_stdin_secrets(args: argparse.Namespace, values: dict[str, Value]) -> None:
+    """--password-stdin and --client-secret-stdin (one line each, in that order)."""
+    if getattr(args, "password_stdin", False):
+        values[PASSWORD_KEY] = read_password(PASSWORD_KEY)
+    if getattr(args, "client_secret_stdin", False):
+        values[CLIENT_SECRET_KEY] = read_password(CLIENT_SECRET_KEY)
 
 
 def cmd_set(args: argparse.Namespace, path: str) -> int:
     values = parse_assignments(args.assignments)
-    if args.password_stdin:
-        values[PASSWORD_KEY] = read_password()
+    read_stdin_secrets(args, values)
     if not values:
         raise UsageError(_("nothing to set — give KEY=VALUE or --password-stdin"))
     svc = service(path)
     settings, changed = svc.update(values)
-    remember_secret(settings.mail.smtp.password)
+    remember_secrets(settings)
     if changed:
-        print(_("{path}: saved {summary}").format(path=path, summary=summary(list(values),
-                                                                            settings)))
+        out(_("{path}: saved {summary}").format(path=path, summary=summary(list(values),
+                                                                          settings)))
     else:
-        print(_("{path}: unchanged").format(path=path))
+        out(_("{path}: unchanged").format(path=path))
     print_warnings(svc.validate(settings), path)
     return EXIT_OK
 
@@ -234,12 +258,12 @@ def cmd_unset(args: argparse.Namespace, path: str) -> int:
     keys = [known_key(k) for k in args.keys]
     svc = service(path)
     settings, changed = svc.reset(keys)
-    remember_secret(settings.mail.smtp.password)
+    remember_secrets(settings)
     if changed:
-        print(_("{path}: back to the default: {summary}").format(
+        out(_("{path}: back to the default: {summary}").format(
             path=path, summary=summary(keys, settings)))
     else:
-        print(_("{path}: unchanged").format(path=path))
+        out(_("{path}: unchanged").format(path=path))
     print_warnings(svc.validate(settings), path)
     return EXIT_OK
 
@@ -259,11 +283,11 @@ def cmd_validate(args: argparse.Namespace, path: str) -> int:
             "problems": [problem_dict(p) for p in problems],
         }))
     elif not problems:
-        print(_("{path}: OK").format(path=path))
+        out(_("{path}: OK").format(path=path))
     else:
         for p in problems:
             severity = _("error") if p.severity == "error" else _("warning")
-            print(_("{path}: {severity}: {key}: {message}{hint}").format(
+            out(_("{path}: {severity}: {key}: {message}{hint}").format(
                 path=path, severity=severity, key=p.key, message=p.message, hint=fix_hint(p)))
     return EXIT_FAILED if errors else EXIT_OK
 
@@ -273,15 +297,19 @@ def cmd_validate(args: argparse.Namespace, path: str) -> int:
 
 def read_apply_file(name: str) -> tuple[str, str]:
     """(text, name for messages) of the apply FILE ('-': standard input)."""
+    from config.store import MAX_BYTES, decode, read_regular
+
     if name == "-":
-        data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+        data = sys.stdin.buffer.read(MAX_BYTES + 1) if sys.stdin is not None else b""
         name = _("<standard input>")
     else:
-        try:
-            data = Path(name).read_bytes()
+        try:  # a regular file only (a FIFO or device: exit 3), at most MAX_BYTES
+            data, _st = read_regular(name, name)
         except OSError as exc:
             exc.filename = exc.filename or name
             raise CommandFailed(describe_os_error(exc, None), EXIT_FAILED) from None
+    if len(data) > MAX_BYTES:
+        decode(data, name)  # ConfigSyntaxError: too large (exit 3)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -297,20 +325,20 @@ def cmd_apply(args: argparse.Namespace, path: str) -> int:
     text, source = read_apply_file(args.file)
     svc = service(path)
     result = svc.apply_toml(text, check=args.check, source=source)
-    remember_secret(result.settings.mail.smtp.password)
+    remember_secrets(result.settings)
     if args.json:
         print(_dump({"changed": bool(result.changed), "check": bool(args.check),
                      "diff": result.diff, "file": str(path)}))
     else:
         if result.diff:
-            sys.stdout.write(result.diff if result.diff.endswith("\n") else result.diff + "\n")
+            out(result.diff.removesuffix("\n"), lines=True)
         if not result.changed:
             msg = _("{path}: no change")
         elif args.check:
             msg = _("{path}: would change (run without --check to apply)")
         else:
             msg = _("{path}: changed")
-        print(msg.format(path=path))
+        out(msg.format(path=path))
     print_warnings(svc.validate(result.settings), path)
     return EXIT_OK
 
@@ -347,7 +375,9 @@ class Progress:
         return text
 
     def on_step(self, step: Step) -> None:
-        text = redact(self.line(step))
+        from config.text import visible
+
+        text = visible(self.line(step))  # the report is redacted; this is for the terminal
         if self.live:
             if step.status == "running":  # must fit, or \r cannot rewrite it
                 width = shutil.get_terminal_size().columns - 1
@@ -378,21 +408,24 @@ def cmd_test_mail(args: argparse.Namespace, path: str) -> int:
     from mailer import send_test_mail
 
     progress = None if args.json else Progress(sys.stdout, live=sys.stdout.isatty())
+    from config.tokens import token_path
+
     report = send_test_mail(settings=settings, recipient=recipient,
-                            on_step=progress.on_step if progress else None)
+                            on_step=progress.on_step if progress else None,
+                            token_file=token_path(path))
     if args.json:
         print(report.to_json())
     else:
         if report.ok:
             where = report.server or _("the local sendmail")
             queue = _(" (queue id {id})").format(id=report.queue_id) if report.queue_id else ""
-            print(_("Test mail to {to} accepted by {where}{queue}.").format(
+            out(_("Test mail to {to} accepted by {where}{queue}.").format(
                 to=", ".join(report.recipients) or recipient, where=where, queue=queue))
         elif report.failure:
-            print(_("Test mail NOT delivered: {message}").format(message=report.failure.message))
-            print(_("What to do: {advice}").format(advice=report.failure.advice))
+            out(_("Test mail NOT delivered: {message}").format(message=report.failure.message))
+            out(_("What to do: {advice}").format(advice=report.failure.advice))
         for w in report.warnings:
-            print(_("Warning: {warning}").format(warning=w))
+            out(_("Warning: {warning}").format(warning=w))
     if not report.ok:
         err(failure_line(report, _("test mail")))
         return EXIT_FAILED
@@ -588,14 +621,14 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
             print(_dump([{k: e[k] for k in LIST_FIELDS} for e in entries]))
             return EXIT_OK
         if not entries:
-            print(_("the queue is empty ({path})").format(path=spool.root))
+            out(_("the queue is empty ({path})").format(path=spool.root))
         for e in entries:
             when = (_("next try {at}").format(at=e["next_attempt"])
                     if e["state"] == "waiting" else _("failed"))
             error = e["last_error"]
-            print(f"{e['id']}  {e['state']:<7}  {e['attempts']:>3}  "
+            out(f"{e['id']}  {e['state']:<7}  {e['attempts']:>3}  "
                   f"{_age(e['age_seconds']):>8}  {e['size']:>8}  {', '.join(e['recipients'])}")
-            print(f"    {when}" + (f" — {error['cls']}: {error['message']}" if error else ""))
+            out(f"    {when}" + (f" — {error['cls']}: {error['message']}" if error else ""))
         return EXIT_OK
     if action == "show":
         e = spool.entry(args.id)
@@ -623,18 +656,18 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
             if e["advice"]:
                 lines.append(_("what to do:   {advice}").format(advice=e["advice"]))
         lines += ["", head]
-        print("\n".join(lines))
+        out("\n".join(lines), lines=True)
         return EXIT_OK
     if action in ("run", "flush"):
         if action == "run":
             result = spool.run(settings)
             if result.busy:
-                print(_("another queue runner is active; nothing done"))
+                out(_("another queue runner is active; nothing done"))
                 return EXIT_OK
         else:
             result = spool.deliver(settings, args.ids or None, force=True)
         if result.sent or result.deferred or result.failed or action == "flush":
-            print(_("sent {sent}, waiting {deferred}, failed {failed}").format(
+            out(_("sent {sent}, waiting {deferred}, failed {failed}").format(
                 sent=len(result.sent), deferred=len(result.deferred),
                 failed=len(result.failed)))
         if result.last_report is not None and (result.deferred or result.failed):
@@ -649,7 +682,7 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
             raise UsageError(str(exc)) from None
         if done:
             text = _("{id}: back to waiting") if action == "retry" else _("{id}: dropped")
-            print(text.format(id=ident))
+            out(text.format(id=ident))
         else:
             err(_("{id}: not in the queue, not failed, or being sent right now").format(
                 id=ident) if action == "retry" else _(
@@ -662,14 +695,16 @@ def cmd_log(args: argparse.Namespace, path: str) -> int:
     _settings, spool = _spool(path)
     import json
 
+    from config.text import json_text
+
     records = spool.history(args.n)
     for r in records:
         if args.json:
-            print(json.dumps(r, ensure_ascii=False))
+            print(json_text(json.dumps(r, ensure_ascii=False)))
         else:
             code = r.get("code") or ""
             extra = _(" (resend)") if r.get("resend") else ""
-            print(f"{r.get('time', '')}  {r.get('result', ''):<8} {r.get('class', ''):<18} "
+            out(f"{r.get('time', '')}  {r.get('result', ''):<8} {r.get('class', ''):<18} "
                   f"{code!s:>3}  {r.get('id', '')}  "
                   f"{','.join(r.get('recipient_domains', []))}  "
                   + _("attempt {n}").format(n=r.get("attempt", 0)) + extra
@@ -706,3 +741,142 @@ def queue_problems(settings: Settings) -> list[Problem]:
                 n=info["waiting"], age=_age(info["oldest_seconds"]),
                 error=error.get("message") or "-")))
     return problems
+
+
+# --- preset -------------------------------------------------------------------------
+
+
+def cmd_preset(args: argparse.Namespace, path: str) -> int:
+    from config import presets
+
+    if args.list or not args.name:
+        if not args.list:
+            raise UsageError(_("name a preset, or --list to see them"))
+        for name, preset in presets.PRESETS.items():
+            print(f"{name:<22}{_(preset.label)}")
+        return EXIT_OK
+    try:
+        preset = presets.find(args.name)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    values: dict[str, Value] = dict(preset.values)
+    values.update(parse_assignments(args.assignments))
+    read_stdin_secrets(args, values)
+    print(_("Preset: {label}").format(label=_(preset.label)))
+    for key, value in preset.values:
+        print(f"  {key} = {toml_value(value)}")
+    print(_("Checklist:"))
+    for n, line in enumerate(presets.checklist(preset.name), 1):
+        print(f"  {n}. {line}")
+    sys.stdout.flush()
+    svc = service(path)
+    if args.check:
+        settings = load(svc).with_values(values)
+        remember_secrets(settings)
+        problems = svc.validate(settings)
+        missing = [p for p in problems if p.severity == "error"]
+        for p in missing:
+            print(_("Still missing: {key}: {message}").format(key=p.key, message=p.message))
+        print(_("{path}: nothing written (--check)").format(path=path))
+        return EXIT_FAILED if missing else EXIT_OK
+    settings, changed = svc.update(values)
+    remember_secrets(settings)
+    if changed:
+        print(_("{path}: saved the preset {name}").format(path=path, name=preset.name))
+    else:
+        print(_("{path}: unchanged").format(path=path))
+    print_warnings(svc.validate(settings), path)
+    return EXIT_OK
+
+
+# --- oauth ---------------------------------------------------------------------------
+
+
+def cmd_oauth(args: argparse.Namespace, path: str) -> int:
+    from config.tokens import token_path
+
+    svc = service(path)
+    settings = load(svc)
+    tokens = token_path(path)
+    if args.oauth_command == "status":
+        from mailer.oauth import status
+
+        info = status(settings, tokens)
+        if args.json:
+            print(_dump(info))
+            return EXIT_OK
+        print(_("method: {method}").format(method=info["auth_method"]))
+        if info["auth_method"] != "oauth2":
+            print(_("OAuth2 is not in use (mail.smtp.auth_method = \"password\")"))
+            return EXIT_OK
+        print(_("flow: {flow}").format(flow=info["flow"]))
+        print(_("account: {account}").format(account=info["account"] or "-"))
+        print(_("access token: {state}{until}").format(
+            state=info["access_token"], until=_until(info["access_token_expires_at"])))
+        if info["flow"] == "device_code":
+            print(_("sign-in (refresh token): {state}{until}").format(
+                state=info["refresh_token"], until=_until(info["refresh_token_expires_at"])))
+        return EXIT_OK
+    if args.oauth_command == "logout":
+        from mailer.oauth import logout
+
+        n = logout(tokens)
+        print(_("{path}: forgot {n} stored token entries").format(path=tokens, n=n))
+        return EXIT_OK
+    return _oauth_login(args, settings, svc, tokens)
+
+
+def _until(when: str | None) -> str:
+    return _(" (until {when})").format(when=when) if when else ""
+
+
+def _oauth_login(args: argparse.Namespace, settings: Settings, svc: SettingsService,
+                 tokens: str) -> int:
+    from mailer.oauth import OAuthError, device_login
+
+    smtp = settings.mail.smtp
+    if smtp.auth_method != "oauth2" or smtp.oauth2.flow != "device_code":
+        raise CommandFailed(_("oauth login is for mail.smtp.auth_method = \"oauth2\" with "
+                              "mail.smtp.oauth2.flow = \"device_code\" (e.g. 'mailconsole "
+                              "preset microsoft365-device'); the other flows need no sign-in"))
+    from config.validate import validate
+
+    problems = [p for p in validate(settings.with_values({"mail.relay": "external"}))
+                if p.severity == "error" and p.key.startswith("mail.smtp.oauth2.")]
+    if problems:
+        raise CommandFailed(_("{path}: {problem} — fix it first").format(
+            path=svc.path, problem=problems[0]))
+
+    def prompt(p: Any) -> None:
+        print(_("To sign in, open {url} on any device and enter the code {code}").format(
+            url=p.verification_uri, code=p.user_code))
+        if p.verification_uri_complete:
+            print(_("(or open {url})").format(url=p.verification_uri_complete))
+        print(_("Sign in as {account}. Waiting (Ctrl+C cancels)...").format(
+            account=settings.mail.smtp.oauth2.subject or smtp.username or "?"))
+        sys.stdout.flush()
+
+    def waiting(state: str) -> None:
+        if state == "slow_down":
+            err(_("the provider asked to poll more slowly; waiting longer between checks"))
+
+    try:
+        entry = device_login(settings, tokens, on_prompt=prompt, on_wait=waiting,
+                             timeout=args.timeout, register=remember_secret)
+    except OAuthError as exc:
+        from mailer.diagnosis import describe
+        from mailer.oauth import provider_hint
+
+        values = {**exc.values(), "portal": provider_hint(smtp.oauth2.token_url),
+                  "account": smtp.oauth2.subject or smtp.username}
+        message, advice = describe(exc.cls, values)
+        raise CommandFailed(_("oauth login failed: {cls}: {message} — {advice}").format(
+            cls=exc.cls, message=message, advice=advice)) from None
+    print(_("Signed in; tokens stored in {path} (mode 0600).").format(path=tokens))
+    ends = float(entry.get("refresh_expires_at") or 0)
+    if ends:
+        import time
+
+        print(_("The sign-in lasts until {date} (renewed by use).").format(
+            date=time.strftime("%Y-%m-%d", time.localtime(ends))))
+    return EXIT_OK

@@ -38,6 +38,7 @@ def exit_codes_help() -> str:
         "  3   the config file is malformed (not TOML, not UTF-8, duplicate key)\n"
         "  4   the config file changed on disk meanwhile; nothing written, try again\n"
         "  5   the config file could not be written; the original is intact\n"
+        "  6   another process held the config file's lock for 10 s; nothing written\n"
         "  70  internal error (a bug); MAILCONSOLE_DEBUG=1 shows the traceback"
     )
 
@@ -135,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=_("values are parsed by the key's type: true/false, 25, text"))
     p.add_argument("--password-stdin", action="store_true",
                    help=_("read mail.smtp.password from the first line of standard input"))
+    p.add_argument("--client-secret-stdin", action="store_true",
+                   help=_("read mail.smtp.oauth2.client_secret from the first line of "
+                          "standard input"))
 
     p = add("unset", _("put settings back to their defaults"),
             _("  mailconsole unset mail.smtp.server mail.smtp.username\n"
@@ -230,6 +234,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", dest="n", type=int, default=20, metavar="N",
                    help=_("the last N attempts (default 20)"))
 
+    p = add("preset", _("fill the server, security and login method of a provider and "
+                        "print its checklist"),
+            _("  mailconsole preset --list\n"
+              "  mailconsole preset microsoft365 mail.smtp.oauth2.tenant=contoso.com \\\n"
+              "      mail.smtp.oauth2.client_id=ID mail.smtp.username=pbx@contoso.com \\\n"
+              "      mail.sender=pbx@contoso.com --client-secret-stdin < secret.txt\n"
+              "  mailconsole preset gmail --check"))
+    p.add_argument("name", metavar="NAME", nargs="?", help=_("the preset (see --list)"))
+    p.add_argument("assignments", nargs="*", metavar="KEY=VALUE",
+                   help=_("more settings to save with the preset's"))
+    p.add_argument("--list", action="store_true", help=_("list the presets"))
+    p.add_argument("--check", action="store_true",
+                   help=_("change nothing; print the checklist and what is still missing"))
+    p.add_argument("--password-stdin", action="store_true",
+                   help=_("read mail.smtp.password from the first line of standard input"))
+    p.add_argument("--client-secret-stdin", action="store_true",
+                   help=_("read mail.smtp.oauth2.client_secret from the first line of "
+                          "standard input"))
+
+    p = add("oauth", _("OAuth2 sign-in for SMTP: device login, token status, logout"),
+            _("  mailconsole oauth login      # shows a URL and a code; sign in elsewhere\n"
+              "  mailconsole oauth status --json\n"
+              "  mailconsole oauth logout"))
+    osub = p.add_subparsers(title=_("actions"), metavar=_("ACTION"), dest="oauth_command",
+                            parser_class=_Parser, required=True)
+    for oauth_action, text in (
+            ("login", _("device code sign-in: open the URL on any device, enter the code")),
+            ("status", _("method, account and expiry of the stored tokens (never a token)")),
+            ("logout", _("forget the stored tokens of this configuration"))):
+        q = osub.add_parser(oauth_action, help=text, description=text, formatter_class=fmt)
+        _add_common(q, top=False)
+        if oauth_action == "status":
+            q.add_argument("--json", action="store_true", help=_("print JSON"))
+        if oauth_action == "login":
+            q.add_argument("--timeout", metavar="S", type=_login_seconds, default=900,
+                           help=_("give up after S seconds (default: 900, or the code's "
+                                  "own expiry)"))
+
     p = add("demo", _("the mail-server screen on a throw-away demo setup"),
             _("  mailconsole demo\n  mailconsole --basic demo"))
     mode = p.add_mutually_exclusive_group()
@@ -251,6 +293,19 @@ def _seconds(text: str) -> int:
         raise argparse.ArgumentTypeError(
             _("--timeout must be between 1 and 600 seconds, not {value}").format(value=value)
         )
+    return value
+
+
+def _login_seconds(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            _("--timeout must be a whole number of seconds, not {value!r}").format(value=text)
+        ) from None
+    if not 10 <= value <= 3600:
+        raise argparse.ArgumentTypeError(
+            _("--timeout must be between 10 and 3600 seconds, not {value}").format(value=value))
     return value
 
 

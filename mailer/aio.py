@@ -21,6 +21,7 @@ from mailer.wire import (
     Line,
     cert_error,
     certificate_summary,
+    command_bytes,
     connect_failed,
     eof_error,
     established,
@@ -33,7 +34,12 @@ from mailer.wire import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeVar
+
     from mailer.wire import WireLike
+
+    T = TypeVar("T")
 
 CANCEL_POLL = 0.05
 
@@ -115,6 +121,13 @@ class Wire:
             return ""
         return certificate_summary(self.writer.get_extra_info("ssl_object"))
 
+    def local_address(self) -> tuple[str, int] | None:
+        """The local end of the connection (for the EHLO address literal)."""
+        if self.writer is None:
+            return None
+        sockname = self.writer.get_extra_info("sockname")
+        return (str(sockname[0]), int(sockname[1])) if sockname else None
+
     # -- greeting probe -----------------------------------------------------
     async def wait_data(self, seconds: float) -> bool:
         """Begin reading a line; True if it arrived (or the peer closed) within
@@ -160,8 +173,11 @@ class Wire:
 
     async def write_line(self, text: str, *, shown: str | None = None) -> None:
         """Send ``text`` + CRLF; the transcript gets ``shown`` (or ``text``)."""
+        data = command_bytes(self.rec, text)
+        if shown is not None:
+            self.rec.credentials_sent()
         self.rec.client(text if shown is None else shown)
-        await self.write_raw((text + "\r\n").encode("utf-8"))
+        await self.write_raw(data)
 
     async def write_raw(self, data: bytes) -> None:
         assert self.writer is not None
@@ -272,6 +288,12 @@ class AsyncRuntime:
             wire.abort()
         if self._watcher is not None:
             self._watcher.cancel()
+
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        """Run blocking ``fn`` (an HTTPS request) in a worker thread; the send's
+        deadline and a cancel stop waiting for it (the thread ends by its own
+        socket timeout)."""
+        return await asyncio.to_thread(fn)
 
     async def run_process(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
         proc = await asyncio.create_subprocess_exec(

@@ -1,14 +1,16 @@
 """The mailer's entry points (keyword-only; see mailer/report.py for the contract).
 
     send(*, settings, message, sender=None, recipients=None, on_step=None,
-         cancel=None) -> Report
+         cancel=None, token_file=None) -> Report
     await send_async(...same...) -> Report
     send_test_mail(*, settings, recipient=None, on_step=None, cancel=None) -> Report
     await send_test_mail_async(...same...) -> Report
 
-A failed send never raises: the Report says which step failed, the class and
-the advice.  ``cancel`` (a threading.Event) ends the send with class
-"cancelled".  Cancelling the task of an ``*_async`` call also ends it with
+``token_file``: where OAuth2 tokens are kept (config.tokens.token_path of
+the configuration file; default: beside $MAILCONSOLE_CONFIG or
+/etc/mailconsole/mail.toml).  A failed send never raises: the Report says
+which step failed, the class and the advice.  ``cancel`` (a threading.Event)
+ends the send with class "cancelled".  Cancelling the task of an ``*_async`` call also ends it with
 class "cancelled", closes the socket, and raises
 :class:`mailer.aio.SendCancelled` (a CancelledError) carrying the report.
 
@@ -73,6 +75,7 @@ async def send_async(
     recipients: Sequence[str] | None = None,
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
+    token_file: str | None = None,
 ) -> Report:
     """Send ``message`` through the relay of ``settings`` to ``recipients``
     (the envelope; never taken from the headers).  ``sender`` defaults to
@@ -80,7 +83,7 @@ async def send_async(
     from mailer.aio import AsyncRuntime
 
     return await _run(AsyncRuntime(), settings, lambda: _as_message(message), sender,
-                      list(recipients or []), on_step, cancel)
+                      list(recipients or []), on_step, cancel, token_file)
 
 
 def send(
@@ -91,12 +94,13 @@ def send(
     recipients: Sequence[str] | None = None,
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
+    token_file: str | None = None,
 ) -> Report:
     """Synchronous :func:`send_async`: the same conversation on blocking
     sockets in the calling thread (no event loop; fine inside a running one,
     which it blocks like any blocking call)."""
     return drive(_run(SyncRuntime(), settings, lambda: _as_message(message), sender,
-                      list(recipients or []), on_step, cancel))
+                      list(recipients or []), on_step, cancel, token_file))
 
 
 async def send_test_mail_async(
@@ -105,6 +109,7 @@ async def send_test_mail_async(
     recipient: str | None = None,
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
+    token_file: str | None = None,
 ) -> Report:
     """Build the test mail (M5) with ``settings`` (the unsaved values on
     screen) and send it to ``recipient`` (default mail.test_recipient)."""
@@ -112,7 +117,7 @@ async def send_test_mail_async(
 
     to = settings.mail.test_recipient if recipient is None else recipient
     return await _run(AsyncRuntime(), settings, _test_message(settings, to), None, [to],
-                      on_step, cancel)
+                      on_step, cancel, token_file)
 
 
 def send_test_mail(
@@ -121,11 +126,12 @@ def send_test_mail(
     recipient: str | None = None,
     on_step: OnStep | None = None,
     cancel: threading.Event | None = None,
+    token_file: str | None = None,
 ) -> Report:
     """Synchronous :func:`send_test_mail_async` (see :func:`send`)."""
     to = settings.mail.test_recipient if recipient is None else recipient
     return drive(_run(SyncRuntime(), settings, _test_message(settings, to), None, [to],
-                      on_step, cancel))
+                      on_step, cancel, token_file))
 
 
 # --- running ------------------------------------------------------------------
@@ -165,19 +171,22 @@ async def _run(
     recipients: list[str],
     on_step: OnStep | None,
     cancel: threading.Event | None,
+    token_file: str | None = None,
 ) -> Report:
     mail, smtp = settings.mail, settings.mail.smtp
     external = mail.relay == "external"
     report = Report(relay=mail.relay, server=smtp.server if external else "",
                     recipients=list(recipients))
     rec = Recorder(report, on_step=on_step,
-                   secrets=secret_forms(smtp.username, smtp.password),
+                   secrets=secret_forms(smtp.username, smtp.password)
+                   + secret_forms("", smtp.oauth2.client_secret),
                    context={"server": smtp.server if external else mail.internal.sendmail,
                             "timeout": smtp.timeout, "host": smtp.server,
                             "path": mail.internal.sendmail})
     try:
         runtime.begin(cancel)
-        await _deliver(runtime, settings, build, sender or mail.sender, recipients, rec)
+        await _deliver(runtime, settings, build, sender or mail.sender, recipients, rec,
+                       token_file)
         report.ok = True
         rec.log_info("sent to %s via %s", ", ".join(report.recipients), report.relay)
     except MailerError as err:
@@ -206,34 +215,43 @@ async def _deliver(
     sender: str,
     recipients: list[str],
     rec: Recorder,
+    token_file: str | None = None,
 ) -> None:
     mail, smtp = settings.mail, settings.mail.smtp
     external = mail.relay == "external"
 
-    # -- check settings (before any connection) -------------------------------
-    rec.start("settings", _("Check the settings"))
-    data = _check_settings(settings, build, sender, recipients, rec)
-    envelope = Envelope(check_address(sender), [check_address(r) for r in recipients], data,
-                        eight_bit=any(b > 127 for b in data))
-    rec.end("ok")
-
+    # The deadline covers the settings step too: every file a send reads (the
+    # logo, ca_file) is read inside it (and opened only if it is a regular file).
     async with runtime.timeout(smtp.timeout):
+        # -- check settings (before any connection) ---------------------------
+        rec.start("settings", _("Check the settings"))
+        data = _check_settings(settings, build, sender, recipients, rec)
+        envelope = Envelope(check_address(sender), [check_address(r) for r in recipients],
+                            data, eight_bit=any(b > 127 for b in data))
+        rec.end("ok")
+
         if not external:
             await send_with_sendmail(rec, runtime, mail.internal.sendmail, envelope.sender,
                                      envelope.recipients, data)
             return
-        client = await open_smtp(runtime, settings, rec)
-        await client.mail_from(envelope)
-        await client.rcpt_to(envelope)
-        rec.report.queue_id = await client.data(envelope)
+        client = await open_smtp(runtime, settings, rec, token_file)
+        try:
+            await client.mail_from(envelope)
+            await client.rcpt_to(envelope)
+            rec.report.queue_id = rec.withhold(await client.data(envelope))
+        except MailerError:
+            await client.quit_after_failure()
+            raise
         await client.quit()
         await client.wire.close()
 
 
-async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder) -> SmtpClient:
+async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder,
+                    token_file: str | None = None) -> SmtpClient:
     """Connect to the external relay of ``settings`` and get as far as MAIL FROM:
-    (POP3 first if set, greeting, EHLO, STARTTLS or TLS, login).  Raises
-    MailerError; mailer.queue uses it to send many mails over one connection."""
+    (POP3 first if set, an OAuth2 token if auth_method is "oauth2", greeting,
+    EHLO, STARTTLS or TLS, login).  Raises MailerError; mailer.queue uses it to
+    send many mails over one connection."""
     from mailer.smtp import SmtpClient
 
     mail, smtp = settings.mail, settings.mail.smtp
@@ -241,7 +259,15 @@ async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder) -> Smtp
     if mail.pop3.enabled:
         await _pop3_login(runtime, settings, password, rec)
     host, port = parse_server(smtp.server, 25)
-    rec.context["host"] = host
+    rec.context.update(host=host, server=host_port(host, port))
+    tokens = None
+    if smtp.authentication and smtp.auth_method == "oauth2" and not mail.pop3.enabled:
+        from mailer.oauth import TokenStep
+
+        tokens = TokenStep(runtime, settings, rec, token_file)
+        tokens.set_server(host, port)
+        rec.context.update(account=tokens.account, user=smtp.username)
+        await tokens.get()
     wire = runtime.wire(rec, host, port)
     rec.start("resolve", _("Look up {host}").format(host=host))
     addrs = await wire.resolve()
@@ -249,22 +275,31 @@ async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder) -> Smtp
     rec.start("connect", _("Connect to {server}").format(server=smtp.server))
     await wire.connect(addrs)
     rec.end("ok")
-    client = SmtpClient(wire, settings, password)
-    if smtp.security == "tls":
-        await client.implicit_tls()
-        client.certificate()
-    await client.greeting(smtp.security)
-    await client.ehlo(_("Introduce ourselves (EHLO)"))
-    if smtp.security == "starttls":
-        await client.starttls()
-        client.certificate()
-        await client.ehlo(_("Introduce ourselves again, encrypted (EHLO)"))
-    if smtp.authentication and not mail.pop3.enabled:
-        await client.login()
-    else:
-        rec.skip("login", _("Log in"), _("SMTP after POP3") if mail.pop3.enabled
-                 else _("authentication is off"))
+    client = SmtpClient(wire, settings, password, tokens)
+    try:
+        if smtp.security == "tls":
+            await client.implicit_tls()
+            client.certificate()
+        await client.greeting(smtp.security)
+        await client.ehlo(_("Introduce ourselves (EHLO)"))
+        if smtp.security == "starttls":
+            await client.starttls()
+            client.certificate()
+            await client.ehlo(_("Introduce ourselves again, encrypted (EHLO)"))
+        if smtp.authentication and not mail.pop3.enabled:
+            await client.login()
+        else:
+            rec.skip("login", _("Log in"), _("SMTP after POP3") if mail.pop3.enabled
+                     else _("authentication is off"))
+    except MailerError:
+        await client.quit_after_failure()  # polite while the connection is in step
+        raise
     return client
+
+
+def host_port(host: str, port: int) -> str:
+    """``host:port`` as messages name a server (``[::1]:587`` for IPv6)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _check_settings(settings: Settings, build: MessageSource, sender: str,
@@ -311,7 +346,7 @@ async def _pop3_login(runtime: Runtime, settings: Settings, password: Secret,
     smtp, pop3 = settings.mail.smtp, settings.mail.pop3
     host, port = parse_server(pop3.server, 995 if smtp.security == "tls" else 110)
     saved = dict(rec.context)
-    rec.context.update(server=pop3.server, host=host)
+    rec.context.update(server=host_port(host, port), host=host, protocol="pop3")
     rec.start("pop3", _("Log in to the POP3 server {server}").format(server=pop3.server))
     rec.note(_("SMTP after POP3: POP3 server {server}").format(server=pop3.server))
     wire = runtime.wire(rec, host, port)

@@ -19,7 +19,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -32,6 +32,7 @@ from mailer.wire import (
     WireLike,
     cert_error,
     certificate_summary,
+    command_bytes,
     connect_failed,
     eof_error,
     established,
@@ -140,6 +141,25 @@ class SyncRuntime:
         if self.limits:
             wait = min(wait, min(limit.at for limit in self.limits) - time.monotonic())
         return max(wait, 0.001)
+
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        """Run blocking ``fn`` (an HTTPS request) in a worker thread while
+        watching the deadline and the cancel event (as the name lookup does)."""
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["value"] = fn()
+            except BaseException as exc:  # handed over below
+                box["error"] = exc
+
+        thread = threading.Thread(target=target, name="mailer-oauth", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(self.slice())
+        if "error" in box:
+            raise box["error"]
+        return box["value"]  # type: ignore[no-any-return]
 
     async def run_process(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -309,6 +329,13 @@ class SyncWire:
         self.encrypted = True
         established(self.rec, tls)
 
+    def local_address(self) -> tuple[str, int] | None:
+        """The local end of the connection (for the EHLO address literal)."""
+        try:
+            return self.sock.getsockname()[:2] if self.sock is not None else None
+        except OSError:
+            return None
+
     def certificate_summary(self) -> str:
         sock = self.sock
         return certificate_summary(sock if isinstance(sock, ssl.SSLSocket) else None)
@@ -407,8 +434,11 @@ class SyncWire:
 
     async def write_line(self, text: str, *, shown: str | None = None) -> None:
         """Send ``text`` + CRLF; the transcript gets ``shown`` (or ``text``)."""
+        data = command_bytes(self.rec, text)
+        if shown is not None:
+            self.rec.credentials_sent()
         self.rec.client(text if shown is None else shown)
-        await self.write_raw((text + "\r\n").encode("utf-8"))
+        await self.write_raw(data)
 
     async def write_raw(self, data: bytes) -> None:
         sock = self.sock

@@ -58,7 +58,9 @@ class CancelledSend(MailerError):
 
 _BY_GROUP: dict[str, type[MailerError]] = {
     "settings": SettingsError,
+    "oauth_settings": SettingsError,
     "connect": ConnectError,
+    "oauth_connect": ConnectError,
     "tls": SecurityError,
     "auth": AuthError,
     "rejected": RejectedError,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from config.i18n import _
 from config.model import Settings
+from config.text import has_encoded_word
 from config.validate import check_address as config_check
 
 if TYPE_CHECKING:  # the email package is imported by the functions that use it
@@ -44,7 +45,9 @@ class AddressError(ValueError):
 
 
 def check_text(value: str, what: str) -> str:
-    """Reject CR, LF, NUL and other control characters in a name or subject."""
+    """Reject CR, LF, NUL and other control characters in a name or subject,
+    and RFC 2047 encoded-words (user text is literal text: the mailer encodes
+    it itself; see docs/mailer.md)."""
     if not isinstance(value, str):
         raise AddressError(repr(value), _("{what} must be text").format(what=what))
     if _has_control(value):
@@ -52,6 +55,10 @@ def check_text(value: str, what: str) -> str:
             value,
             _("{what} contains a line break or another control character").format(what=what),
         )
+    if has_encoded_word(value):
+        raise AddressError(value, _(
+            "{what} contains an encoded-word (\"=?...?=\"); type the text itself, the "
+            "mailer encodes it").format(what=what))
     if len(value) > MAX_HEADER_TEXT:
         raise AddressError(value, _("{what} is too long").format(what=what))
     return value
@@ -275,10 +282,47 @@ def prepare_for_sending(message: EmailMessage, settings: Settings) -> EmailMessa
 
 
 def message_bytes(message: EmailMessage) -> bytes:
-    """The message as CRLF bytes with the SMTP policy."""
+    """The message as CRLF bytes with the SMTP policy, its header block checked
+    after encoding and folding (:func:`check_header_block`)."""
     from email import policy
 
-    return message.as_bytes(policy=policy.SMTP)
+    for name, value in message.items():
+        text = str(value)
+        if "\r" in text or "\n" in text or "\0" in text:
+            raise AddressError(name, _("the header {name} contains a line break or control "
+                                       "character").format(name=name))
+    data = message.as_bytes(policy=policy.SMTP)
+    check_header_block(data, list(message.keys()))
+    return data
+
+
+_FIELD_NAME = frozenset(range(33, 127)) - {ord(":")}
+
+
+def check_header_block(data: bytes, names: Sequence[str]) -> None:
+    """The header block of ``data`` (up to the first empty line) as it goes on
+    the wire: CRLF line ends only, no NUL, every line a ``Name:`` field or a
+    continuation (starting with space or tab), and exactly the fields
+    ``names`` (in any order, case-insensitive).  AddressError otherwise: a
+    value that the email package turned into an extra header or a line break
+    (e.g. a decoded encoded-word) never reaches the wire."""
+    end = data.find(b"\r\n\r\n")
+    head = data if end < 0 else data[:end]
+    bad = _("the mail's headers would contain a line break, NUL or an extra header "
+            "after encoding; nothing was sent")
+    if b"\0" in head or head.count(b"\r") != head.count(b"\r\n") or \
+            head.count(b"\n") != head.count(b"\r\n"):
+        raise AddressError("", bad)
+    found: list[str] = []
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t") and found:
+            continue
+        name, colon, _rest = line.partition(b":")
+        if not colon or not name or not _FIELD_NAME.issuperset(name):
+            raise AddressError("", bad)
+        found.append(name.decode("ascii").lower())
+    if sorted(found) != sorted(n.lower() for n in names):
+        raise AddressError("", bad)
 
 
 def check_envelope(sender: str, recipients: Iterable[str]) -> tuple[str, list[str]]:

@@ -8,7 +8,7 @@ from config.i18n import _
 from config.model import Settings
 from mailer.errors import MailerError
 from mailer.session import HIDDEN, Recorder, Secret
-from mailer.wire import WireLike, injection_warning, tls_context
+from mailer.wire import PROBE_AFTER, WireLike, injection_warning, tls_context
 
 MAX_CAPA_LINES = 100
 
@@ -31,12 +31,59 @@ class Pop3Client:
             return True, text
         if text.startswith("-ERR"):
             return False, text
+        if text[:3].isdigit() and text[3:4] in (" ", "-", ""):
+            raise self.rec.error("protocol_error", detail=_(
+                "the line {line!r} is an SMTP reply: this is an SMTP port, not POP3").format(
+                    line=text[:80]))
         raise self.rec.error("protocol_error", detail=_(
             "the line {line!r} is not a POP3 answer").format(line=text[:80]))
 
     async def _command(self, text: str, *, shown: str | None = None) -> tuple[bool, str]:
         await self.wire.write_line(text, shown=shown)
         return await self._status()
+
+    async def _quit(self) -> None:
+        """QUIT, best effort, at most 2 seconds (also after a failure, while
+        the connection is in step: polite, and quiet in the server's log)."""
+        try:
+            async with self.wire.timeout(2.0):
+                await self._command("QUIT")
+        except (MailerError, TimeoutError):
+            self.rec.note(_("no clean POP3 goodbye"))
+
+    async def _refuse(self, cls: str, text: str) -> MailerError:
+        self.rec.set_reply(text)
+        err = self.rec.error(cls, reply=text)
+        await self._quit()
+        return err
+
+    async def _greeting_probe(self) -> None:
+        """No greeting within PROBE_AFTER seconds: a TLS port? (as SMTP's)"""
+        wire = self.wire
+        if wire.address is None or await wire.wait_data(PROBE_AFTER):
+            return
+        self.rec.note(_("no greeting after {n} seconds; checking whether the port "
+                        "expects TLS").format(n=int(PROBE_AFTER)))
+        is_tls = await wire.probe_tls()
+        if is_tls:
+            self.rec.note(_("the port completed a TLS handshake"))
+            raise self.rec.error("plain_on_tls_port")
+        if is_tls is False:
+            self.rec.note(_("the port does not speak TLS either; still waiting"))
+
+    async def _offers_stls(self) -> bool:
+        """CAPA (RFC 2449): whether STLS is listed; True if CAPA is unknown."""
+        ok, _text = await self._command("CAPA")
+        if not ok:
+            return True
+        found = False
+        for _n in range(MAX_CAPA_LINES):
+            line = await self._line()
+            if line == ".":
+                return found
+            found = found or line.strip().upper() == "STLS"
+        raise self.rec.error("protocol_error", detail=_(
+            "a CAPA answer of more than {n} lines").format(n=MAX_CAPA_LINES))
 
     async def login(self) -> None:
         """Greeting, TLS as configured, USER/PASS, QUIT.  Raises MailerError."""
@@ -46,15 +93,20 @@ class Pop3Client:
             ctx = tls_context(self.smtp.verify_certificates, self.smtp.ca_file)
         if security == "tls" and ctx is not None:
             await self.wire.start_tls(ctx, implicit=True)
+        else:
+            await self._greeting_probe()
         ok, text = await self._status()
         if not ok:
-            self.rec.set_reply(text)
-            raise self.rec.error("pop3_login_failed", reply=text)
+            raise await self._refuse("pop3_login_failed", text)
         if security == "starttls" and ctx is not None:
+            if not await self._offers_stls():
+                self.rec.set_reply(_("STLS not offered"))
+                err = self.rec.error("starttls_not_offered")
+                await self._quit()
+                raise err
             ok, text = await self._command("STLS")
             if not ok:
-                self.rec.set_reply(text)
-                raise self.rec.error("starttls_refused", reply=text)
+                raise await self._refuse("starttls_refused", text)
             junk = await self.wire.discard_pending()  # never read as answers
             if junk:
                 self.rec.note(_("data arrived after the STLS answer before the handshake; "
@@ -71,11 +123,6 @@ class Pop3Client:
             ok, text = await self._command(f"PASS {self.password.reveal()}",
                                            shown=f"PASS {HIDDEN}")
         if not ok:
-            self.rec.set_reply(text)
-            raise self.rec.error("pop3_login_failed", reply=text)
+            raise await self._refuse("pop3_login_failed", text)
         self.rec.set_reply(text)
-        try:
-            async with self.wire.timeout(2.0):
-                await self._command("QUIT")
-        except (MailerError, TimeoutError):  # the login counted; a rude goodbye is fine
-            self.rec.note(_("no clean POP3 goodbye"))
+        await self._quit()  # the login counted; a rude goodbye is fine

@@ -1,4 +1,4 @@
-"""The durable outgoing queue (spool): accept, then deliver (issue 16).
+"""The durable outgoing queue (spool): accept, then deliver.
 
 Layout of the spool directory (``queue.dir``, or ``$MAILCONSOLE_QUEUE_DIR``)::
 
@@ -48,10 +48,10 @@ import errno
 import fcntl
 import os
 import time
+from typing import TYPE_CHECKING
 
 from config.i18n import _
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from typing import Any
@@ -686,7 +686,8 @@ class Queue:
         report = Report(relay="external", server=smtp.server,
                         recipients=list(first.meta["recipients"]))
         rec = Recorder(report, on_step=None,
-                       secrets=secret_forms(smtp.username, smtp.password),
+                       secrets=secret_forms(smtp.username, smtp.password)
+                       + secret_forms("", smtp.oauth2.client_secret),
                        context={"server": smtp.server, "timeout": smtp.timeout,
                                 "host": smtp.server, "path": ""})
         client: SmtpClient | None = None

@@ -23,13 +23,15 @@ SYSEXITS: dict[int, tuple[str, str]] = {
     69: ("sendmail_failed", N_("EX_UNAVAILABLE: service unavailable")),
     70: ("sendmail_failed", N_("EX_SOFTWARE: internal software error")),
     71: ("sendmail_failed", N_("EX_OSERR: system error")),
-    72: ("sendmail_failed", N_("EX_OSFILE: critical OS file missing")),
+    72: ("sendmail_config", N_("EX_OSFILE: critical OS file missing")),
     73: ("sendmail_failed", N_("EX_CANTCREAT: cannot create output file")),
     74: ("sendmail_failed", N_("EX_IOERR: input/output error")),
-    75: ("temporary_failure", N_("EX_TEMPFAIL: temporary failure, try again later")),
+    # Postfix's sendmail exits 75 on every fatal local error (no main.cf,
+    # postdrop not runnable): a fault of the local mail system, not greylisting.
+    75: ("sendmail_tempfail", N_("EX_TEMPFAIL: temporary failure, try again later")),
     76: ("sendmail_failed", N_("EX_PROTOCOL: remote error in protocol")),
     77: ("sendmail_failed", N_("EX_NOPERM: permission denied")),
-    78: ("sendmail_failed", N_("EX_CONFIG: configuration error")),
+    78: ("sendmail_config", N_("EX_CONFIG: configuration error")),
 }
 
 
@@ -58,7 +60,9 @@ async def send_with_sendmail(rec: Recorder, runtime: Runtime, path: str, sender:
     for line in text.splitlines()[:40]:
         rec.server(line)
     if status == 0:
-        rec.end("ok", reply=text[:500], detail=_("exit status 0"))
+        rec.end("ok", reply=text[:500], detail=_(
+            "exit status 0: the local mail system took the mail; \"mailq\" shows whether "
+            "it still waits there"))
         return
     if status is not None and status < 0:
         meaning = _("killed by signal {n}").format(n=-status)

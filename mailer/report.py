@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 # Step names, in the order they happen (a transport uses the ones it needs).
 STEP_NAMES = (
     "settings",      # check settings
+    "token",         # get an OAuth2 access token (auth_method = "oauth2")
     "resolve",       # resolve name
     "connect",
     "greeting",

@@ -1,10 +1,20 @@
 """The bookkeeping of one send: steps, transcript, redaction, failures.
 
-A :class:`Recorder` owns the Report being built.  Every text that goes into
-the report (transcript lines, step replies and details, failure messages)
-passes through :meth:`Recorder.scrub`, which replaces the password in every
-form the mailer ever encodes it (plain, base64, AUTH PLAIN payload) with
-``HIDDEN`` — belt and braces on top of never writing it in the first place.
+A :class:`Recorder` owns the Report being built.  Redaction works on the
+structured values, never on a substring of human text:
+
+* what the mailer sends: a command that carries credentials is written with
+  ``shown=`` (the transcript gets ``AUTH PLAIN <credentials hidden>``), so the
+  password is never recorded in the first place;
+* what the server sends after the credentials went out (a reply line, a
+  step's reply or detail, a value put into a failure message): if it holds
+  the password in any form the mailer encodes it (plain, base64, AUTH PLAIN
+  payload; :func:`secret_forms`, any length), the whole value is withheld
+  (``535 <credentials hidden>``) -- a hostile server echoing the password
+  gets nothing through, and no mask gives away its length or position.
+
+Every text is also passed through config.text.visible (terminal escapes,
+C1 and bidi controls shown as escapes).
 """
 
 from __future__ import annotations
@@ -15,15 +25,13 @@ import logging
 import time
 from collections.abc import Callable
 
-from mailer.diagnosis import describe
+from config.text import visible_lines
+from mailer.diagnosis import POP3_VARIANTS, describe
 from mailer.errors import MailerError, error_class
 from mailer.report import Failure, Report, Step, TranscriptLine
 
 HIDDEN = "<credentials hidden>"
 MAX_TRANSCRIPT_LINES = 2000
-# C0 controls but TAB and LF, DEL, C1 controls, the Unicode line separators
-_UNPRINTABLE = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0b, 0x20),
-                                             *range(0x7f, 0xa0), 0x2028, 0x2029)}
 OnStep = Callable[[Step], None]
 _log = logging.getLogger("mailer")
 
@@ -49,8 +57,9 @@ class Secret:
 
 
 def secret_forms(username: str, password: str) -> list[str]:
-    """Every form of the password the mailer could put on the wire."""
-    if len(password) < 4:  # too short to scrub without mangling the transcript
+    """Every form of the password the mailer could put on the wire (none for
+    an empty password), whatever its length."""
+    if not password:
         return []
 
     def b64(s: str) -> str:
@@ -66,8 +75,9 @@ def secret_forms(username: str, password: str) -> list[str]:
 
 
 def printable(text: str) -> str:
-    """Neutralise control characters (terminal escapes) from the other side."""
-    return text.translate(_UNPRINTABLE)
+    """Neutralise control characters (terminal escapes, C1, bidi) from the
+    other side; TAB and LF stay (config.text.visible_lines)."""
+    return visible_lines(text)
 
 
 class Recorder:
@@ -86,6 +96,7 @@ class Recorder:
         self.t0 = time.monotonic()
         self.current: Step | None = None
         self._started = 0.0
+        self.exposed = False
 
     # -- logging (logger "mailer") ------------------------------------------------
     @staticmethod
@@ -101,17 +112,39 @@ class Recorder:
         _log.warning(msg, *args)
 
     # -- redaction ------------------------------------------------------
+    def credentials_sent(self) -> None:
+        """A command carrying credentials is going out (the wire's
+        ``write_line(..., shown=...)``): from now on the server may echo them."""
+        self.exposed = True
+
+    def holds_secret(self, text: str) -> bool:
+        return self.exposed and any(form in text for form in self.secrets)
+
+    def withhold(self, text: str) -> str:
+        """``text`` (one value from the server side), or HIDDEN in its place
+        if it holds the password; an SMTP/POP3 reply keeps its status."""
+        if not self.holds_secret(text):
+            return text
+        head = text[:4]
+        if head[:3].isdigit() and head[3:] in ("", " ", "-"):
+            return text[:3] + head[3:] + HIDDEN
+        if head[:1] in "+-" and text[:4] in ("+OK ", "-ERR"):
+            return text.split(" ", 1)[0] + " " + HIDDEN
+        return HIDDEN
+
     def scrub(self, text: str) -> str:
-        for s in self.secrets:
-            if s in text:
-                text = text.replace(s, HIDDEN)
-        return printable(text)
+        return printable(self.withhold(text))
 
     # -- transcript ------------------------------------------------------
     def line(self, direction: str, text: str) -> None:
+        """One transcript line.  Our own lines ("C": what we sent, shown
+        forms for credentials) are only made printable; the server's ("S")
+        and the notes ("*", which may quote the server) are also withheld
+        whole if they hold the password."""
         if len(self.report.transcript) >= MAX_TRANSCRIPT_LINES:
             return
-        entry = TranscriptLine(direction, self.scrub(text), round(time.monotonic() - self.t0, 3))
+        shown = printable(text) if direction == "C" else self.scrub(text)
+        entry = TranscriptLine(direction, shown, round(time.monotonic() - self.t0, 3))
         self.report.transcript.append(entry)
         self.log_debug("%s: %s", entry.direction, entry.text)
 
@@ -136,14 +169,18 @@ class Recorder:
     def start(self, name: str, title: str) -> Step:
         if self.current is not None and self.current.status == "running":
             self.end()
-        step = Step(name=name, title=self.scrub(title))
+        step = Step(name=name, title=printable(title))
         self.report.steps.append(step)
         self.current = step
         self._started = time.monotonic()
         self._notify(step)
         return step
 
-    def end(self, status: str = "ok", *, reply: str = "", detail: str = "") -> None:
+    def end(self, status: str = "ok", *, reply: str = "", detail: str = "",
+            checked: bool = False) -> None:
+        """End the current step.  ``reply`` and ``detail`` may quote the
+        server: withheld whole if they hold the password (``checked``: the
+        detail was built from checked values already, e.g. a failure)."""
         step = self.current
         if step is None or step.status != "running":
             return
@@ -152,7 +189,7 @@ class Recorder:
         if reply:
             step.reply = self.scrub(reply)
         if detail:
-            step.detail = self.scrub(detail)
+            step.detail = printable(detail) if checked else self.scrub(detail)
         self._notify(step)
 
     def set_reply(self, text: str) -> None:
@@ -168,8 +205,8 @@ class Recorder:
         return text
 
     def skip(self, name: str, title: str, detail: str = "") -> None:
-        step = Step(name=name, title=self.scrub(title), status="skipped",
-                    detail=self.scrub(detail))
+        step = Step(name=name, title=printable(title), status="skipped",
+                    detail=printable(detail))
         self.report.steps.append(step)
         self._notify(step)
 
@@ -180,9 +217,13 @@ class Recorder:
     # -- failures ---------------------------------------------------------
     def error(self, cls: str, **values: object) -> MailerError:
         """A MailerError of class ``cls`` for the current step (to raise)."""
+        values = {k: (self.withhold(v) if isinstance(v, str) else v)
+                  for k, v in values.items()}
+        if self.context.get("protocol") == "pop3":  # POP3 speaks POP3
+            cls = POP3_VARIANTS.get(cls, cls)
         merged = {**self.context, "step": self.step_title(), **values}
         message, advice = describe(cls, merged)
-        return error_class(cls)(cls, self.scrub(message), self.scrub(advice), self.step_name)
+        return error_class(cls)(cls, printable(message), printable(advice), self.step_name)
 
     def step_title(self) -> str:
         return self.current.title if self.current is not None else ""
@@ -192,10 +233,10 @@ class Recorder:
         reply = ""
         if self.current is not None and self.current.status == "running":
             reply = self.current.reply
-        self.end("failed", reply=reply, detail=err.message)
+        self.end("failed", reply=reply, detail=err.message, checked=True)
         self.report.ok = False
         self.report.failure = Failure(
-            cls=err.cls, message=self.scrub(err.message), advice=self.scrub(err.advice),
+            cls=err.cls, message=printable(err.message), advice=printable(err.advice),
             step=err.step or self.step_name,
         )
         self.log_info("send failed: %s (%s)", self.report.failure.cls,

@@ -11,12 +11,17 @@ import hashlib
 import hmac
 import re
 import socket
+from typing import TYPE_CHECKING
 
 from config.i18n import _
 from config.model import Settings
 from mailer.errors import MailerError
+from mailer.replies import classify, reply_line
 from mailer.session import HIDDEN, Recorder, Secret
 from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, WireLike, injection_warning, tls_context
+
+if TYPE_CHECKING:
+    from mailer.oauth import TokenStep
 
 _DIGITS = frozenset("0123456789")
 _QUEUE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-")
@@ -52,7 +57,11 @@ class Envelope:
 
 
 def dot_stuff(data: bytes) -> bytes:
-    """Dot-stuff ``data`` and append the end-of-data marker."""
+    """Dot-stuff ``data`` and append the end-of-data marker.  Every line end
+    becomes CRLF first (a bare CR or bare LF too), so no ``<LF>.<CR><LF>`` or
+    ``<CR><LF>.<LF>`` can reach a server that takes bare line ends for real
+    ones (SMTP smuggling): the only end of data on the wire is ours."""
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     if data.startswith(b"."):
@@ -81,22 +90,53 @@ def queue_id_of(message: str) -> str:
     return ""
 
 
-def local_name() -> str:
-    """The name we announce in EHLO (an address literal if no usable FQDN)."""
+def is_fqdn(name: str) -> bool:
+    """Whether ``name`` is a fully-qualified domain name usable in EHLO
+    (RFC 5321 4.1.1.1: at least two labels of letters, digits and hyphens)."""
+    labels = name.removesuffix(".").split(".")
+    return len(labels) >= 2 and len(name) <= 253 and all(
+        0 < len(label) <= 63 and label.isascii() and not label.startswith("-")
+        and not label.endswith("-") and all(c.isalnum() or c == "-" for c in label)
+        for label in labels) and not labels[-1].isdigit()
+
+
+def address_literal(ip: str) -> str:
+    """RFC 5321 4.1.3: ``[192.0.2.1]`` or ``[IPv6:2001:db8::1]``."""
+    ip = ip.partition("%")[0]  # no zone index in a literal
+    if ip.startswith("::ffff:") and ip.count(".") == 3:
+        ip = ip[7:]  # an IPv4-mapped address is the IPv4 peer
+    return f"[IPv6:{ip}]" if ":" in ip else f"[{ip}]"
+
+
+def local_name(local: tuple[str, int] | None = None, configured: str = "") -> str:
+    """The name we announce in EHLO: ``configured`` (mail.smtp.ehlo_name) if
+    set; else the host name if it is fully qualified; else an address literal
+    of the local end of the connection (``[192.0.2.1]``, ``[IPv6:::1]``), as
+    RFC 5321 wants; "localhost" only if even that is unknown."""
+    if configured:
+        return configured
     name = socket.gethostname()
-    if name and "." in name and all(c.isalnum() or c in ".-" for c in name):
-        return name
-    return name if name and all(c.isalnum() or c in "-" for c in name) else "localhost"
+    if is_fqdn(name):
+        return name.removesuffix(".")
+    if local is not None:
+        return address_literal(local[0])
+    return "localhost"
 
 
 class SmtpClient:
-    def __init__(self, wire: WireLike, settings: Settings, password: Secret) -> None:
+    def __init__(self, wire: WireLike, settings: Settings, password: Secret,
+                 tokens: TokenStep | None = None) -> None:
         self.wire = wire
         self.rec: Recorder = wire.rec
         self.settings = settings
         self.smtp = settings.mail.smtp
         self.password = password
+        self.tokens = tokens
         self.extensions: dict[str, str] = {}
+        # True while the last command's reply was read completely: a QUIT
+        # after a failure is polite only then (not mid-reply, not after a
+        # broken TLS handshake or a lost connection).
+        self.in_sync = False
 
     # -- replies ---------------------------------------------------------
     async def read_reply(self) -> Reply:
@@ -117,23 +157,42 @@ class SmtpClient:
                         a=reply.code, b=code))
             reply.lines.append(line.text[4:])
             if sep != "-":
+                self.in_sync = True
                 return reply
         raise self.rec.error("protocol_error", detail=_(
             "a reply of more than {n} lines").format(n=MAX_REPLY_LINES))
 
     async def command(self, text: str, *, shown: str | None = None) -> Reply:
+        self.in_sync = False
         await self.wire.write_line(text, shown=shown)
         return await self.read_reply()
 
     def _end_with(self, reply: Reply) -> None:
         self.rec.end("ok", reply=reply.text)
 
-    def _reject(self, reply: Reply, cls_5xx: str) -> MailerError:
-        """The error for a 4xx/5xx reply at the current step."""
+    def _reject(self, reply: Reply) -> MailerError:
+        """The error for an unexpected reply at the current step, classified
+        by what it says (mailer.replies); the step decides only when the reply
+        says nothing more."""
         self.rec.set_reply(reply.text)
-        if 400 <= reply.code < 500:
-            return self.rec.error("temporary_failure", reply=reply.message)
-        return self.rec.error(cls_5xx, reply=reply.message)
+        line = reply_line(reply.code, reply.lines)
+        if reply.code < 400:
+            return self.rec.error("protocol_error", detail=_(
+                "unexpected answer {reply!r}").format(reply=line[:200]), reply=line)
+        return self.rec.error(classify(reply.code, reply.message, self.rec.step_name),
+                              reply=line)
+
+    async def quit_after_failure(self) -> None:
+        """QUIT after a refused step while the connection is still in step
+        (RFC 5321 4.1.1.10; Postfix logs "lost connection after RCPT" otherwise,
+        which fail2ban's filters count).  Best effort, at most 2 seconds."""
+        if not self.in_sync:
+            return
+        try:
+            async with self.wire.timeout(2.0):
+                await self.command("QUIT")
+        except (MailerError, TimeoutError):
+            pass
 
     # -- phases ------------------------------------------------------------
     async def greeting(self, security: str) -> None:
@@ -151,23 +210,22 @@ class SmtpClient:
                 self.rec.note(_("the port does not speak TLS either; still waiting"))
         reply = await self.read_reply()
         if reply.code != 220:
-            if reply.code == 421 or 400 <= reply.code < 500:
-                raise self._reject(reply, "temporary_failure")
-            raise self._reject(reply, "relay_denied" if reply.code == 554 else "protocol_error")
+            raise self._reject(reply)
         self._end_with(reply)
 
     async def ehlo(self, title: str) -> None:
         self.rec.start("ehlo", title)
-        reply = await self.command(f"EHLO {local_name()}")
+        name = local_name(self.wire.local_address(), getattr(self.smtp, "ehlo_name", ""))
+        reply = await self.command(f"EHLO {name}")
         if reply.code != 250:
             can_helo = self.smtp.security == "none" and not self.smtp.authentication
-            if reply.code >= 500 and can_helo:
-                reply = await self.command(f"HELO {local_name()}")
+            if reply.code in (500, 502) and can_helo:
+                reply = await self.command(f"HELO {name}")
                 if reply.code == 250:
                     self.extensions = {}
                     self._end_with(reply)
                     return
-            raise self._reject(reply, "protocol_error")
+            raise self._reject(reply)
         self.extensions = {}
         for line in reply.lines[1:]:
             keyword, _sp, params = line.strip().partition(" ")
@@ -187,9 +245,9 @@ class SmtpClient:
         reply = await self.command("STARTTLS")
         if reply.code != 220:
             if reply.code == 421:
-                raise self._reject(reply, "temporary_failure")
+                raise self._reject(reply)
             self.rec.set_reply(reply.text)
-            raise self.rec.error("starttls_refused", reply=reply.message)
+            raise self.rec.error("starttls_refused", reply=reply_line(reply.code, reply.lines))
         # Anything after the 220 and before our ClientHello (reply lines
         # injected in the same packet) is dropped unread, never taken as a
         # reply; the report warns about it and the handshake goes on.
@@ -200,6 +258,7 @@ class SmtpClient:
                             "handshake; discarded").format(n=junk))
             warning = self.rec.warn(injection_warning(self.rec, "STARTTLS", junk))
         ctx = tls_context(self.smtp.verify_certificates, self.smtp.ca_file)
+        self.in_sync = False  # until the handshake is done and a reply read
         await self.wire.start_tls(ctx, implicit=False)
         if warning:
             self.rec.end("warning", reply=reply.text, detail=warning)
@@ -223,6 +282,9 @@ class SmtpClient:
             self.rec.end("warning", detail=self.rec.warn(_("certificate checks were off")))
 
     async def login(self) -> None:
+        if self.tokens is not None:
+            await self.login_oauth(self.tokens)
+            return
         user = self.smtp.username
         self.rec.start("login", _("Log in as {user}").format(user=user))
         offered = self.extensions.get("AUTH", "").upper().split()
@@ -257,14 +319,69 @@ class SmtpClient:
         del password
         if reply.code == 334:  # the server wants more than we have: abort the exchange
             await self.command("*")
-            raise self.rec.error("auth_failed", reply=reply.message)
+            raise self.rec.error("auth_failed", reply=reply_line(reply.code, reply.lines))
         if reply.code != 235:
-            if "5.7.139" in reply.message or "5.7.3 authentication unsuccessful" in \
-                    reply.message.lower() and "basic" in reply.message.lower():
-                self.rec.set_reply(reply.text)
-                raise self.rec.error("auth_oauth2_required", reply=reply.message)
-            raise self._reject(reply, "auth_failed")
+            raise self._reject(reply)
         self.rec.end("ok", reply=reply.text, detail=_("mechanism {m}").format(m=mechanism))
+
+    async def login_oauth(self, tokens: TokenStep) -> None:
+        """SASL OAUTHBEARER (RFC 7628) or XOAUTH2 with the token of ``tokens``;
+        a cached token the server refuses is renewed once and tried again."""
+        from mailer.oauth import choose_mechanism
+
+        user = self.smtp.username
+        offered = self.extensions.get("AUTH", "").upper().split()
+        mechanism = choose_mechanism(offered)
+        self.rec.start("login", _("Log in as {user} (OAuth2)").format(user=user))
+        if mechanism is None:
+            self.rec.set_reply(_("offered: {m}").format(m=" ".join(offered) or "-"))
+            raise self.rec.error("oauth_not_offered", offered=" ".join(offered) or _("none"))
+        if not self.wire.encrypted and not self.smtp.allow_plaintext_auth:
+            raise self.rec.error("plaintext_auth_refused")
+        reply = await self._sasl_oauth(mechanism, user, tokens.token)
+        if reply.code != 235 and tokens.from_cache and 500 <= reply.code < 600:
+            self.rec.end("warning", reply=reply.text,
+                         detail=_("the server refused the cached token; getting a new one"))
+            await tokens.get(renew=True)
+            self.rec.start("login", _("Log in as {user} (OAuth2), new token").format(user=user))
+            reply = await self._sasl_oauth(mechanism, user, tokens.token)
+        if reply.code != 235:
+            # a refused login with a token is a refused token (Exchange's "5.7.3
+            # Authentication unsuccessful", "5.7.139 ... SmtpClientAuthentication is
+            # disabled", Gmail's "5.7.8"); anything else as mailer.replies says
+            if reply.code >= 500 and classify(reply.code, reply.message, "login") in (
+                    "auth_failed", "auth_oauth2_required"):
+                self.rec.set_reply(reply.text)
+                raise self.rec.error("oauth_token_refused",
+                                     reply=reply_line(reply.code, reply.lines), user=user)
+            raise self._reject(reply)
+        self.rec.end("ok", reply=reply.text, detail=_("mechanism {m}").format(m=mechanism))
+
+    async def _sasl_oauth(self, mechanism: str, user: str, token: str) -> Reply:
+        from mailer.oauth import oauthbearer, xoauth2
+
+        if mechanism == "XOAUTH2":
+            payload, abort = xoauth2(user, token), ""
+        else:
+            payload = oauthbearer(user, token, self.wire.host, self.wire.port)
+            abort = "AQ=="  # base64 of %x01: the client's answer to an error (RFC 7628 3.2.3)
+        reply = await self.command(f"AUTH {mechanism} {payload}",
+                                   shown=f"AUTH {mechanism} {HIDDEN}")
+        if reply.code == 334:  # the error challenge: base64 of a JSON status
+            self._note_oauth_challenge(reply.message.strip())
+            reply = await self.command(abort, shown=abort)
+        return reply
+
+    def _note_oauth_challenge(self, text: str) -> None:
+        import json
+
+        try:
+            data = json.loads(base64.b64decode(text, validate=True).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return
+        if isinstance(data, dict):
+            self.rec.note(_("the server's OAuth2 error: status {status}, scope {scope}").format(
+                status=data.get("status", "?"), scope=data.get("scope", "?")))
 
     async def mail_from(self, env: Envelope) -> None:
         self.rec.start("mail_from", _("Sender {address}").format(address=env.sender))
@@ -275,9 +392,7 @@ class SmtpClient:
             params += " BODY=8BITMIME"
         reply = await self.command(f"MAIL FROM:<{env.sender}>{params}")
         if reply.code != 250:
-            if reply.code == 530 or "auth" in reply.message.lower() and reply.code >= 500:
-                raise self._reject(reply, "relay_denied")
-            raise self._reject(reply, "sender_refused")
+            raise self._reject(reply)
         self._end_with(reply)
 
     async def rcpt_to(self, env: Envelope) -> None:
@@ -285,22 +400,21 @@ class SmtpClient:
             self.rec.start("rcpt_to", _("Recipient {address}").format(address=rcpt))
             reply = await self.command(f"RCPT TO:<{rcpt}>")
             if reply.code not in (250, 251):
-                low = reply.message.lower()
-                relay = reply.code == 530 or "relay" in low or "auth" in low
-                raise self._reject(reply, "relay_denied" if relay else "recipient_refused")
+                raise self._reject(reply)
             self._end_with(reply)
 
     async def data(self, env: Envelope) -> str:
         self.rec.start("data", _("Send the message ({n} bytes)").format(n=len(env.data)))
         reply = await self.command("DATA")
         if reply.code != 354:
-            raise self._reject(reply, "message_refused")
+            raise self._reject(reply)
         self.rec.client(_("<message, {n} bytes>").format(n=len(env.data)))
         self.rec.client(".")
+        self.in_sync = False
         await self.wire.write_raw(dot_stuff(env.data))
         reply = await self.read_reply()
         if reply.code != 250:
-            raise self._reject(reply, "message_refused")
+            raise self._reject(reply)
         queue_id = queue_id_of(reply.message)
         self.rec.end("ok", reply=reply.text,
                      detail=_("queue id {id}").format(id=queue_id) if queue_id else "")

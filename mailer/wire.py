@@ -16,14 +16,16 @@ from __future__ import annotations
 import functools
 import os
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from config.i18n import _
 from config.validate import parse_host
 from mailer.errors import MailerError
 from mailer.session import Recorder
+
+T = TypeVar("T")
 
 MAX_LINE = 2048            # bytes per line from the server, CRLF included
 MAX_REPLY_LINES = 100      # lines per SMTP reply
@@ -43,14 +45,61 @@ def parse_server(value: str, default_port: int) -> tuple[str, int]:
     return parse_host(value.strip(), default_port)
 
 
+MAX_CA_BYTES = 4 * 1024 * 1024   # a CA bundle is a few hundred KB
+
+
+def read_ca_file(path: str) -> tuple[bytes, tuple[int, ...]]:
+    """The content of ``ca_file`` and a stamp of its version.  Opened only if
+    it is a regular file (O_NONBLOCK: a FIFO or a device never blocks the open;
+    fstat before the first read), at most MAX_CA_BYTES.  ValueError with a
+    translated reason, or OSError as open raises it."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(_("not a regular file (a FIFO, device, socket or directory)"))
+        if st.st_size > MAX_CA_BYTES:
+            raise ValueError(_("larger than {n} bytes").format(n=MAX_CA_BYTES))
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_CA_BYTES:
+            chunk = os.read(fd, MAX_CA_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_CA_BYTES:
+            raise ValueError(_("larger than {n} bytes").format(n=MAX_CA_BYTES))
+        return b"".join(chunks), (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+    finally:
+        os.close(fd)
+
+
+_CA_CONTEXTS: dict[tuple[object, ...], ssl.SSLContext] = {}
+
+
 def tls_context(verify: bool, ca_file: str) -> ssl.SSLContext:
     """Certificates on: system trust store plus ``ca_file``, host name checked;
     off: no checks.  TLS 1.2 or later either way.  Cached (loading the system
-    store costs tens of milliseconds); a changed ``ca_file`` gives a new one."""
-    stamp = 0
-    if verify and ca_file:
-        stamp = os.stat(ca_file).st_mtime_ns
-    return _tls_context(verify, ca_file, stamp)
+    store costs tens of milliseconds); a changed ``ca_file`` gives a new one.
+    ``ca_file`` is read with :func:`read_ca_file` (regular files only)."""
+    if not (verify and ca_file):
+        return _tls_context(verify, "", 0)
+    data, stamp = read_ca_file(ca_file)
+    key = (ca_file, stamp)
+    ctx = _CA_CONTEXTS.get(key)
+    if ctx is None:
+        ctx = _new_context(True)
+        if b"-----BEGIN" in data:  # PEM; non-ASCII can only be in text around the blocks
+            ctx.load_verify_locations(cadata=data.decode("ascii", "ignore"))
+        else:
+            ctx.load_verify_locations(cadata=data)
+        if len(_CA_CONTEXTS) >= 8:
+            _CA_CONTEXTS.clear()
+        _CA_CONTEXTS[key] = ctx
+    return ctx
 
 
 _HEX = frozenset("0123456789abcdef")
@@ -87,6 +136,11 @@ def _hashed_capath() -> str:
 
 @functools.lru_cache(maxsize=8)
 def _tls_context(verify: bool, ca_file: str, _stamp: int) -> ssl.SSLContext:
+    """The context without a ca_file (``ca_file`` is always "" here)."""
+    return _new_context(verify)
+
+
+def _new_context(verify: bool) -> ssl.SSLContext:
     if verify:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
         capath = _hashed_capath()
@@ -96,8 +150,6 @@ def _tls_context(verify: bool, ca_file: str, _stamp: int) -> ssl.SSLContext:
             ctx.load_verify_locations(capath=capath)
         else:
             ctx.load_default_certs()
-        if ca_file:
-            ctx.load_verify_locations(cafile=ca_file)
     else:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
@@ -188,6 +240,16 @@ def injection_warning(rec: Recorder, command: str, n: int) -> str:
                  server=rec.context.get("server", "?"), n=n, command=command)
 
 
+def command_bytes(rec: Recorder, text: str) -> bytes:
+    """One command line for the wire (``text`` + CRLF).  A CR, LF or NUL
+    inside ``text`` would end the command early and start another one that
+    nobody wrote: refused (MailerError) before anything is sent."""
+    if "\r" in text or "\n" in text or "\0" in text:
+        raise rec.error("invalid_settings", detail=_(
+            "a command to the server would contain a line break or NUL; nothing was sent"))
+    return (text + "\r\n").encode("utf-8")
+
+
 def line_too_long(rec: Recorder) -> MailerError:
     rec.note(_("a line longer than {n} bytes").format(n=MAX_LINE))
     return rec.error("protocol_error",
@@ -244,6 +306,7 @@ class WireLike(Protocol):
     async def discard_pending(self) -> int: ...
     async def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None: ...
     def certificate_summary(self) -> str: ...
+    def local_address(self) -> tuple[str, int] | None: ...
     async def wait_data(self, seconds: float) -> bool: ...
     async def probe_tls(self) -> bool | None: ...
     async def read_line(self) -> Line: ...
@@ -263,3 +326,4 @@ class Runtime(Protocol):
     def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]: ...
     async def run_process(self, argv: list[str],
                           data: bytes) -> tuple[int | None, bytes, bytes]: ...
+    async def in_thread(self, fn: Callable[[], T]) -> T: ...

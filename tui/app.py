@@ -3,25 +3,31 @@
 ``make_app`` builds the app for ``tui.start.run`` (the ``mailconsole`` command),
 the demo and the tests alike.  ``tui.app`` re-exports both names; this module is
 separate so that ``tui.start.run`` can paint the cached first frame before Textual
-is imported (tui/console/frame_cache.py, issue 6).
+is imported (tui/console/frame_cache.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.filter import LineFilter
 
 from config.i18n import _, ascii_only, set_language, transliterate
 from config.service import SettingsService
+from tui.console.compat import NoLocalsCrashReport, screen_mounted
 from tui.screens.mail_server import MailServerScreen
 
 
-class MailConsoleApp(App[int]):
-    """The console app: today one screen, the mail server."""
+class MailConsoleApp(NoLocalsCrashReport, App[int]):
+    """The console app: today one screen, the mail server.
+
+    Textual's crash report is shown without local variables (they may hold the
+    password): :class:`tui.console.compat.NoLocalsCrashReport`."""
 
     TITLE = "mailconsole"
     ENABLE_COMMAND_PALETTE = False
@@ -45,7 +51,7 @@ class MailConsoleApp(App[int]):
                 Binding("shift+tab", "focus_previous", show=False, priority=True)]
     # The form is the app's default screen (get_default_screen), not pushed over
     # a blank one: Textual then composes and lays out one screen before the
-    # first paint, not two (issue 6).  A default screen's CSS_PATH is not read
+    # first paint, not two.  A default screen's CSS_PATH is not read
     # by Textual, so the app reads the same file (one source, parsed once).
     CSS_PATH = "screens/mail_server.tcss"
 
@@ -62,6 +68,15 @@ class MailConsoleApp(App[int]):
         self.mode = mode
         # made before basic mode was chosen: spell it in ASCII here (ä -> ae), too
         self.demo_note = transliterate(demo_note) if demo_note and ascii_only() else demo_note
+        # basic mode's ASCII filter (tui/console/ascii.py), set by tui.console.install
+        self.console_ascii_filter: Any = None
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        filters = list(super().get_line_filters())
+        ascii_filter = self.console_ascii_filter
+        if ascii_filter is not None and ascii_filter.enabled:
+            filters.append(ascii_filter)
+        return filters
 
     def get_default_screen(self) -> MailServerScreen:
         return MailServerScreen(self.service, self.mailer, demo_note=self.demo_note)
@@ -69,7 +84,7 @@ class MailConsoleApp(App[int]):
     async def on_mount(self) -> None:
         # A pushed screen is composed before the app counts as ready (pilots,
         # tests); Textual does not wait for a default screen, so wait here.
-        await self.screen._mounted_event.wait()
+        await screen_mounted(self.screen)
         self.call_after_refresh(self._release_keys)
         self._check_size()
 
@@ -134,20 +149,6 @@ class MailConsoleApp(App[int]):
             self.notify(_("Close this dialog first (Esc), then quit with Ctrl+Q."))
         else:
             self.exit(0)
-
-    def _fatal_error(self) -> None:
-        """Textual's crash report, without local variables (they may hold the
-        password: Textual's default is ``Traceback(show_locals=True)``)."""
-        import rich
-        from rich.segment import Segments
-        from rich.traceback import Traceback
-
-        self.bell()
-        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
-        self._exit_renderables.append(
-            Segments(self.console.render(traceback, self.console.options))
-        )
-        self._close_messages_no_wait()
 
 
 def default_mailer() -> Any:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual import events
 from textual.message import Message
 from textual.selection import Selection
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet
 
 from config.i18n import _
+from tui.console.compat import highlight_radio
 
 
 def placeholder_text(text: str) -> str:
@@ -96,7 +98,7 @@ class Tick(Checkbox):
         super().__init__(*args, **kwargs)
 
     @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # noqa: N802 - Textual's name
+    def BUTTON_INNER(self) -> str:  # Textual's name
         return "X" if self.value else " "
 
 
@@ -104,7 +106,7 @@ class ChoiceButton(RadioButton):
     """A radio button whose dot is blank when not chosen (see :class:`Tick`)."""
 
     @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # noqa: N802 - Textual's name
+    def BUTTON_INNER(self) -> str:  # Textual's name
         return "\u25cf" if self.value else " "
 
 
@@ -117,15 +119,15 @@ class Choice(RadioSet):
         super().__init__(*buttons, **kwargs)
 
     def action_next_button(self) -> None:
-        if not self._is_mounted:
+        if not self.is_mounted:
             # RadioSet's mount handler moves to the first button, and moving
             # chooses here.  A set created with its value already pressed keeps
-            # it and highlights it instead (issue 6: no Changed event and no
-            # restyle before the first paint); without one the first is chosen.
-            pressed = [i for i, node in enumerate(self._nodes)
+            # it and highlights it instead (no Changed event and no restyle
+            # before the first paint); without one the first is chosen.
+            pressed = [i for i, node in enumerate(self.children)
                        if isinstance(node, RadioButton) and node.value]
             if pressed:
-                self._selected = pressed[0]
+                highlight_radio(self, pressed[0])
                 return
         super().action_next_button()
         self.action_toggle_button()
@@ -145,7 +147,7 @@ class Choice(RadioSet):
         for button in self.query(RadioButton):
             if button.id == f"{self.id}--{value}":
                 button.value = True
-                self._selected = self._nodes.index(button)
+                highlight_radio(self, self.children.index(button))
                 return
 
 
@@ -166,8 +168,11 @@ class GuardedCheckbox(Tick):
                 return
         super().action_toggle_button()
 
-    def _on_click(self, event) -> None:  # mouse goes through the same guard
+    def on_click(self, event: events.Click) -> None:
+        """A click goes through the same guard; prevent_default: ToggleButton's own
+        click handler (which toggles unguarded) does not run after this one."""
         event.stop()
+        event.prevent_default()
         self.action_toggle_button()
 
     class Refused(Message):

@@ -142,14 +142,25 @@ def test_an_unexpected_exception_is_one_line_and_exit_70(run, cfg, monkeypatch):
     r = run("validate")
     assert r.code == 70
     assert r.err.count("\n") == 1
-    assert "internal error: RuntimeError: boom" in r.err
+    # the exception's text holds the password: withheld whole, not masked in place
+    assert "internal error: RuntimeError: (text withheld" in r.err and SENTINEL not in r.err
     assert "MAILCONSOLE_DEBUG=1" in r.err
     assert "Traceback" not in r.err
     monkeypatch.setenv("MAILCONSOLE_DEBUG", "1")
     r = run("validate")
     assert r.code == 70
     assert "Traceback (most recent call last)" in r.err
-    assert "in boom" in r.err
+    assert "in boom" in r.err and SENTINEL not in r.err
+
+
+def test_an_unexpected_exception_without_a_secret_keeps_its_text(run, monkeypatch):
+    def boom(self, settings=None):
+        raise RuntimeError("boom \x1b]0;title\x07")
+
+    monkeypatch.setattr(SettingsService, "validate", boom)
+    r = run("validate")
+    assert r.code == 70
+    assert "internal error: RuntimeError: boom \\x1b]0;title\\x07" in r.err
 
 
 def test_ctrl_c_is_exit_130_without_traceback(run, monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 
 from config.errors import ConfigInvalidError, ConfigSyntaxError, ConfigTypeError
 from config.model import REDACTED, Settings
-from config.service import ApplyResult, SettingsService, default_config_path
+from config.service import CHANGED_MASK, ApplyResult, SettingsService, default_config_path
 
 SENTINEL = "S3ntinel-Pw-4711"
 NEW_SECRET = 'n3w-"Secret"\\x'
@@ -34,7 +34,7 @@ def test_the_diff_never_shows_the_old_or_the_new_password(cfg):
                                   "mail.smtp.username": "zentrale"})
     diff = svc.diff(new)
     assert SENTINEL not in diff and NEW_SECRET not in diff and "n3w-" not in diff
-    assert f'-password = "{REDACTED}"' in diff and f'+password = "{REDACTED}"' in diff
+    assert f'-password = "{REDACTED}"' in diff and f'+password = "{CHANGED_MASK}"' in diff
     assert '+username = "zentrale"' in diff
     assert svc.diff(svc.settings) == ""
 
@@ -169,5 +169,5 @@ def test_a_short_or_multi_line_password_is_redacted_in_the_diff(tmp_path):
     path.write_text('[mail.smtp]\npassword = """pw"""\n')
     svc = SettingsService(path)
     diff = svc.diff(svc.load().with_values({"mail.smtp.password": "q1"}))
-    assert '-password = "********"' in diff and '+password = "********"' in diff
+    assert '-password = "********"' in diff and f'+password = "{CHANGED_MASK}"' in diff
     assert '"""pw' not in diff and '"q1"' not in diff

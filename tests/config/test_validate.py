@@ -1,4 +1,4 @@
-"""Validation rules (issue 2): hosts, ports, addresses, cross-field rules, warnings."""
+"""Validation rules: hosts, ports, addresses, cross-field rules, warnings."""
 
 from __future__ import annotations
 

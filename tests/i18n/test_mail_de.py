@@ -71,7 +71,7 @@ def test_the_german_report_steps_and_failure_advice(smtp_server, german):
     assert not report.ok
     assert report.failure.cls == "auth_failed"                       # interface: English
     assert "hat die Anmeldung abgelehnt" in report.failure.message
-    assert report.failure.advice.startswith("Prüfen Sie Benutzername und Passwort")
+    assert report.failure.advice.startswith("Prüfen Sie „Benutzername“ und „Passwort“")
     titles = [s.title for s in report.steps]
     assert "Einstellungen prüfen" in titles
     assert any(t.startswith("Mit 127.0.0.1:") and t.endswith(" verbinden") for t in titles)

@@ -40,11 +40,14 @@ def test_sendmail_gets_an_argument_list_and_the_message_on_stdin(recording_sendm
     assert b"\r\n.\r\n" not in body  # no SMTP dot-termination on the pipe
 
 
-def test_ex_tempfail_is_a_temporary_failure_with_sendmails_message(tempfail_sendmail):
+def test_ex_tempfail_is_a_fault_of_the_local_mail_system_with_sendmails_message(
+        tempfail_sendmail):
     report = send_test_mail(settings=_internal(tempfail_sendmail), recipient=RCPT)
     assert report.ok is False
     assert report.failure is not None
-    assert (report.failure.cls, report.failure.step) == ("temporary_failure", "sendmail")
+    assert (report.failure.cls, report.failure.step) == ("sendmail_tempfail", "sendmail")
+    assert "local mail system" in report.failure.advice and "mailq" in report.failure.advice
+    assert "greylisting" not in report.failure.advice
     shown = report.failure.message + report.transcript_text() + "".join(
         s.reply + s.detail for s in report.steps)
     assert TEMPFAIL_MESSAGE in shown
@@ -57,14 +60,14 @@ def test_a_missing_sendmail_is_sendmail_missing(missing_sendmail):
     assert str(missing_sendmail) in report.failure.message
 
 
-def test_msmtp_that_cannot_reach_its_server_is_a_temporary_failure(
+def test_msmtp_that_cannot_reach_its_server_is_sendmail_tempfail(
         smtp_server, msmtp_sendmail):
     server = smtp_server(tls="starttls")
     path = msmtp_sendmail(server)
     server.stop()  # msmtp finds nobody listening and exits 75 (EX_TEMPFAIL)
     report = send_test_mail(settings=_internal(path), recipient=RCPT)
     assert report.failure is not None
-    assert (report.failure.cls, report.failure.step) == ("temporary_failure", "sendmail")
+    assert (report.failure.cls, report.failure.step) == ("sendmail_tempfail", "sendmail")
     assert "Connection refused" in report.transcript_text() + report.failure.message
 
 

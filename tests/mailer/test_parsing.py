@@ -25,7 +25,8 @@ def test_the_queue_id_is_taken_from_queued_as(message, queue_id):
 
 
 def test_control_characters_from_the_server_are_shown_escaped():
-    assert printable("a\x1b[2Jb\x00\x7f\x85\u2028") == "a\\x1b[2Jb\\x00\\x7f\\x85\\x2028"
+    assert printable("a\x1b[2Jb\x00\x7f\x85\u2028") == "a\\x1b[2Jb\\x00\\x7f\\x85\\u2028"
+    assert printable("x\u202eexe.txt\u2066") == "x\\u202eexe.txt\\u2066"  # bidi controls
     assert printable("tab\tand äöü stay") == "tab\tand äöü stay"
 
 

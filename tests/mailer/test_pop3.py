@@ -114,7 +114,11 @@ class InjectingPop3Server(OneShotServer):
         sock = conn
         try:
             sock.sendall(b"+OK POP3 ready\r\n")
-            if line(sock) != "STLS":
+            command = line(sock)
+            if command == "CAPA":  # RFC 2449, as dovecot answers it
+                sock.sendall(b"+OK\r\nCAPA\r\nUSER\r\nSTLS\r\n.\r\n")
+                command = line(sock)
+            if command != "STLS":
                 return
             self.lines.append(("STLS", False))
             sock.sendall(b"+OK Begin TLS negotiation\r\n" + self.INJECTED)

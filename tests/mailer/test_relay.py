@@ -35,10 +35,10 @@ def test_sendmail_gets_an_argument_list_with_dash_dash_and_the_message_on_stdin(
     assert report.relay == "internal"
 
 
-def test_ex_tempfail_is_a_temporary_failure_with_the_stderr_line(tempfail_sendmail):
+def test_ex_tempfail_is_sendmail_tempfail_with_the_stderr_line(tempfail_sendmail):
     report = send_test_mail(settings=internal(tempfail_sendmail), recipient="a@example.org")
     assert not report.ok
-    assert report.failure.cls == "temporary_failure"
+    assert report.failure.cls == "sendmail_tempfail"
     assert report.failure.step == "sendmail"
     assert "75" in report.failure.message
     assert "temporary failure" in report.transcript_text()
@@ -57,7 +57,8 @@ def _script(path, body: str):
 
 
 def test_other_exit_statuses_are_sendmail_failed_or_the_matching_class(tmp_path):
-    cases = {69: "sendmail_failed", 67: "recipient_refused", 78: "sendmail_failed",
+    cases = {69: "sendmail_failed", 67: "recipient_refused", 78: "sendmail_config",
+             72: "sendmail_config", 75: "sendmail_tempfail",
              1: "sendmail_failed"}
     for status, cls in cases.items():
         path = _script(tmp_path / f"sm{status}", f"cat >/dev/null; echo oops >&2; exit {status}\n")

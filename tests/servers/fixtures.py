@@ -121,3 +121,18 @@ def missing_sendmail(tmp_path: Path) -> Path:
 def recording_sendmail(tmp_path: Path) -> RecordingSendmail:
     """A sendmail that stores its arguments (``.argv()``) and stdin (``.stdin()``)."""
     return recording_wrapper(tmp_path / "sendmail-recording")
+
+
+@pytest.fixture
+def oauth_lab(ca: TestCA, tmp_path: Path, smtp_server: Callable[..., CaptureServer]):
+    """An OAuth2 authorization server (authlib, HTTPS on loopback) with its clients,
+    and ``oauth_lab.smtp()`` for an aiosmtpd server that accepts only its tokens
+    (tests/servers/oauth.py: OAuthLab).  The process-wide token cache is emptied."""
+    from mailer import oauth
+    from tests.servers.oauth import OAuthLab
+
+    oauth._MEMORY.clear()
+    lab = OAuthLab(ca, tmp_path, smtp_server)
+    yield lab
+    lab.stop()
+    oauth._MEMORY.clear()

@@ -15,6 +15,11 @@ Options:
                       for "implicit" (the link is already encrypted; aiosmtpd cannot
                       tell, see aiosmtpd issue #281)
     auth_required     refuse MAIL before a successful AUTH (530)
+    oauth             accept XOAUTH2 / OAUTHBEARER (list them in ``mechanisms``) only for
+                      tokens the OAuth2 server issued, asked by token introspection
+                      (RFC 7662): {"url": introspection URL, "client_id", "secret",
+                      "ca_file", "mailboxes": {client_id: {mailbox, ...}} for app-only
+                      tokens (None: any), "fail": the final reply of a refused token}
 
 Everything received is recorded: ``messages`` (ReceivedMessage: envelope, raw bytes,
 parsed EmailMessage, TLS or not, authenticated user, queue id), ``auth_attempts``
@@ -84,7 +89,71 @@ class Event:
     at: float = field(default_factory=time.monotonic)
 
 
-class _Handler:
+def _parse_oauth(mechanism: str, raw: bytes) -> tuple[str, str]:
+    """(user, token) of an XOAUTH2 or OAUTHBEARER initial response."""
+    text = raw.decode("utf-8", "replace")
+    fields = text.split("\x01")
+    user, token = "", ""
+    if mechanism == "OAUTHBEARER":
+        gs2 = fields[0].split(",")
+        for part in gs2[1:]:
+            if part.startswith("a="):
+                user = part[2:].replace("=2C", ",").replace("=3D", "=")
+        fields = fields[1:]
+    for item in fields:
+        if item.startswith("user="):
+            user = item[5:]
+        elif item.lower().startswith("auth=bearer "):
+            token = item[12:]
+    return user, token
+
+
+class _OAuthMechanisms:
+    """aiosmtpd handler mixin: AUTH XOAUTH2 and OAUTHBEARER checked by introspection."""
+
+    owner: CaptureServer
+
+    async def auth_XOAUTH2(self, server, args):
+        return await self._oauth(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server, args):
+        return await self._oauth(server, args, "OAUTHBEARER")
+
+    async def _oauth(self, server, args, mechanism):
+        import asyncio
+        import base64
+        import json
+
+        owner = self.owner
+        if len(args) > 1:
+            try:
+                raw = base64.b64decode(args[1], validate=True)
+            except ValueError:
+                await server.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        else:
+            raw = await server.challenge_auth("", encode_to_b64=False)
+            if not isinstance(raw, bytes):
+                return AuthResult(success=False, handled=True)
+        user, token = _parse_oauth(mechanism, raw)
+        loop = asyncio.get_running_loop()
+        ok = bool(token) and await loop.run_in_executor(None, owner._introspect, user, token)
+        tls = _is_tls(server)
+        with owner._cond:
+            owner.auth_attempts.append(AuthAttempt(mechanism, user, ok, tls))
+            owner.events.append(Event("AUTH", f"{mechanism} {user}", tls))
+        if ok:
+            return AuthResult(success=True, auth_data=user)
+        status = json.dumps({"status": "401", "schemes": "bearer",
+                             "scope": owner.oauth.get("scope", "smtp")})
+        answer = await server.challenge_auth(status)
+        if not isinstance(answer, bytes):
+            return AuthResult(success=False, handled=True)
+        fail = owner.oauth.get("fail") or "535 5.7.8 Username and Password not accepted"
+        return AuthResult(success=False, handled=False, message=fail)
+
+
+class _Handler(_OAuthMechanisms):
     def __init__(self, owner: CaptureServer) -> None:
         self.owner = owner
 
@@ -151,6 +220,7 @@ class CaptureServer:
         auth_require_tls: bool | None = None,
         auth_required: bool = False,
         hostname: str = "mx.test.invalid",
+        oauth: dict[str, Any] | None = None,
     ) -> None:
         if tls not in ("starttls", "implicit", "none"):
             raise ValueError(f"tls must be starttls, implicit or none, not {tls!r}")
@@ -160,6 +230,8 @@ class CaptureServer:
         self.auth = auth
         self.user = user
         self.password = password
+        self.oauth = oauth or {}
+        self.introspections: list[dict[str, Any]] = []
         self.host = HOST
         self.port = 0
         self.messages: list[ReceivedMessage] = []
@@ -174,7 +246,8 @@ class CaptureServer:
             "auth_require_tls": auth_require_tls,
             "auth_required": auth_required,
             "authenticator": self._authenticate,
-            "auth_exclude_mechanism": [m for m in ("LOGIN", "PLAIN") if m not in mechanisms],
+            "auth_exclude_mechanism": [m for m in ("LOGIN", "PLAIN", "XOAUTH2", "OAUTHBEARER")
+                                       if m not in mechanisms],
             "timeout": 30,
         }
         if tls == "starttls":
@@ -263,6 +336,32 @@ class CaptureServer:
         if ok:
             return AuthResult(success=True, auth_data=login)
         return AuthResult(success=False, handled=False)
+
+    def _introspect(self, user: str, token: str) -> bool:
+        """RFC 7662: ask the authorization server whether it issued ``token``."""
+        import json
+        import ssl
+        import urllib.parse
+        import urllib.request
+
+        o = self.oauth
+        if not o.get("url"):
+            return False
+        body = urllib.parse.urlencode({"token": token, "token_type_hint": "access_token",
+                                       "client_id": o["client_id"],
+                                       "client_secret": o["secret"]}).encode()
+        ctx = ssl.create_default_context(cafile=o["ca_file"])
+        request = urllib.request.Request(o["url"], data=body, method="POST")
+        with urllib.request.urlopen(request, context=ctx, timeout=5) as response:
+            data = json.loads(response.read())
+        with self._cond:
+            self.introspections.append({k: v for k, v in data.items() if k != "token"})
+        if not data.get("active"):
+            return False
+        if data.get("username"):
+            return bool(data["username"] == user)
+        mailboxes = o.get("mailboxes")
+        return mailboxes is None or user in mailboxes.get(data.get("client_id"), set())
 
     def __repr__(self) -> str:
         return f"CaptureServer(tls={self.tls!r}, cert={self.cert!r}, {self.address})"

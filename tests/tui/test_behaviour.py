@@ -9,11 +9,12 @@ import difflib
 import functools
 import tomllib
 
-from rich.console import Console
+import pytest
 
 from config.service import SettingsService
 from tests.tui.helpers import app_for, screen, start_test_mail, write_config
 from tui.app import make_app
+from tui.console.compat import app_driver, screen_lines
 from tui.dialogs import ConflictDialog, QuitDialog, SaveDialog
 
 SIZE = (80, 24)
@@ -32,7 +33,7 @@ SENTINEL = "Sentinel-Pw-7f3a9c"
 
 def screen_text(app) -> str:
     """Every character on the terminal right now (modal dialogs included)."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    return "\n".join(strip.text for strip in screen_lines(app.screen))
 
 
 async def tab_to(pilot, widget_id: str, limit: int = 25) -> None:
@@ -162,8 +163,9 @@ async def test_the_password_never_reaches_the_clipboard_or_the_screen(tmp_path):
     app = app_for(path)
     async with app.run_test(size=SIZE) as pilot:
         written: list[str] = []
-        real_write = app._driver.write
-        app._driver.write = lambda data: (written.append(data), real_write(data))[1]
+        driver = app_driver(app)
+        real_write = driver.write
+        driver.write = lambda data: (written.append(data), real_write(data))[1]
         app.copy_to_clipboard("before")  # the clipboard starts with something known
         await tab_to(pilot, "f-mail-smtp-password")
         await pilot.press("ctrl+u", *SENTINEL)
@@ -187,21 +189,26 @@ async def test_the_password_never_reaches_the_clipboard_or_the_screen(tmp_path):
         assert SENTINEL not in app.export_screenshot()
 
 
-@run_async
-async def test_the_crash_report_shows_no_local_variables(tmp_path):
+def test_the_crash_report_shows_no_local_variables(tmp_path, capsys):
+    """A handler that raises while a local holds the password: the app stops and
+    prints the traceback (to stderr), without the local (Textual's own report
+    shows locals; tui/console/compat.py's NoLocalsCrashReport drops them)."""
     app = app_for(tmp_path / "mail.toml")
-    async with app.run_test(size=SIZE):
-        try:
-            password = SENTINEL  # noqa: F841 - a local that Textual would print
-            raise RuntimeError("boom")
-        except RuntimeError:
-            app._fatal_error()
-        console = Console(record=True, width=100)
-        for renderable in app._exit_renderables:
-            console.print(renderable)
-        text = console.export_text()
-        app._exit_renderables.clear()
-    assert "RuntimeError" in text and "boom" in text
+
+    def boom() -> None:
+        password = SENTINEL  # noqa: F841 - a local that Textual would print
+        raise RuntimeError("boom")
+
+    async def crash() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            app.call_later(boom)
+            await pilot.pause()
+            await pilot.pause()
+
+    with pytest.raises(RuntimeError, match="boom"):
+        asyncio.run(crash())
+    text = capsys.readouterr().err
+    assert "RuntimeError" in text and "boom" in text and "boom()" in text
     assert SENTINEL not in text
 
 
@@ -226,6 +233,31 @@ async def test_smtp_after_pop3_is_refused_while_authentication_is_on(tmp_path):
         assert not form.query_one("#row-f-mail-smtp-password").disabled
         await pilot.press("shift+tab", "left")  # authentication back on: POP3 goes off
         assert form.values()["mail.pop3.enabled"] is False
+
+
+@run_async
+async def test_a_click_goes_through_the_same_guard(tmp_path):
+    """The mouse (rich mode): a click on the refused box leaves it off and says why;
+    once allowed, one click ticks it (once, not on and off again)."""
+    path = write_config(tmp_path / "mail.toml", {
+        "mail.relay": "external", "mail.smtp.server": "smtp.example.com:587",
+        "mail.smtp.username": "u", "mail.smtp.password": "p"})
+    app = app_for(path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        form = screen(app)
+        box = "#f-mail-pop3-enabled"
+        form.query_one(box).scroll_visible(animate=False)
+        await pilot.pause()
+        await pilot.click(box)
+        await pilot.pause()
+        assert form.values()["mail.pop3.enabled"] is False
+        assert "authentication" in screen_text(app)
+        await tab_to(pilot, "f-mail-smtp-authentication")
+        await pilot.press("right")  # authentication: no
+        await pilot.pause()
+        await pilot.click(box)
+        await pilot.pause()
+        assert form.values()["mail.pop3.enabled"] is True
 
 
 @run_async

@@ -7,7 +7,7 @@ public ``App.get_line_filters()`` and maps them per segment; the wire layer appl
 
 Widths are kept: one cell in, one cell out (two for a wide character).
 
-Transliteration hook (issue 7, German): :data:`TRANSLITERATION` maps letters to ONE
+Transliteration hook (German): :data:`TRANSLITERATION` maps letters to ONE
 ASCII character today (``ä -> a``) so that layouts computed by Textual stay aligned.
 Proper ``ä -> ae`` changes the width and must happen before layout (in the strings
 given to widgets, i.e. in the catalog lookup for basic mode), not in this filter.
@@ -62,7 +62,7 @@ for _chars, _ascii in (
     for _c in _chars:
         GLYPHS[_c] = _ascii
 
-# One character to one character, so widths stay.  Issue 7 (German) may want "ae":
+# One character to one character, so widths stay.  German may want "ae":
 # that is a width change and belongs before layout -- see the module docstring.
 TRANSLITERATION: dict[str, str] = {
     "ä": "a", "ö": "o", "ü": "u", "Ä": "A", "Ö": "O", "Ü": "U", "ß": "s",
@@ -101,7 +101,7 @@ def make_line_filter():  # -> textual.filter.LineFilter (imports textual lazily)
     class AsciiLineFilter(LineFilter):
         """Map box/block glyphs and any non-ASCII character to ASCII, widths kept."""
 
-        def apply(self, segments: list[Segment], background) -> list[Segment]:  # noqa: ANN001
+        def apply(self, segments: list[Segment], background) -> list[Segment]:
             return [
                 seg if seg.control or seg.text.isascii()
                 else Segment(to_ascii(seg.text), seg.style, seg.control)

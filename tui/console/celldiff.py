@@ -11,7 +11,8 @@ erase-to-end-of-line for blank tails.  A frame identical to the previous one cos
 zero bytes (Textual paints about three identical frames at start-up).
 
 Everything else Textual writes (modes, queries) passes through in order, except
-sequences listed in ``drop`` (basic mode drops the ones a serial terminal ignores).
+sequences for which ``drop`` is true (basic mode drops the ones a serial terminal
+ignores).
 
 The encoder knows nothing about Textual; tests drive it with plain strings.
 Cells hold one character each.  A character of cell width 2 is stored in its first
@@ -21,7 +22,7 @@ cell with a ``""`` placeholder in the next (rich mode can pass such text through
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 # A pen is (attribute bits, fg params, bg params); "" means the terminal default.
 Pen = tuple[int, str, str]
@@ -134,6 +135,19 @@ def _space_pen(pen: Pen) -> Pen:
     return (0, "", pen[2])
 
 
+def tty_newline(fd: int) -> str:
+    """What starts the next row on this tty: "\n" when its output processing turns
+    LF into CR LF (OPOST and ONLCR, the default), else "\r\n"."""
+    import termios
+
+    try:
+        oflag = termios.tcgetattr(fd)[1]
+    except (termios.error, OSError):
+        return "\r\n"
+    onlcr = bool(oflag & termios.OPOST) and bool(oflag & termios.ONLCR)
+    return "\n" if onlcr else "\r\n"
+
+
 def _cup(x: int, y: int) -> str:
     if x == 0:
         return "\x1b[H" if y == 0 else f"\x1b[{y + 1}H"
@@ -155,7 +169,7 @@ class WireEncoder:
         *,
         translate: Callable[[str], str] | None = None,
         char_width: Callable[[str], int] | None = None,
-        drop: Iterable[str] = (),
+        drop: Callable[[str], object] | None = None,
         clear_on_start: bool = True,
         bce: bool = False,
         newline: str = "\r\n",
@@ -168,7 +182,7 @@ class WireEncoder:
         self._dirty = False
         self.translate = translate
         self.char_width = char_width or (lambda ch: 1)
-        self.drop = frozenset(drop)
+        self.drop = drop
         self._out: list[str] = []
         self._pen: Pen = DEFAULT_PEN  # pen of the incoming stream
         self._x = 0  # cursor of the incoming stream
@@ -394,7 +408,7 @@ class WireEncoder:
         self._y = saved
 
     def _passthrough(self, seq: str) -> None:
-        if seq in self.drop:
+        if self.drop is not None and self.drop(seq):
             return
         self._emit_diff()
         self._out.append(seq)

@@ -17,18 +17,17 @@ from __future__ import annotations
 import asyncio
 import codecs
 import os
+import re
 import selectors
 import time
 from typing import Any
 
 from textual import events
-from textual._loop import loop_last
-from textual._parser import ParseError
-from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
+from tui.console import compat
 from tui.console.ascii import to_ascii
-from tui.console.celldiff import BLANK, WireEncoder
+from tui.console.celldiff import BLANK, WireEncoder, tty_newline
 
 _ERRORS = "mailconsole-latin1"
 
@@ -48,20 +47,16 @@ def tolerant_decoder() -> codecs.IncrementalDecoder:
     return codecs.getincrementaldecoder("utf-8")(errors=_ERRORS)
 
 
-# What basic mode does not send: focus reporting, the synchronized-output and in-band
-# resize queries (nobody answers them on a serial line) and the kitty keyboard protocol.
-BASIC_DROP = frozenset(
-    {
-        "\x1b[?1004h",
-        "\x1b[?1004l",
-        "\x1b[?2026$p",
-        "\x1b[?2048$p",
-        "\x1b[<u",
-        "\x1b[>25u",
-        "\x1b[>1u",
-        "\x1b]22;default\x07",  # mouse pointer shape
-    }
-)
+# What basic mode does not send: focus reporting (?1004), the synchronized-output and
+# in-band resize queries (?2026$p, ?2048$p: nobody answers them on a serial line), the
+# kitty keyboard protocol (CSI > flags u, CSI < u, CSI = flags u: any flags) and the
+# mouse pointer shape (OSC 22).  A predicate on one whole sequence.
+BASIC_DROP = re.compile(
+    r"\x1b\[\?1004[hl]"
+    r"|\x1b\[\?(?:2026|2048)\$p"
+    r"|\x1b\[[<>=][0-9;]*u"
+    r"|\x1b\]22;[^\x07\x1b]*(?:\x07|\x1b\\)"
+).fullmatch
 
 
 # Seconds after the driver starts during which the screen counts as the start-up
@@ -79,7 +74,7 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
     :class:`tui.console.frame_cache.Prepaint` of this start (the terminal may already show the
     cached first frame; the first frame is stored in it)."""
 
-    class ConsoleDriver(base):  # type: ignore[valid-type,misc]
+    class ConsoleDriver(compat.DriverHooks, base):  # type: ignore[valid-type,misc]
         console_mode = mode
 
         def __init__(self, app: Any, *, debug: bool = False, mouse: bool = True,
@@ -87,9 +82,9 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             basic = mode == "basic"
             self._mouse_wanted = mouse
             super().__init__(app, debug=debug, mouse=mouse and not basic, size=size)
-            width, height = size or self._get_terminal_size()
+            width, height = size or self.measure_terminal()
             self._pending_size: tuple[int, int] | None = None
-            newline = "\n" if _onlcr(self.fileno) else "\r\n"
+            newline = tty_newline(self.fileno)
             self._prepaint = prepaint
             # The start-up screen: recorded until the first key (or STARTUP_WINDOW
             # seconds) and kept in the frame cache for the next start.
@@ -127,7 +122,7 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             encoder = self._encoder
             encoder.translate = to_ascii if basic else None
             encoder.char_width = (lambda ch: 1) if basic else _cell_width
-            encoder.drop = BASIC_DROP if basic else frozenset()
+            encoder.drop = BASIC_DROP if basic else None
             encoder.bce = not basic
 
         def set_mode(self, mode: str) -> None:
@@ -137,23 +132,19 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             basic = mode == "basic"
             if basic == self._basic:
                 return
-            if basic and self._mouse:
-                self._disable_mouse_support()
-                self._mouse = False
+            if basic:
+                self.set_mouse_reporting(False)
             self._set_encoder_mode(basic)
-            if not basic and self._mouse_wanted and not self._mouse:
-                self._mouse = True
-                self._enable_mouse_support()
+            if not basic:
+                self.set_mouse_reporting(self._mouse_wanted)
             self._encoder.invalidate()
 
         # -- output --------------------------------------------------------------------
 
-        def _get_terminal_size(self) -> tuple[int, int]:
-            size = super()._get_terminal_size()
+        def terminal_size_seen(self, size: tuple[int, int]) -> None:
             encoder = getattr(self, "_encoder", None)
             if encoder is not None and size != (encoder.width, encoder.height):
                 self._pending_size = size  # applied on the app's thread, in write()
-            return size
 
         def _apply_pending_size(self) -> None:
             if self._pending_size is not None:
@@ -203,7 +194,7 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             would be held on the next start until Textual happens to match it)."""
             if self._encoder.hold:  # first: what Textual drew reaches the terminal
                 self._encoder.hold = False
-                if flush and self._writer_thread is not None:
+                if flush and self.in_application_mode:
                     self.flush()  # (recorded too)
             if self._recording:
                 self._recording = False
@@ -218,14 +209,14 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             if not self._basic:
                 return None
             try:
-                focused = self._app.focused
+                focused = self.driven_app.focused
             except Exception:
                 return False
             return focused is not None and hasattr(focused, "cursor_screen_offset")
 
         def redraw(self) -> None:
             """Repaint the whole screen from what the app last drew (Ctrl+L)."""
-            if self._writer_thread is None:
+            if not self.in_application_mode:
                 return
             self._encoder.invalidate()
             self.flush()
@@ -266,13 +257,13 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             selector = selectors.SelectSelector()
             selector.register(self.fileno, selectors.EVENT_READ)
             fileno = self.fileno
-            parser = XTermParser(self._debug)
+            parser = compat.xterm_parser(self.debug_mode)
             feed = parser.feed
             tick = parser.tick
             decode = tolerant_decoder().decode
 
             def process_selector_events(selector_events: list[Any], final: bool = False) -> None:
-                for last, (_key, mask) in loop_last(selector_events):
+                for last, (_key, mask) in compat.loop_last(selector_events):
                     if mask & selectors.EVENT_READ:
                         data = os.read(fileno, 1024 * 4)
                         if not data:
@@ -293,22 +284,11 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
                 try:
                     for _event in feed(""):
                         pass
-                except (EOFError, ParseError):
+                except compat.parse_errors():
                     pass
 
     ConsoleDriver.__name__ = ConsoleDriver.__qualname__ = f"Console{base.__name__}"
     return ConsoleDriver
-
-
-def _onlcr(fd: int) -> bool:
-    """Does the tty turn LF into CR LF on output (so a bare LF starts a new row)?"""
-    import termios
-
-    try:
-        oflag = termios.tcgetattr(fd)[1]
-    except (termios.error, OSError):
-        return False
-    return bool(oflag & termios.OPOST) and bool(oflag & termios.ONLCR)
 
 
 def _cell_width(ch: str) -> int:

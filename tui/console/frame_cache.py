@@ -1,4 +1,4 @@
-"""The first frame from the last session, painted before Textual is imported (issue 6).
+"""The first frame from the last session, painted before Textual is imported.
 
 Importing Textual alone takes ~0.25-0.35 s on the appliance's CPUs, more than the
 0.4 s start-up target leaves.  So ``tui.start.run`` looks, before it imports Textual,
@@ -35,20 +35,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from hashlib import sha256
+from typing import Any
 
-try:  # the built-in module: importing hashlib loads OpenSSL (~5 ms before the paint)
-    from _sha256 import sha256  # type: ignore[import-not-found]
-except ImportError:  # Python >= 3.12
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found,no-redef]
-    except ImportError:
-        from hashlib import sha256  # type: ignore[assignment]
-
-from tui.console.celldiff import DEFAULT_PEN, WireEncoder
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
-if TYPE_CHECKING:
-    from typing import Any
+from tui.console.celldiff import DEFAULT_PEN, WireEncoder, tty_newline
+from tui.console.compat import ALT_SCREEN_ON
 
 FORMAT = 1
 # Environment variables that may change what the first frame looks like.
@@ -57,7 +48,6 @@ _ENV_PREFIXES = ("TEXTUAL", "TERM", "COLORTERM", "NO_COLOR", "FORCE_COLOR", "TTY
                  "JUPYTER", "VSCODE", "PYTHONIOENCODING", "PYTHONUTF8")
 # ... except these, which do not change the screen.
 _ENV_IGNORED = frozenset({"MAILCONSOLE_FRAME_CACHE", "MAILCONSOLE_STARTUP_LOG"})
-_ENTER = "\x1b[?1049h"  # what Textual's driver sends first (alternate screen)
 
 
 # The stamp of the code a screen comes from: equal stamps, same code.
@@ -247,14 +237,14 @@ class Prepaint:
             state["cells"] = cells
             screen = str(entry["screen"])
             self.screen = screen
-            encoder = WireEncoder(width, height, newline="\n" if _onlcr(0) else "\r\n",
+            encoder = WireEncoder(width, height, newline=tty_newline(0),
                                   bce=self.mode != "basic")
             encoder.set_wire_state(state)
         except (KeyError, TypeError, ValueError, IndexError):
             return False
         self._quiet_tty()
         try:
-            payload = (_ENTER + screen).encode("utf-8")
+            payload = (ALT_SCREEN_ON + screen).encode("utf-8")
             view = memoryview(payload)
             while view:
                 view = view[os.write(self.fd, view):]
@@ -371,17 +361,6 @@ def start(config_path: str, *, mode: str, language: str, ascii_only: bool,
     prepaint = Prepaint(directory, name, key, size, mode, fd)
     prepaint.paint()
     return prepaint
-
-
-def _onlcr(fd: int) -> bool:
-    """Does the tty turn LF into CR LF on output?  (As ConsoleDriver checks it.)"""
-    try:
-        import termios
-
-        oflag = termios.tcgetattr(fd)[1]
-    except Exception:
-        return False
-    return bool(oflag & termios.OPOST) and bool(oflag & termios.ONLCR)
 
 
 __all__ = ["DEFAULT_PEN", "Prepaint", "cache_dir", "cache_key", "start", "terminal_size"]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -149,26 +148,12 @@ def prepare_environment(mode: str) -> None:
             _set_env("COLUMNS", "80")
         if not os.environ.get("LINES", "").isdigit() or os.environ["LINES"] == "0":
             _set_env("LINES", "24")
-    _sync_textual_constants()
+    from tui.console.compat import sync_textual_constants
+
+    sync_textual_constants()
     from config.i18n import set_ascii
 
     set_ascii(ascii_needed(mode))  # translated text spelled in ASCII (ae for ä), before layout
-
-
-def _sync_textual_constants() -> None:
-    """Textual reads these variables once, at import; update them if it is imported."""
-    constants = sys.modules.get("textual.constants")
-    if constants is None:
-        return
-    env = os.environ
-    constants.COLOR_SYSTEM = env.get("TEXTUAL_COLOR_SYSTEM", "auto")  # type: ignore[attr-defined]
-    constants.TEXTUAL_ANIMATIONS = constants._get_textual_animations()  # type: ignore[attr-defined]
-    constants.DISABLE_KITTY_KEY = env.get("TEXTUAL_DISABLE_KITTY_KEY") == "1"  # type: ignore[attr-defined]
-    constants.DEFAULT_THEME = env.get("TEXTUAL_THEME", "textual-dark")  # type: ignore[attr-defined]
-    app_module = sys.modules.get("textual.app")
-    if app_module is not None:
-        # App.theme = Reactive(constants.DEFAULT_THEME) was evaluated at import.
-        app_module.App.theme._default = constants.DEFAULT_THEME  # type: ignore[attr-defined]
 
 
 def install(app: Any, mode: str, prepaint: Any = None) -> None:
@@ -198,16 +183,7 @@ def install(app: Any, mode: str, prepaint: Any = None) -> None:
 
     ascii_filter = make_line_filter()
     ascii_filter.enabled = ascii_needed(mode)
-    app.console_ascii_filter = ascii_filter
-    original = app.get_line_filters
-
-    def get_line_filters() -> list[Any]:
-        filters = list(original())
-        return [*filters, ascii_filter] if ascii_filter.enabled else filters
-
-    app.get_line_filters = get_line_filters
-    if mode == "basic":
-        _no_cursor_blink()
+    app.console_ascii_filter = ascii_filter  # the app's get_line_filters() adds it
 
 
 def _original_env(name: str) -> str | None:
@@ -228,8 +204,7 @@ def _rich_color_system() -> str:
 
     from rich.console import Console
 
-    detected = Console(file=io.StringIO(), force_terminal=True,
-                       _environ=dict(os.environ)).color_system
+    detected = Console(file=io.StringIO(), force_terminal=True).color_system
     return detected or "standard"
 
 
@@ -248,9 +223,8 @@ async def switch_mode(app: Any, mode: str | None = None) -> str:
     if new not in MODES:
         raise ValueError(f"unknown console mode {new!r}")
     basic = new == "basic"
-    from rich.console import COLOR_SYSTEMS
-
     from config.i18n import _, set_ascii
+    from tui.console.compat import app_driver, set_color_system
 
     rich_settings = getattr(app, "console_rich", None) or {
         "theme": "textual-dark", "color_system": "truecolor", "animations": "full"}
@@ -260,11 +234,11 @@ async def switch_mode(app: Any, mode: str | None = None) -> str:
     if ascii_filter is not None:
         ascii_filter.enabled = ascii_needed(new)
     system = "standard" if basic else rich_settings["color_system"]
-    app.console._color_system = COLOR_SYSTEMS.get(system, COLOR_SYSTEMS["standard"])
+    set_color_system(app.console, system)
     app.animation_level = "none" if basic else rich_settings["animations"]
     if not app.no_color:  # NO_COLOR: the ANSI theme chosen at start stays
         app.theme = BASIC_THEME if basic else rich_settings["theme"]
-    driver = getattr(app, "_driver", None)
+    driver = app_driver(app)
     if driver is not None and hasattr(driver, "set_mode"):
         driver.set_mode(new)
     for screen in list(app.screen_stack):
@@ -283,26 +257,11 @@ async def switch_mode(app: Any, mode: str | None = None) -> str:
     return new
 
 
-def _no_cursor_blink() -> None:
-    """Text cursors do not blink in basic mode (a blink costs bytes twice a second).
-
-    Process-wide: the console runs one app per process.  TextArea only when
-    something imported it already (the screens are imported before ``install``;
-    importing it here cost ~20 ms of start-up, issue 6).
-    """
-    from textual.widgets import Input
-
-    classes: list[Any] = [Input]
-    text_area = sys.modules.get("textual.widgets._text_area")
-    if text_area is not None:
-        classes.append(text_area.TextArea)
-    for widget_class in classes:
-        widget_class.cursor_blink._default = False  # type: ignore[attr-defined]
-
-
 def redraw(app: Any) -> None:
     """Repaint the whole terminal (what Ctrl+L does; for an app's own redraw action)."""
-    driver = getattr(app, "_driver", None)
+    from tui.console.compat import app_driver
+
+    driver = app_driver(app)
     if driver is not None and hasattr(driver, "redraw"):
         driver.redraw()
     else:

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 else:
     class _Dialogs:
         """``tui.dialogs``, imported when the first dialog opens (~7 ms less
-        before the first paint, issue 6)."""
+        before the first paint)."""
 
         def __getattr__(self, name: str) -> object:
             from tui import dialogs as module
@@ -248,7 +248,7 @@ class MailServerScreen(Screen[None]):
         self._shown: Settings = self.loaded  # the settings refresh_state showed last
         # Start with the breakpoint class of the terminal's width: the first
         # Resize then changes no class, and Textual skips restyling the whole
-        # screen before the first paint (~30-80 ms, bench/startup.py, issue 6).
+        # screen before the first paint (~30-80 ms, bench/startup.py).
         try:
             width = self.app.size.width
         except Exception:  # not inside a running app: the first Resize sets it
@@ -271,7 +271,7 @@ class MailServerScreen(Screen[None]):
                             else self.full_label_width)
         # Sections start disabled as refresh_state() will set them for the loaded
         # settings: set at mount instead, each costs a restyle of its subtree
-        # (~40 ms before the first paint, issue 6).  refresh_state stays the rule.
+        # (~40 ms before the first paint).  refresh_state stays the rule.
         # Likewise the text fields and checkboxes start with the loaded values
         # (fill() then changes nothing: no class change, no restyle).
         loaded = self.service.settings
@@ -631,7 +631,7 @@ class MailServerScreen(Screen[None]):
             key = key_of(widget.parent.id)
         text = Text()
         if key is not None:
-            # Basic mode (serial lines, issue 6): one short line without the
+            # Basic mode (serial lines): one short line without the
             # label (it is beside the highlighted field), ~50 instead of ~135
             # bytes per focus move; F1 shows the field's full text.
             if getattr(self.app, "console_mode", None) != "basic":

@@ -1,5 +1,5 @@
-"""Basic mode's help line: one short line per field (issue 6's byte budget), the
-full text on the help screen (F1); rich mode keeps the full text (issue 4)."""
+"""Basic mode's help line: one short line per field (the serial line's byte budget), the
+full text on the help screen (F1); rich mode keeps the full text."""
 
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ class Sshd:
             f"{_match_block(config)}"
         )
         subprocess.run([SSHD, "-t", "-f", str(conf)], check=True)
-        self.log = open(tmp / "sshd.log", "wb")  # noqa: SIM115
+        self.log = open(tmp / "sshd.log", "wb")  # closed in stop()
         self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(conf)],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10

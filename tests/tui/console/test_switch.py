@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from tests.tui.console.conftest import screen_of
+from tui.console.compat import screen_lines
 
 F2_VT100 = b"\x1bOQ"  # PF2: what a vt100 sends for F2
 CTRL_B = b"\x02"
@@ -53,7 +54,7 @@ def test_the_mode_key_switches_basic_to_rich_and_back(spawn_app):
 def _reverse_cells(app) -> set[tuple[int, int]]:
     """(x, y) of every cell the screen shows in reverse video."""
     cells = set()
-    for y, strip in enumerate(app.screen._compositor.render_strips()):
+    for y, strip in enumerate(screen_lines(app.screen)):
         x = 0
         for segment in strip:
             if segment.control:
@@ -120,7 +121,7 @@ def console_theme() -> str:
 def _screen_text(app) -> str:
     """The text of every row the app shows now."""
     rows = []
-    for strip in app.screen._compositor.render_strips():
+    for strip in screen_lines(app.screen):
         rows.append("".join(seg.text for seg in strip if not seg.control))
     return "\n".join(rows)
 
