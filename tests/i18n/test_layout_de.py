@@ -15,6 +15,7 @@ from textual.widgets import Button, Label, Static
 
 from config.i18n import _, set_ascii
 from config.model import field_help
+from config.validate import Problem
 from tests.i18n.test_snapshots_de import GermanFailingMailer
 from tests.tui.helpers import (
     EXTERNAL_STARTTLS,
@@ -23,7 +24,6 @@ from tests.tui.helpers import (
     start_test_mail,
     write_config,
 )
-from config.validate import Problem
 from tui.dialogs import key_table
 from tui.dialogs.help import keys_text
 from tui.screens.mail_server import labels

@@ -131,8 +131,13 @@ def test_conflict_dialog(snap_compare, tmp_path):
 
 def _test_mail(outcome):
     async def run_before(pilot):
-        await start_test_mail(pilot)
-        for _ in range(5):
+        dialog = await start_test_mail(pilot)
+        # the send runs in a worker thread: wait for its end (a hang never ends)
+        for _ in range(5 if outcome == "hang" else 200):
+            await pilot.pause()
+            if outcome != "hang" and dialog.sent_once:
+                break
+        for _ in range(3):
             await pilot.pause()
     return run_before
 
