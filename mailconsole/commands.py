@@ -615,6 +615,14 @@ def _age(seconds: int) -> str:
 def cmd_queue(args: argparse.Namespace, path: str) -> int:
     settings, spool = _spool(path)
     action = args.queue_command
+    from mailer.queue import check_id
+
+    for ident in [getattr(args, "id", None), *(getattr(args, "ids", None) or [])]:
+        if ident is not None:
+            try:
+                check_id(ident)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
     if action == "list":
         entries = spool.entries()
         if args.json:
@@ -676,10 +684,7 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
     # retry / drop
     code = EXIT_OK
     for ident in args.ids:
-        try:
-            done = spool.retry(ident) if action == "retry" else spool.drop(ident)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        done = spool.retry(ident) if action == "retry" else spool.drop(ident)
         if done:
             text = _("{id}: back to waiting") if action == "retry" else _("{id}: dropped")
             out(text.format(id=ident))

@@ -74,15 +74,10 @@ WAITED_TOO_LONG = 3600                 # seconds: validate and the screen warn
 _OPEN_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC
 _ID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz-")
 
-# Failure classes (mailer.diagnosis) that say this mail can never be sent as it is:
-# the server refused its sender, a recipient or the message (5xx), or an address
-# is not valid.  Everything else -- 4xx, DNS, connect, TLS, timeout, a lost
-# connection, and also the appliance's own settings, login and certificate
-# problems (fixing the settings sends the waiting mail) -- is retried.
-PERMANENT_CLASSES = frozenset({
-    "sender_refused", "recipient_refused", "relay_denied", "message_refused",
-    "invalid_address",
-})
+# The steps of one mail's own transaction: a failure there is about this mail.
+TRANSACTION_STEPS = frozenset({"mail_from", "rcpt_to", "data", "sendmail"})
+# Failures that leave the connection out of step (no RSET, end the pass).
+BROKEN_CLASSES = frozenset({"timeout", "connection_lost", "protocol_error"})
 
 
 CLOCK: Callable[[], float] = time.time  # the default clock; tests may replace it
@@ -93,13 +88,26 @@ def _now() -> float:
 
 
 def is_temporary(report: Report) -> bool:
-    """Whether a failed send is worth retrying.  The one place the queue decides
-    it; it follows mailer.diagnosis's classes (a helper reworking that
-    classification may replace this function by its public API)."""
+    """Whether the queue retries a failed send (else the mail goes to failed).
+
+    The mailer's diagnosis decides (:func:`mailer.diagnosis.is_temporary`: 4xx,
+    rate limits, refused or lost connections, timeouts...).  On top of that, a
+    failure *before* this mail's own transaction -- DNS, TLS, certificate, login,
+    the appliance's settings -- is not the mail's fault and is the same for every
+    waiting mail: the mail waits (until queue.lifetime_hours) so that fixing the
+    settings or the network sends it.  Only a refusal of this mail (its sender,
+    a recipient, its content: MAIL FROM, RCPT TO, DATA, or the local sendmail) or
+    an invalid address sends it to failed at once."""
+    from mailer.diagnosis import is_temporary as temporary_class
+
     failure = report.failure
     if failure is None:
         return False
-    return failure.cls not in PERMANENT_CLASSES
+    if temporary_class(failure.cls):
+        return True
+    if failure.cls == "invalid_address":
+        return False
+    return failure.step not in TRANSACTION_STEPS
 
 
 def backoff(attempts: int) -> int:
@@ -729,8 +737,9 @@ class Queue:
                 report.ok = True
             except BaseException as exc:  # noqa: B036 -- recorded as this mail's failure
                 _fail_report(rec, exc, runtime)
-                broken = not isinstance(exc, MailerError) or report.failure is None or \
-                    report.failure.cls not in _REPLY_CLASSES
+                failure = report.failure
+                broken = not isinstance(exc, MailerError) or failure is None or \
+                    failure.cls in BROKEN_CLASSES or failure.step not in TRANSACTION_STEPS
             if report.ok:
                 self._sent(item, report, resend, result)
             else:
@@ -884,14 +893,6 @@ class Queue:
             if isinstance(record, dict):
                 out.append(record)
         return out
-
-
-# The failure classes raised from a server's reply: the connection is still in step
-# (RSET and go on); any other failure ends the connection.
-_REPLY_CLASSES = frozenset({
-    "sender_refused", "recipient_refused", "relay_denied", "message_refused",
-    "temporary_failure",
-})
 
 
 class _Due:

@@ -386,3 +386,24 @@ def test_with_the_internal_relay_left_over_mail_goes_to_sendmail(spool, recordin
     assert recording_sendmail.argv() == ["-i", "-f", "pbx@example.com", "--",
                                          "user0@example.org"]
     assert b"Subject: mail 0" in recording_sendmail.stdin()
+
+
+@pytest.mark.parametrize("cls, step, temporary", [
+    ("temporary_failure", "rcpt_to", True), ("rate_limited", "mail_from", True),
+    ("refused", "connect", True), ("timeout", "data", True),
+    ("dns", "resolve", True), ("cert_untrusted", "certificate", True),
+    ("auth_failed", "login", True), ("invalid_settings", "settings", True),
+    ("recipient_refused", "rcpt_to", False), ("message_refused", "data", False),
+    ("relay_denied", "rcpt_to", False), ("sender_refused", "mail_from", False),
+    ("invalid_address", "settings", False),
+    ("sendmail_failed", "sendmail", False), ("sendmail_tempfail", "sendmail", True),
+])
+def test_retry_or_fail_follows_the_diagnosis_and_whether_the_mail_itself_was_refused(
+        cls, step, temporary):
+    """The diagnosis's temporary classes are retried; a refusal of this mail (its
+    transaction) fails at once; a problem before it (network, TLS, login, settings)
+    is the same for every mail: it waits until the settings are fixed."""
+    from mailer.report import Failure, Report
+
+    report = Report(failure=Failure(cls=cls, message="", advice="", step=step))
+    assert queue_mod.is_temporary(report) is temporary

@@ -68,9 +68,11 @@ def dovecot_version() -> tuple[int, int]:
 
 class Pop3Server:
     def __init__(self, ca: TestCA, *, user: str = "tester",
-                 password: str = "pop3-test-password", cert: str = "valid") -> None:
+                 password: str = "pop3-test-password", cert: str = "valid",
+                 tls: bool = True) -> None:
         self.ca = ca
         self.cert = cert
+        self.tls = tls  # False: ssl = no (no STLS, no POP3S listener)
         self.user = user
         self.password = password
         self.host = HOST
@@ -129,7 +131,7 @@ default_internal_group = {group}
 default_login_user = {login}
 first_valid_uid = {min(uid, 500)}
 first_valid_gid = {min(gid, 500)}
-ssl = yes
+ssl = {"yes" if self.tls else "no"}
 ssl_cert = <{files.cert_file}
 ssl_key = <{files.key_file}
 ssl_min_protocol = TLSv1.2
@@ -152,8 +154,14 @@ service pop3-login {{
   }}
   inet_listener pop3s {{
     address = {HOST}
-    port = {self.pop3s_port}
-    ssl = yes
+    port = {self.pop3s_port if self.tls else 0}
+    ssl = {"yes" if self.tls else "no"}
+  }}
+}}
+service auth {{
+  # for Postfix's and Exim's SASL (tests/servers/mta.py): a socket anyone may use
+  unix_listener auth-mta {{
+    mode = 0666
   }}
 }}
 service doveadm {{
@@ -198,7 +206,7 @@ service doveadm {{
             if self.proc.poll() is not None:
                 return False
             try:
-                for port in (self.pop3_port, self.pop3s_port):
+                for port in (self.pop3_port, self.pop3s_port) if self.tls else (self.pop3_port,):
                     socket.create_connection((HOST, port), timeout=1).close()
                 return True
             except OSError:
@@ -212,6 +220,11 @@ service doveadm {{
             if path.exists():
                 out.append(path.read_text(errors="replace")[-2000:])
         return "\n".join(out)
+
+    @property
+    def auth_socket(self) -> str:
+        """Dovecot's SASL socket for an MTA (``smtpd_sasl_type = dovecot``)."""
+        return str(self.directory / "run" / "auth-mta")
 
     def log(self) -> str:
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
