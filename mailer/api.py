@@ -2,25 +2,21 @@
 
     send(*, settings, message, sender=None, recipients=None, on_step=None,
          cancel=None, token_file=None) -> Report
-    await send_async(...same...) -> Report
     send_test_mail(*, settings, recipient=None, on_step=None, cancel=None) -> Report
-    await send_test_mail_async(...same...) -> Report
 
 ``token_file``: where OAuth2 tokens are kept (config.tokens.token_path of
 the configuration file; default: beside $MAILCONSOLE_CONFIG or
 /etc/mailconsole/mail.toml).  A failed send never raises: the Report says
 which step failed, the class and the advice.  ``cancel`` (a threading.Event)
-ends the send with class "cancelled".  Cancelling the task of an ``*_async`` call also ends it with
-class "cancelled", closes the socket, and raises
-:class:`mailer.aio.SendCancelled` (a CancelledError) carrying the report.
+ends the send with class "cancelled" within about 0.2 s and closes the socket.
+Both calls block the calling thread; the TUI runs them in a thread worker.
 
 The whole conversation (or the sendmail run) has one deadline,
 ``mail.smtp.timeout`` seconds.
 
-Two transports run the same conversation code (mailer.smtp, mailer.pop3,
-mailer.relay): the async API uses asyncio (mailer.aio); the sync API uses
-blocking sockets (mailer.blocking) and never imports asyncio, so a one-shot
-``mailconsole test-mail`` does not pay for it.
+One transport: blocking sockets (mailer.blocking).  The conversation code
+(mailer.smtp, mailer.pop3, mailer.relay) is written as coroutines that never
+suspend; :func:`mailer.blocking.drive` runs them.
 """
 
 from __future__ import annotations
@@ -28,7 +24,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from config.i18n import _
 from config.model import Settings
@@ -59,32 +55,7 @@ if TYPE_CHECKING:  # the email package is imported by the send that needs it
     MessageSource = Callable[[], EmailMessage | bytes]
 
 
-class _Driven(Runtime, Protocol):
-    def begin(self, cancel: threading.Event | None) -> None: ...
-    def after_cancel(self, report: Report) -> None: ...
-    def finish(self) -> None: ...
-
-
 # --- public API -------------------------------------------------------------
-
-async def send_async(
-    *,
-    settings: Settings,
-    message: EmailMessage | bytes,
-    sender: str | None = None,
-    recipients: Sequence[str] | None = None,
-    on_step: OnStep | None = None,
-    cancel: threading.Event | None = None,
-    token_file: str | None = None,
-) -> Report:
-    """Send ``message`` through the relay of ``settings`` to ``recipients``
-    (the envelope; never taken from the headers).  ``sender`` defaults to
-    mail.sender."""
-    from mailer.aio import AsyncRuntime
-
-    return await _run(AsyncRuntime(), settings, lambda: _as_message(message), sender,
-                      list(recipients or []), on_step, cancel, token_file)
-
 
 def send(
     *,
@@ -96,28 +67,12 @@ def send(
     cancel: threading.Event | None = None,
     token_file: str | None = None,
 ) -> Report:
-    """Synchronous :func:`send_async`: the same conversation on blocking
-    sockets in the calling thread (no event loop; fine inside a running one,
-    which it blocks like any blocking call)."""
+    """Send ``message`` through the relay of ``settings`` to ``recipients``
+    (the envelope; never taken from the headers).  ``sender`` defaults to
+    mail.sender.  Blocks the calling thread (no event loop; fine inside a
+    running one, which it blocks like any blocking call)."""
     return drive(_run(SyncRuntime(), settings, lambda: _as_message(message), sender,
                       list(recipients or []), on_step, cancel, token_file))
-
-
-async def send_test_mail_async(
-    *,
-    settings: Settings,
-    recipient: str | None = None,
-    on_step: OnStep | None = None,
-    cancel: threading.Event | None = None,
-    token_file: str | None = None,
-) -> Report:
-    """Build the test mail (M5) with ``settings`` (the unsaved values on
-    screen) and send it to ``recipient`` (default mail.test_recipient)."""
-    from mailer.aio import AsyncRuntime
-
-    to = settings.mail.test_recipient if recipient is None else recipient
-    return await _run(AsyncRuntime(), settings, _test_message(settings, to), None, [to],
-                      on_step, cancel, token_file)
 
 
 def send_test_mail(
@@ -128,7 +83,9 @@ def send_test_mail(
     cancel: threading.Event | None = None,
     token_file: str | None = None,
 ) -> Report:
-    """Synchronous :func:`send_test_mail_async` (see :func:`send`)."""
+    """Build the test mail (M5) with ``settings`` (the unsaved values on
+    screen) and send it to ``recipient`` (default mail.test_recipient);
+    see :func:`send`."""
     to = settings.mail.test_recipient if recipient is None else recipient
     return drive(_run(SyncRuntime(), settings, _test_message(settings, to), None, [to],
                       on_step, cancel, token_file))
@@ -164,7 +121,7 @@ def _as_message(message: EmailMessage | bytes) -> EmailMessage:
 
 
 async def _run(
-    runtime: _Driven,
+    runtime: SyncRuntime,
     settings: Settings,
     build: MessageSource,
     sender: str | None,
@@ -198,7 +155,6 @@ async def _run(
     except runtime.cancelled:
         rec.note(_("cancelled"))
         rec.finish_failure(rec.error("cancelled"))
-        runtime.after_cancel(report)
     except Exception as exc:  # a bug or an unforeseen error: still a clean report
         detail = f"{type(exc).__name__}: {exc}"
         rec.log_warning("unexpected error while sending: %s", rec.scrub(detail))

@@ -1,5 +1,5 @@
-"""The blocking transport: :class:`SyncWire` on plain sockets and
-:class:`SyncRuntime`, for ``send``/``send_test_mail`` without an event loop.
+"""The transport: :class:`SyncWire` on plain sockets and :class:`SyncRuntime`,
+for ``send``/``send_test_mail`` without an event loop.
 
 The conversation code (mailer.smtp, mailer.pop3, mailer.relay) is written as
 coroutines; with this transport none of them ever suspends, so
@@ -115,9 +115,6 @@ class SyncRuntime:
     def begin(self, cancel: threading.Event | None) -> None:
         self.cancel = cancel
         self.check()
-
-    def after_cancel(self, report: object) -> None:
-        return None
 
     def finish(self) -> None:
         for wire in self.wires:

@@ -4,14 +4,12 @@ INTERFACE (contract for the TUI and the CLI; the mailer helper implements the
 sending side in mailer/api.py and re-exports these from mailer/__init__.py):
 
     send(*, settings, message, sender=None, recipients=None, on_step=None,
-         cancel=None) -> Report            # sync; any mail of the appliance
-    await send_async(...same...) -> Report # async; cancel by cancelling the task
+         cancel=None) -> Report            # blocking; any mail of the appliance
     build_test_message(settings, recipient) -> EmailMessage
     send_test_mail(*, settings, recipient, on_step=None, cancel=None) -> Report
-    await send_test_mail_async(*, settings, recipient, on_step=None) -> Report
 
 ``on_step(step: Step)`` is called each time a step starts (status "running")
-and ends (any other status), from the thread/loop doing the work.
+and ends (any other status), from the thread doing the work.
 ``cancel`` is a threading.Event; setting it ends the send with class
 "cancelled".  A Report never contains the password (transcript redacted).
 """

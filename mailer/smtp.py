@@ -1,7 +1,7 @@
 """Our own SMTP client (not smtplib: its debug output prints credentials, and
 it has no overall deadline or caps).
 
-Coroutines over a mailer.wire.WireLike (asyncio or blocking); called by
+Coroutines over a mailer.wire.WireLike (mailer.blocking); called by
 mailer.api inside one time limit for the whole conversation."""
 
 from __future__ import annotations

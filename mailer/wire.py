@@ -1,13 +1,10 @@
-"""What the two transports share: server parsing, the TLS context (with the
-certificate classes), line caps, and the interface of a connection.
+"""Server parsing, the TLS context (with the certificate classes), line caps,
+and the interface of a connection.
 
 The SMTP and POP3 conversations (mailer.smtp, mailer.pop3) are coroutines
-over a :class:`WireLike`.  Two implementations exist:
-
-* :mod:`mailer.aio` — asyncio streams (``send_async``, the TUI);
-* :mod:`mailer.blocking` — blocking sockets; its coroutines never suspend, so
-  ``send``/``send_test_mail`` run the same conversation without an event
-  loop (and without importing asyncio).
+over a :class:`WireLike`, implemented by :mod:`mailer.blocking` on blocking
+sockets; its coroutines never suspend, so ``send``/``send_test_mail`` run the
+conversation without an event loop (and without importing asyncio).
 
 This module imports ssl but neither asyncio nor the email package."""
 
@@ -176,7 +173,7 @@ class Line:
         self.text = raw.rstrip(b"\r\n").decode("utf-8", "replace")
 
 
-# -- failure mapping shared by both transports ---------------------------------
+# -- failure mapping ------------------------------------------------------------------
 
 def cert_error(rec: Recorder, exc: ssl.SSLCertVerificationError) -> MailerError:
     detail = exc.verify_message or str(exc)
@@ -289,11 +286,11 @@ def unique_addresses(infos: Sequence[tuple[object, ...]]) -> list[tuple[str, int
     return addrs
 
 
-# -- the interface both transports implement ---------------------------------------
+# -- the interface of the transport ---------------------------------------------------
 
 class WireLike(Protocol):
-    """One TCP connection with capped reads and a transcript (mailer.aio.Wire,
-    mailer.blocking.SyncWire).  Every method may raise MailerError."""
+    """One TCP connection with capped reads and a transcript
+    (mailer.blocking.SyncWire).  Every method may raise MailerError."""
 
     rec: Recorder
     host: str

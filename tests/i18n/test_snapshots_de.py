@@ -15,11 +15,10 @@ a clock.
 
 from __future__ import annotations
 
-import asyncio
-
 from config.i18n import _
 from mailer.diagnosis import describe
 from mailer.report import Failure, Report, Step, TranscriptLine
+from tests.tui.fakes import settled
 from tests.tui.helpers import EXTERNAL_STARTTLS, app_for, start_test_mail, write_config
 
 SIZE = (80, 24)
@@ -29,7 +28,7 @@ SERVER = "smtp.example.com:587"
 class GermanFailingMailer:
     """Fails at the login like a server answering 535; texts translated at call time."""
 
-    async def send_test_mail_async(self, *, settings, recipient, on_step=None) -> Report:
+    def send_test_mail(self, *, settings, recipient, on_step=None, cancel=None) -> Report:
         user = settings.mail.smtp.username
         steps = [
             ("settings", _("Check the settings")),
@@ -54,7 +53,6 @@ class GermanFailingMailer:
             report.steps.append(step)
             if on_step:
                 on_step(step)
-            await asyncio.sleep(0)
         message, advice = describe("auth_failed", {"server": SERVER, "reply": reply})
         report.failure = Failure(cls="auth_failed", message=message, advice=advice,
                                  step="login")
@@ -92,9 +90,8 @@ def test_failed_test_mail_dialog_in_german(snap_compare, tmp_path):
     path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
 
     async def run_before(pilot):
-        await start_test_mail(pilot)
-        for _i in range(12):
-            await pilot.pause()
+        dialog = await start_test_mail(pilot)
+        await settled(pilot, dialog, "fail")
 
     assert snap_compare(app_for(path, GermanFailingMailer(), lang="de"), terminal_size=SIZE,
                         run_before=run_before)

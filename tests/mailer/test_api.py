@@ -1,6 +1,6 @@
-"""The public API: keyword-only, sync and async, live steps in order,
-cancellation (threading.Event and task cancel) ending with class "cancelled"
-and a closed socket; ``import mailer`` stays light."""
+"""The public API: keyword-only, blocking, live steps in order, cancellation
+(a threading.Event, set from another thread) ending with class "cancelled" and
+a closed socket; a send inside a running event loop."""
 
 from __future__ import annotations
 
@@ -14,23 +14,13 @@ import pytest
 
 import mailer
 from config.model import Settings
-from mailer import Report, SendCancelled, send, send_async, send_test_mail, send_test_mail_async
+from mailer import Report, send, send_test_mail
 from mailer.diagnosis import CLASSES
 from mailer.report import STEP_NAMES
 from tests.servers.oneshot import OneShotServer
 
 ROOT = Path(__file__).resolve().parents[2]
 RCPT = "admin@example.org"
-# tests that choose the sync or the async API themselves (see conftest.py)
-ONE_PATH = {
-    "test_the_api_is_keyword_only", "test_async_api_returns_the_same_report",
-    "test_the_sync_api_works_from_inside_a_running_event_loop",
-    "test_cancelling_the_task_ends_with_cancelled_and_closes_the_socket",
-    "test_every_failure_class_of_the_issue_has_message_and_advice",
-    "test_import_mailer_does_not_load_the_transport",
-    "test_the_sync_api_never_imports_asyncio",
-    "test_a_sync_send_from_inside_a_coroutine_runs_without_suspending",
-}
 
 
 class SilentServer(OneShotServer):
@@ -87,16 +77,6 @@ def test_on_step_reports_each_step_running_then_finished_in_order(smtp_server):
     assert server.messages[0].queue_id in data.reply
 
 
-def test_async_api_returns_the_same_report(smtp_server):
-    server = smtp_server(tls="implicit")
-    settings = Settings().with_values(server.settings_values())
-    report = asyncio.run(send_test_mail_async(settings=settings, recipient=RCPT))
-    assert isinstance(report, Report) and report.ok, report.failure
-    msg = mailer.build_test_message(settings, RCPT)
-    report2 = asyncio.run(send_async(settings=settings, message=msg, recipients=[RCPT]))
-    assert report2.ok and len(server.wait_for_messages(2)) == 2
-
-
 def test_the_sync_api_works_from_inside_a_running_event_loop(smtp_server):
     server = smtp_server(tls="starttls")
     settings = Settings().with_values(server.settings_values())
@@ -128,27 +108,6 @@ def test_a_cancel_set_before_the_call_sends_nothing(silent):
     report = send_test_mail(settings=silent.settings(), recipient=RCPT, cancel=cancel)
     assert report.failure is not None and report.failure.cls == "cancelled"
     assert not silent.accepted.is_set()
-
-
-def test_cancelling_the_task_ends_with_cancelled_and_closes_the_socket(silent):
-    steps = []
-
-    async def main() -> Report:
-        task = asyncio.create_task(send_test_mail_async(
-            settings=silent.settings(), recipient=RCPT, on_step=steps.append))
-        while not silent.accepted.is_set():
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0.2)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError) as info:
-            await task
-        assert isinstance(info.value, SendCancelled)
-        return info.value.report
-
-    report = asyncio.run(main())
-    assert report.failure is not None and report.failure.cls == "cancelled"
-    assert steps[-1].name == "greeting" and steps[-1].status == "failed"
-    assert silent.closed_by_client.wait(5)
 
 
 def test_a_broken_callback_does_not_break_the_send(smtp_server):

@@ -1,14 +1,12 @@
-"""The wires' discard_pending (STARTTLS/STLS response injection): everything the
+"""The wire's discard_pending (STARTTLS/STLS response injection): everything the
 server sent before our ClientHello is dropped unread -- what the wire buffered
-and, on the blocking wire, what is still waiting in the kernel."""
+and what is still waiting in the kernel."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import time
 
-from mailer.aio import Wire
 from mailer.blocking import SyncRuntime, SyncWire, drive
 from mailer.report import Report
 from mailer.session import Recorder
@@ -46,26 +44,3 @@ def test_the_blocking_wire_drops_buffered_and_kernel_bytes():
         ours.close()
         theirs.close()
 
-
-def test_the_asyncio_wire_drops_what_it_buffered():
-    async def run() -> tuple[str, int, int, str]:
-        ours, theirs = socket.socketpair()
-        try:
-            wire = Wire(_recorder(), "127.0.0.1", 25)
-            wire.reader, wire.writer = await asyncio.open_connection(sock=ours)
-            theirs.sendall(b"220 go ahead\r\n250-INJECTED\r\n250 AUTH PLAIN\r\n")
-            first = (await wire.read_line()).text
-            await asyncio.sleep(0.05)
-            dropped = await wire.discard_pending()
-            again = await wire.discard_pending()
-            theirs.sendall(b"220 real\r\n")
-            after = (await wire.read_line()).text
-            wire.abort()
-            return first, dropped, again, after
-        finally:
-            theirs.close()
-
-    first, dropped, again, after = asyncio.run(run())
-    assert first == "220 go ahead"
-    assert dropped == len(b"250-INJECTED\r\n250 AUTH PLAIN\r\n")
-    assert (again, after) == (0, "220 real")

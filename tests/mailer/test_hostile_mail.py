@@ -36,13 +36,6 @@ from tests.hostile import TEXT_FIELDS, hostile_text
 from tests.servers.lenient_smtp import LenientSmtpServer
 
 RCPT = "rcpt@example.org"
-# Tests that do not send (or send raw bytes themselves): one run, not one per transport.
-ONE_PATH = ("test_the_baseline_is_the_test_mail_s_headers",
-            "test_the_header_check_catches_what_the_email_package_makes_of_any_value",
-            "test_the_header_check_refuses_an_extra_header",
-            "test_the_lenient_server_really_runs_a_smuggled_transaction",
-            "test_dot_stuffed_data_has_one_end_for_every_reading_of_line_ends",
-            "test_a_command_line_with_a_line_break_is_refused_before_it_is_written")
 SLOW = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                       HealthCheck.function_scoped_fixture])
 # Keys whose value decides where the mail goes: with a hostile value the mail

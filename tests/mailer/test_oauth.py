@@ -20,9 +20,6 @@ from mailer.oauth import OAuthError, device_login
 from tests.servers.oauth import CLIENT_SECRET, MAILBOX
 
 RCPT = "admin@example.org"
-ONE_PATH = ("test_device_login_polls_until_approved_then_sends_with_the_refreshed_token",
-            "test_device_login_slow_down_adds_five_seconds",
-            "test_device_login_errors")
 
 
 def settings_for(lab, flow, smtp, **overrides) -> Settings:

@@ -125,7 +125,7 @@ _REPLAYED = [r for r in KNOWN if r.server in ("Exchange Online", "Gmail")]
 
 @pytest.mark.parametrize("row", _REPLAYED, ids=lambda r: r.example[:48])
 def test_exchange_and_gmail_replies_replayed_give_their_class_and_advice(
-        fault_server, mailer_path, row):
+        fault_server, row):
     server = fault_server(replies={_COMMAND[row.cls]: row.example.replace("\n", "\r\n")})
     report = send_test_mail(settings=settings_for(server, **{"mail.smtp.password": "pw-1234"}),
                             recipient=RCPT)

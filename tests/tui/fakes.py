@@ -7,7 +7,7 @@ deterministically.
 
 from __future__ import annotations
 
-import asyncio
+import threading
 
 from mailer.report import Failure, Report, Step, TranscriptLine
 
@@ -28,14 +28,16 @@ STEPS = [
 
 
 class FakeMailer:
-    """``outcome``: "hang" (stays at the login step until cancelled), "ok", "fail"."""
+    """``outcome``: "hang" (stays at the login step until cancelled), "ok", "fail".
+    Blocking, like the real mailer's send_test_mail (the dialog runs it in a thread)."""
 
     def __init__(self, outcome: str) -> None:
         self.outcome = outcome
         self.calls: list[tuple[object, str]] = []
         self.cancelled = False
 
-    async def send_test_mail_async(self, *, settings, recipient, on_step=None) -> Report:
+    def send_test_mail(self, *, settings, recipient, on_step=None,
+                       cancel: threading.Event | None = None) -> Report:
         self.calls.append((settings, recipient))
         report = Report(relay="external", server="smtp.example.com:587",
                         recipients=[recipient])
@@ -52,11 +54,14 @@ class FakeMailer:
             if on_step:
                 on_step(Step(name=name, title=title, status="running"))
             if name == "login" and self.outcome == "hang":
-                try:
-                    await asyncio.Event().wait()
-                except asyncio.CancelledError:
-                    self.cancelled = True
-                    raise
+                assert cancel is not None, "the dialog passes a cancel event"
+                if not cancel.wait(60):
+                    raise AssertionError("the hanging send was never cancelled")
+                self.cancelled = True
+                step.status = "failed"
+                report.failure = Failure(cls="cancelled", message="Cancelled.", advice="",
+                                         step="login")
+                return report
             if name == "login" and self.outcome == "fail":
                 step.status = "failed"
                 step.reply = "535 5.7.8 Authentication credentials invalid"
@@ -74,7 +79,27 @@ class FakeMailer:
             step.status = "ok"
             if on_step:
                 on_step(Step(name=name, title=title, status="ok"))
-            await asyncio.sleep(0)
         report.ok = True
         report.queue_id = "4F2A1C03B9"
         return report
+
+
+async def settled(pilot, dialog, outcome: str, timeout: float = 10.0) -> None:
+    """Wait until the test-mail dialog shows what its picture is of: the result
+    ("ok", "fail") or the running login step ("hang").  The fake runs in the
+    dialog's thread worker, so a fixed number of pauses is not enough."""
+    import asyncio
+
+    def ready() -> bool:
+        if outcome == "hang":
+            return bool(dialog.steps) and dialog.steps[-1].name == "login"
+        return dialog.report is not None
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not ready():
+        assert loop.time() < deadline, f"the test-mail dialog never got to {outcome!r}"
+        await pilot.pause(0.02)
+    await pilot.wait_for_scheduled_animations()
+    for _ in range(5):
+        await pilot.pause()

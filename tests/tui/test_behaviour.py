@@ -148,7 +148,10 @@ async def test_a_test_mail_to_a_silent_server_can_be_cancelled(tmp_path, fault_s
         await pilot.press("escape")
         await wait_for(pilot, lambda: "Cancelled" in screen_text(app), timeout=5)
         assert loop.time() - started < 5
-        assert dialog.worker is not None and dialog.worker.is_cancelled
+        # through the mailer's cancel event: the report says so, with the steps so far
+        assert dialog.cancel_event is not None and dialog.cancel_event.is_set()
+        assert dialog.report.failure.cls == "cancelled"
+        assert dialog.report.failure.step == "greeting"
         # still responsive: Esc closes the dialog, the form is back
         await pilot.press("escape")
         await pilot.pause()

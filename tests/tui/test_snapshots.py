@@ -8,7 +8,7 @@ pictures use tests/tui/fakes.py's FakeMailer with fixed steps.
 
 from __future__ import annotations
 
-from tests.tui.fakes import FakeMailer
+from tests.tui.fakes import FakeMailer, settled
 from tests.tui.helpers import (
     EXTERNAL_STARTTLS,
     app_for,
@@ -132,13 +132,7 @@ def test_conflict_dialog(snap_compare, tmp_path):
 def _test_mail(outcome):
     async def run_before(pilot):
         dialog = await start_test_mail(pilot)
-        # the send runs in a worker thread: wait for its end (a hang never ends)
-        for _ in range(5 if outcome == "hang" else 200):
-            await pilot.pause()
-            if outcome != "hang" and dialog.sent_once:
-                break
-        for _ in range(3):
-            await pilot.pause()
+        await settled(pilot, dialog, outcome)
     return run_before
 
 

@@ -4,7 +4,6 @@ and the transcript (show / save).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from config.i18n import _
 from config.model import Settings
@@ -53,7 +52,9 @@ class TestMailDialog(Dialog[None]):
         self.save_dir = save_dir
         self.steps: list[Any] = []
         self.report = None
-        self.worker: Worker | None = None
+        self.worker: Worker[None] | None = None
+        # the cancel event of the send under way (the mailer's cancel argument)
+        self.cancel_event: threading.Event | None = None
         self.sent_once = False  # a send finished (the buttons say Resend / Close)
         self._result_text: Callable[[], Text] | None = None
         self._result_error = False
@@ -85,7 +86,7 @@ class TestMailDialog(Dialog[None]):
     @on(Input.Submitted, "#recipient")
     @on(Button.Pressed, "#send")
     def _send_pressed(self) -> None:
-        if self.worker is not None and self.worker.state == WorkerState.RUNNING:
+        if self._sending():
             return
         recipient = self.query_one("#recipient", Input).value.strip()
         if not recipient:
@@ -99,13 +100,14 @@ class TestMailDialog(Dialog[None]):
         self.query_one("#transcript").display = False
         self.query_one("#save-transcript").display = False
         self.query_one("#recipient", Input).disabled = True
-        self.worker = self._send(recipient)
+        self.cancel_event = threading.Event()
+        self.worker = self._send(recipient, self.cancel_event)
         self._label_buttons(sending=True)
         self.query_one("#cancel").focus()
 
     def _sending(self) -> bool:
-        return self.worker is not None and self.worker.state in (WorkerState.PENDING,
-                                                                 WorkerState.RUNNING)
+        """A send started and its result is not shown yet."""
+        return self.cancel_event is not None and self.report is None
 
     def _label_buttons(self, *, sending: bool) -> None:
         self.query_one("#send", Button).label = (
@@ -115,6 +117,10 @@ class TestMailDialog(Dialog[None]):
         self.query_one("#cancel", Button).label = (
             _("Cancel sending (Esc)") if sending
             else _("Close (Esc)") if self.sent_once else _("Cancel (Esc)"))
+        # Textual re-measures a button when its label changes only at the next
+        # layout; without one the row keeps the old widths
+        for button in self.query(".buttons Button"):
+            button.refresh(layout=True)
 
     async def relabel(self) -> None:
         """The F2 basic/rich switch: texts translated anew in place (a compose
@@ -127,24 +133,39 @@ class TestMailDialog(Dialog[None]):
         if self._result_text is not None:
             self._result(self._result_text, error=self._result_error)
 
-    @work(exclusive=True, group="test-mail")
-    async def _send(self, recipient: str) -> None:
-        app_thread = threading.get_ident()
+    @work(thread=True, exclusive=True, group="test-mail")
+    def _send(self, recipient: str, cancel: threading.Event) -> None:
+        """The blocking send, in a thread: each step reaches the dialog as it
+        happens (call_from_thread); Esc sets ``cancel``, which ends the send
+        within about 0.2 s with class "cancelled" (the report keeps the steps
+        and the transcript so far)."""
 
-        def on_step(step) -> None:
-            if threading.get_ident() == app_thread:
-                self._step(step)
-            else:
-                self.app.call_from_thread(self._step, step)
+        def on_step(step: Any) -> None:
+            self._from_send(cancel, self._step, step)
+
+        report = self.mailer.send_test_mail(settings=self.settings, recipient=recipient,
+                                            on_step=on_step, cancel=cancel)
+        failure = getattr(report, "failure", None)
+        cancelled = failure is not None and failure.cls == "cancelled"
+        self._from_send(cancel, self._finished, report, cancelled=cancelled)
+
+    def _from_send(self, cancel: threading.Event, callback: Callable[..., None],
+                   *args: Any, **kwargs: Any) -> None:
+        """Run ``callback`` on the app's thread for the send of ``cancel``, unless
+        the dialog is gone or a newer send has started meanwhile."""
+
+        def current() -> None:
+            if cancel is self.cancel_event and self.is_attached:
+                callback(*args, **kwargs)
 
         try:
-            report = await self.mailer.send_test_mail_async(
-                settings=self.settings, recipient=recipient, on_step=on_step)
-        except asyncio.CancelledError as cancelled:
-            # The mailer's SendCancelled carries the report so far (steps, transcript).
-            self._finished(getattr(cancelled, "report", None), cancelled=True)
-            raise
-        self._finished(report)
+            self.app.call_from_thread(current)
+        except RuntimeError:  # the app is no longer running
+            pass
+
+    def on_unmount(self) -> None:
+        if self.cancel_event is not None:
+            self.cancel_event.set()  # a send under way ends with the dialog
 
     def _step(self, step) -> None:
         # A step name can occur twice (EHLO again after STARTTLS): a finished
@@ -232,9 +253,9 @@ class TestMailDialog(Dialog[None]):
     # -- buttons -----------------------------------------------------------
     @on(Button.Pressed, "#cancel")
     def action_cancel_or_close(self) -> None:
-        if self.worker is not None and self.worker.state in (WorkerState.PENDING,
-                                                             WorkerState.RUNNING):
-            self.worker.cancel()
+        if self._sending():
+            if self.cancel_event is not None:
+                self.cancel_event.set()  # the send ends; _finished shows "Cancelled"
             return
         self.dismiss(None)
 
