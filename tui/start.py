@@ -31,6 +31,12 @@ def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = 
                 "'mailconsole --help'). To try the screen anyway: 'mailconsole --basic'."),
               file=sys.stderr)
         return 2
+    if not _on_a_terminal():
+        # e.g. `ssh admin@host` without -t, or a script: Textual would draw into a pipe
+        print(_("mailconsole: the screen needs a terminal (over SSH: ssh -t); without "
+                "one, use a command such as 'mailconsole show' (see --help)"),
+              file=sys.stderr)
+        return 2
     chosen = console.detect_mode(mode)
     console.prepare_environment(chosen)
     early = None
@@ -66,3 +72,13 @@ def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = 
     if app.return_code not in (None, 0):
         return int(app.return_code)
     return int(result or 0)
+
+
+def _on_a_terminal() -> bool:
+    """Are stdin and stdout both terminals (the screen reads keys and draws)?"""
+    try:
+        stdin, stdout = sys.__stdin__, sys.__stdout__
+        return (stdin is not None and stdout is not None
+                and os.isatty(stdin.fileno()) and os.isatty(stdout.fileno()))
+    except (AttributeError, ValueError, OSError):
+        return False

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar, Union
 
-from textual import events
+from textual import events, on
 from textual.reactive import Reactive
 from textual.screen import ModalScreen
 from textual.widget import Widget
@@ -126,3 +126,16 @@ class Dialog(ModalScreen[R], Generic[R]):
             for widget in self.query("#" + focused):
                 if widget.focusable:
                     widget.focus()
+
+
+class YesNoDialog(Dialog[bool]):
+    """A question answered by a ``#yes`` button (True) or a ``#no`` button (False):
+    the one yes/no handler for ConfirmDialog and SaveDialog."""
+
+    @on(Button.Pressed, "#yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def _no(self) -> None:
+        self.dismiss(False)

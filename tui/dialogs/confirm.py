@@ -4,17 +4,16 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Label, Static
+from textual.widgets import Label, Static
 
 from config.i18n import _
-from tui.dialogs.base import Dialog, Words, no_letters, words, yes_letters
+from tui.dialogs.base import Words, YesNoDialog, no_letters, words, yes_letters
 
 
-class ConfirmDialog(Dialog[bool]):
+class ConfirmDialog(YesNoDialog):
     """Yes / no question."""
 
     BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
@@ -31,11 +30,3 @@ class ConfirmDialog(Dialog[bool]):
                 yes = words(self.yes) if self.yes is not None else _("Yes")
                 yield self.button(yes, "yes", letter=True, also=yes_letters())
                 yield self.button(_("Cancel (Esc)"), "no", also=no_letters())
-
-    @on(Button.Pressed, "#yes")
-    def _yes(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#no")
-    def _no(self) -> None:
-        self.dismiss(False)

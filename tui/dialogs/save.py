@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Label, Static
 
 from config.i18n import _
-from tui.dialogs.base import Dialog, cancel_letters, yes_letters
+from tui.dialogs.base import YesNoDialog, cancel_letters, yes_letters
 
 
 def diff_text(diff: str) -> Text:
@@ -55,7 +55,7 @@ def review_text(changes: list[tuple[str, str, str]], *, new_file: str = "") -> T
     return text
 
 
-class SaveDialog(Dialog[bool]):
+class SaveDialog(YesNoDialog):
     """Shows the change in the screen's words (or as the file's diff) and asks."""
 
     BINDINGS = [
@@ -101,11 +101,3 @@ class SaveDialog(Dialog[bool]):
         self.show_diff = not self.show_diff
         self.query_one("#review", Static).update(self._body())
         self.query_one("#review-scroll", VerticalScroll).scroll_home(animate=False)
-
-    @on(Button.Pressed, "#yes")
-    def _yes(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#no")
-    def _no(self) -> None:
-        self.dismiss(False)

@@ -225,6 +225,7 @@ class MailServerScreen(Screen[None]):
         Binding("f1,ctrl+g", "help", "Help", priority=True),
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+l", "redraw", "Redraw", priority=True),
+        Binding("ctrl+o", "queue", "Queue", show=False, priority=True),
         # priority, as Tab (tui/start.py): the focus moves before the
         # next key typed ahead is routed
         Binding("down", "app.focus_next", show=False, priority=True),
@@ -300,6 +301,9 @@ class MailServerScreen(Screen[None]):
                 with FieldRow(classes="row"):
                     yield self._sized(Label("", classes="label"))
                     yield Button(_("Send test mail"), id="test-mail", compact=True)
+                queue_line = self._sized(ProblemLine(id="queue-line", classes="problem"))
+                queue_line.display = False  # shown while mail waits or failed
+                yield queue_line
                 with Vertical(id="external", disabled=loaded.mail.relay != "external"):
                     yield Static(self._section_text(loaded.mail.relay == "external"),
                                  classes="section", id="external-title")
@@ -398,6 +402,78 @@ class MailServerScreen(Screen[None]):
         self._apply_label_width()
         self.watch(self.query_one("#form"), "scroll_y",
                    lambda _old, _new: self._show_more(), init=False)
+        self.show_queue()
+        self.set_interval(30, self.show_queue)
+
+    # -- the outgoing queue (mailer.queue) ---------------------------------------
+    def _spool(self):  # -> mailer.queue.Queue | None
+        """The queue of the saved settings; None with a stand-in mailer (demo,
+        tests) or the internal relay without any queued mail."""
+        import sys
+
+        if self.mailer is not sys.modules.get("mailer"):
+            return None
+        from mailer import queue
+
+        return queue.for_settings(self.loaded)
+
+    def show_queue(self) -> dict | None:
+        """The queue's line under the test-mail button: N waiting, N failed, the
+        oldest, the last error with its advice (hidden while the queue is empty)."""
+        line = self.query_one("#queue-line", ProblemLine)
+        spool = self._spool()
+        info = None
+        if spool is not None and spool.exists():
+            try:
+                info = spool.summary()
+            except OSError:
+                info = None
+        if not info or not (info["waiting"] or info["failed"]):
+            line.display = False
+            return info
+        from tui.dialogs.queue import summary_line
+
+        text = Text(summary_line(info))
+        text.append("  " + _("[Ctrl+O: queue]"), style="bold")
+        line.update(text)
+        line.set_class(bool(info["failed"]), "-error")
+        line.set_class(not info["failed"], "-warning")
+        line.display = True
+        return info
+
+    def action_queue(self) -> None:
+        spool = self._spool()
+        if spool is None:
+            self.say(_("No outgoing queue here."))
+            return
+        if self.loaded.mail.relay == "internal" and not spool.exists():
+            self.say(_("With the internal mail server the local mail system queues the "
+                       "mail; mailconsole keeps no queue of its own."))
+            return
+        self.app.push_screen(dialogs.QueueDialog(spool, self.loaded),
+                             lambda _result: self.show_queue())
+
+    def _after_test_mail(self, report) -> None:
+        """A test mail bypasses the queue: if it worked while mail is waiting, the
+        waiting mail can go now too (and a stuck queue is not hidden)."""
+        info = self.show_queue()
+        if report is None or not report.ok or not info or not info["waiting"]:
+            return
+        if self.current() != self.loaded:
+            return  # the queue sends with the saved settings, not these
+        spool = self._spool()
+
+        def done(yes: bool | None) -> None:
+            if yes and spool is not None:
+                self.app.push_screen(dialogs.QueueDialog(spool, self.loaded, flush=True),
+                                     lambda _result: self.show_queue())
+
+        n = info["waiting"]
+        self.app.push_screen(dialogs.ConfirmDialog(
+            lambda: _("Outgoing queue"),
+            lambda: _("The test mail went through and {n} mail(s) are waiting in the "
+                      "queue. Send them now?").format(n=n),
+            yes=lambda: _("Send now")), done)
 
     async def relabel(self) -> None:
         """Compose the screen again (its texts translated anew, e.g. spelled in
@@ -701,8 +777,9 @@ class MailServerScreen(Screen[None]):
 
     def action_test_mail(self) -> None:
         settings = self.current()
-        self.app.push_screen(dialogs.TestMailDialog(
-            settings, self.mailer, save_dir=self.service.path.parent))
+        dialog = dialogs.TestMailDialog(settings, self.mailer,
+                                        save_dir=self.service.path.parent)
+        self.app.push_screen(dialog, lambda _result: self._after_test_mail(dialog.report))
 
     def action_revert(self) -> None:
         if not self.dirty:
@@ -805,17 +882,19 @@ class MailServerScreen(Screen[None]):
             self.app.exit(0)
 
     def _conflict(self, settings: Settings, *, then_quit: bool) -> None:
-        edits = {k: settings.get(k) for k in self.loaded.changed_keys(settings)}
-
         def chosen(choice: str | None) -> None:
             if choice == "reload":
                 self._reload()
                 self.say(_("Reloaded {name}; your edits were dropped.").format(
                     name=self.service.path.name))
             elif choice == "apply":
-                if not self._reload():
+                try:  # the new file, with the keys edited on screen on top
+                    rebased = self.service.rebase(settings)
+                except ConfigError as err:
+                    self.say(str(err), error=True)
                     return
-                self.fill(self.loaded.with_values(edits))
+                self.loaded = self.service.settings
+                self.fill(rebased)
                 self.say(_("Your edits are now on top of the new file; review and save."))
                 self.action_save(then_quit=then_quit)
 
