@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import getpass
+import json
 import shutil
 import sys
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from config.errors import ConfigTypeError
 from config.i18n import N_, _
 from config.model import FIELDS, SECRET_KEYS, Settings, Value, parse_value
 from config.service import SettingsService
+from config.text import json_text, visible
 from config.validate import Problem
 from mailconsole.cli import (
     EXIT_FAILED,
@@ -84,19 +86,6 @@ def public_flat(settings: Settings) -> dict[str, Value]:
     }
 
 
-# What json.dumps(text, ensure_ascii=False) escapes, and how (json's
-# py_encode_basestring): without importing json (~2 ms) for `show`.
-_QUOTE = {ord(c): e for c, e in (("\\", "\\\\"), ('"', '\\"'), ("\b", "\\b"),
-                                  ("\f", "\\f"), ("\n", "\\n"), ("\r", "\\r"),
-                                  ("\t", "\\t"))}
-_QUOTE.update({i: f"\\u{i:04x}" for i in range(0x20) if i not in _QUOTE})
-# ... and what a terminal would act on besides (DEL, C1, bidi): \u escapes,
-# valid in TOML and JSON alike (config.text).
-_QUOTE.update({i: f"\\u{i:04x}" for i in (0x7f, *range(0x80, 0xa0), 0x2028, 0x2029,
-                                           *range(0x202a, 0x202f), *range(0x2066, 0x206a),
-                                           0x200e, 0x200f, 0x061c)})
-
-
 def toml_value(value: Value) -> str:
     """A TOML value as the file would hold it: strings quoted and escaped as
     ``json.dumps(value, ensure_ascii=False)`` does, plus DEL, C1 and bidi
@@ -105,7 +94,7 @@ def toml_value(value: Value) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    return '"' + value.translate(_QUOTE) + '"'
+    return json_text(json.dumps(value, ensure_ascii=False))
 
 
 def plain_value(value: Value) -> str:
@@ -177,8 +166,6 @@ def cmd_get(args: argparse.Namespace, path: str) -> int:
         raise UsageError(_("{key}: the password is never printed; 'mailconsole show' says "
                            "whether it is set").format(key=key))
     settings = load(service(path))
-    from config.text import visible
-
     print(visible(plain_value(settings.get(key))))
     return EXIT_OK
 
@@ -368,15 +355,14 @@ class Progress:
         text = f"{mark:<8}{step.title}"
         if step.status != "running":
             text += f" ({step.duration:.2f} s)"
-        for extra in (step.reply, step.detail):
+        # a failed step's detail is the failure message, printed once below it
+        for extra in (step.reply, "" if step.status == "failed" else step.detail):
             lines = extra.strip().splitlines()
             if lines:  # one line per step: a multi-line reply (EHLO) shows its first
                 text += f" — {lines[0]}" + (" …" if len(lines) > 1 else "")
         return text
 
     def on_step(self, step: Step) -> None:
-        from config.text import visible
-
         text = visible(self.line(step))  # the report is redacted; this is for the terminal
         if self.live:
             if step.status == "running":  # must fit, or \r cannot rewrite it
@@ -393,8 +379,12 @@ def failure_line(report: Report, what: str) -> str:
     f = report.failure
     if f is None:
         return _("{what} failed — run 'mailconsole test-mail' for a diagnosis").format(what=what)
-    return _("{what} failed at {step}: {cls}: {message} — {advice}").format(
-        what=what, step=f.step or "?", cls=f.cls, message=f.message, advice=f.advice)
+    # the step as the admin saw it ("TLS handshake", not "starttls"); the class
+    # name stays in --json (issue 14: no internal names in human text)
+    step = next((st.title for st in reversed(report.steps) if st.status == "failed"),
+                f.step or "?")
+    return _("{what} failed at \"{step}\": {message} — {advice}").format(
+        what=what, step=step, message=f.message, advice=f.advice)
 
 
 def cmd_test_mail(args: argparse.Namespace, path: str) -> int:
@@ -427,7 +417,8 @@ def cmd_test_mail(args: argparse.Namespace, path: str) -> int:
         for w in report.warnings:
             out(_("Warning: {warning}").format(warning=w))
     if not report.ok:
-        err(failure_line(report, _("test mail")))
+        if args.json:  # the human summary above already says it (once, issue 14)
+            err(failure_line(report, _("test mail")))
         return EXIT_FAILED
     return EXIT_OK
 
@@ -454,6 +445,9 @@ def read_message(args: argparse.Namespace) -> tuple[Any, list[str]]:
             if addr and addr not in recipients:
                 recipients.append(addr)
         del message["Bcc"]
+    if not recipients and args.from_headers:
+        raise UsageError(_("no recipients — the message has no To, Cc or Bcc address; add "
+                           "one, or pass --to ADDR"))
     if not recipients:
         raise UsageError(_("no recipients — pass --to ADDR, or -t to take them from the "
                            "To/Cc/Bcc headers"))
@@ -698,10 +692,6 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
 
 def cmd_log(args: argparse.Namespace, path: str) -> int:
     _settings, spool = _spool(path)
-    import json
-
-    from config.text import json_text
-
     records = spool.history(args.n)
     for r in records:
         if args.json:

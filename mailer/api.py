@@ -268,6 +268,11 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
     # checks only what it does not: the message, the plaintext-login policy and
     # whether the CA file can be loaded.
     problems = [p for p in validate(settings) if p.severity == "error"]
+    uses_login = smtp.authentication or mail.pop3.enabled
+    if mail.relay == "external" and uses_login and smtp.security == "none" and \
+            not smtp.allow_plaintext_auth:
+        # validate's error for this, as the mailer's own class with its advice
+        raise rec.error("plaintext_auth_refused")
     if problems:
         raise rec.error("invalid_settings", detail=str(problems[0]))
     try:
@@ -284,9 +289,6 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
         raise rec.error("invalid_address", address="", detail=str(err)) from None
     if mail.relay == "internal":
         return message
-    uses_login = smtp.authentication or mail.pop3.enabled
-    if uses_login and smtp.security == "none" and not smtp.allow_plaintext_auth:
-        raise rec.error("plaintext_auth_refused")
     if smtp.security != "none":
         try:
             tls_context(smtp.verify_certificates, smtp.ca_file)

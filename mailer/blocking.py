@@ -65,8 +65,7 @@ class _Expired(BaseException):
 
 
 class _Limit:
-    """An async context manager (contextlib.AbstractAsyncContextManager's
-    protocol, without importing contextlib)."""
+    """A deadline as an async context manager (SyncRuntime.timeout)."""
 
     def __init__(self, runtime: SyncRuntime, seconds: float) -> None:
         self.runtime, self.seconds, self.at = runtime, seconds, 0.0
@@ -217,7 +216,7 @@ class SyncWire:
 
     def _getaddrinfo(self) -> list[Any]:
         def lookup() -> list[Any]:
-            return socket.getaddrinfo(_ascii(self.host), self.port, type=socket.SOCK_STREAM,
+            return socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM,
                                       proto=socket.IPPROTO_TCP)
 
         if _is_ip(self.host):
@@ -301,7 +300,7 @@ class SyncWire:
         assert self.sock is not None
         self.runtime.check()
         try:
-            tls = ctx.wrap_socket(self.sock, server_hostname=_ascii(self.host),
+            tls = ctx.wrap_socket(self.sock, server_hostname=self.host,
                                   do_handshake_on_connect=False)
         except ssl.SSLError as exc:
             raise tls_error(self.rec, exc) from None
@@ -316,7 +315,7 @@ class SyncWire:
             except ssl.SSLWantWriteError:
                 _wait(tls, write=True, seconds=self.runtime.slice())
             except ssl.SSLCertVerificationError as exc:
-                raise cert_error(self.rec, exc) from None
+                raise cert_error(self.rec, exc, self._peer_certificate(implicit)) from None
             except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError):
                 raise handshake_lost(self.rec, "ConnectionResetError") from None
             except ssl.SSLError as exc:
@@ -332,6 +331,53 @@ class SyncWire:
             return self.sock.getsockname()[:2] if self.sock is not None else None
         except OSError:
             return None
+
+    def _peer_certificate(self, implicit: bool) -> bytes | None:
+        """The certificate the checks refused, fetched on a second connection
+        without checks (the refused handshake gives none), for the message's
+        names and dates: TLS at once, or STARTTLS (SMTP) / STLS (POP3) first.
+        At most 2 seconds; None if anything goes wrong."""
+        if self.address is None:
+            return None
+        pop3 = self.rec.context.get("protocol") == "pop3"
+        try:
+            sock = socket.create_connection(self.address, timeout=min(2.0, self.runtime.slice(2.0)))
+        except OSError:
+            return None
+        tls: ssl.SSLSocket | None = None
+        try:
+            reader = sock.makefile("rb", buffering=0)
+
+            def answer(ok: bytes) -> bool:
+                while True:
+                    line = reader.readline(MAX_LINE)
+                    if not line:
+                        return False
+                    if pop3 or line[3:4] != b"-":
+                        return line.startswith(ok)
+
+            if not implicit:
+                local = sock.getsockname()[0]
+                hello = f"EHLO {'[IPv6:' + local + ']' if ':' in local else '[' + local + ']'}"
+                steps = [(b"", b"+OK"), (b"STLS", b"+OK")] if pop3 else [
+                    (b"", b"220"), (hello.encode(), b"250"), (b"STARTTLS", b"220")]
+                for command, ok in steps:
+                    if command:
+                        sock.sendall(command + b"\r\n")
+                    if not answer(ok):
+                        return None
+            tls = probe_context().wrap_socket(sock, server_hostname=self.host or None)
+            der = tls.getpeercert(binary_form=True)
+            try:  # a polite goodbye, so the server's log shows no lost connection
+                tls.sendall(b"QUIT\r\n")
+                tls.recv(512)
+            except OSError:
+                pass
+            return der
+        except (OSError, ssl.SSLError, ValueError):
+            return None
+        finally:
+            (tls or sock).close()
 
     def certificate_summary(self) -> str:
         sock = self.sock
@@ -372,7 +418,7 @@ class SyncWire:
             if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) or \
                     time.monotonic() >= until:
                 return False
-            tls = probe_context().wrap_socket(sock, server_hostname=_ascii(self.host) or None,
+            tls = probe_context().wrap_socket(sock, server_hostname=self.host or None,
                                               do_handshake_on_connect=False)
             sock = tls
             while time.monotonic() < until:
@@ -472,14 +518,6 @@ class SyncWire:
 
     async def close(self) -> None:
         self.abort()
-
-
-def _ascii(host: str) -> str | bytes:
-    """``host`` for getaddrinfo and server_hostname: as bytes when it is ASCII
-    (what the idna codec would give for a name config.validate accepted,
-    without importing encodings.idna, stringprep and unicodedata), else as
-    str (IDNA-encoded by the socket and ssl modules)."""
-    return host.encode("ascii") if host.isascii() else host
 
 
 def _is_ip(host: str) -> bool:

@@ -215,7 +215,7 @@ class SmtpClient:
 
     async def ehlo(self, title: str) -> None:
         self.rec.start("ehlo", title)
-        name = local_name(self.wire.local_address(), getattr(self.smtp, "ehlo_name", ""))
+        name = local_name(self.wire.local_address(), self.smtp.ehlo_name)
         reply = await self.command(f"EHLO {name}")
         if reply.code != 250:
             can_helo = self.smtp.security == "none" and not self.smtp.authentication

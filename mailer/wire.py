@@ -175,8 +175,43 @@ class Line:
 
 # -- failure mapping ------------------------------------------------------------------
 
-def cert_error(rec: Recorder, exc: ssl.SSLCertVerificationError) -> MailerError:
+def certificate_details(der: bytes | None) -> str:
+    """The names a certificate is made out to and its validity, from its DER
+    form ("" if unknown): what an admin needs to read a name or date error."""
+    if not der:
+        return ""
+    try:
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+
+        cert = x509.load_der_x509_certificate(der)
+        names: list[str] = []
+        try:
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            names = [*san.get_values_for_type(x509.DNSName),
+                     *(str(ip) for ip in san.get_values_for_type(x509.IPAddress))]
+        except x509.ExtensionNotFound:
+            pass
+        if not names:
+            names = [str(a.value) for a in cert.subject.get_attributes_for_oid(
+                NameOID.COMMON_NAME)]
+        start = cert.not_valid_before_utc.strftime("%Y-%m-%d %H:%M UTC")
+        end = cert.not_valid_after_utc.strftime("%Y-%m-%d %H:%M UTC")
+    except (ImportError, ValueError):
+        return ""
+    return _("the certificate is made out to {names}, valid from {start} until {end}").format(
+        names=", ".join(names[:10]) or "?", start=start, end=end)
+
+
+def cert_error(rec: Recorder, exc: ssl.SSLCertVerificationError,
+               der: bytes | None = None) -> MailerError:
+    """The class of a certificate the checks refused; ``der`` (the peer's
+    certificate fetched on a second connection, if it could be) adds its
+    names and dates to the message."""
     detail = exc.verify_message or str(exc)
+    details = certificate_details(der)
+    if details:
+        detail += "; " + details
     rec.note(_("certificate rejected: {detail}").format(detail=detail))
     code = exc.verify_code
     if code in _EXPIRED:

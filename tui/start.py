@@ -55,8 +55,10 @@ def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = 
         except ConfigError as err:
             if early is not None:
                 early.abort()
-            print(_("mailconsole: cannot open the settings: {error}").format(error=err),
-                  file=sys.stderr)
+            from config.text import visible
+
+            print(visible(_("mailconsole: cannot open the settings: {error}").format(
+                error=err)), file=sys.stderr)
             return err.exit_code
         if early is not None:  # the file may have changed since the frame was chosen
             early.recheck(str(config_path), size=early.size, **inputs)

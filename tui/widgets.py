@@ -6,14 +6,17 @@ keystroke costs a few hundred bytes on a serial line, and none animates.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
+from rich.text import Text
 from textual import events
 from textual.message import Message
 from textual.selection import Selection
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet
 
 from config.i18n import _
+from config.text import cells
 from tui.console.compat import highlight_radio
 
 
@@ -30,15 +33,28 @@ class FieldInput(Input):
     """A one-line, compact input without cursor blink.
 
     ``example`` is shown while the field is empty as "(e.g. ...)"; any
-    ``placeholder`` is put in parentheses (:func:`placeholder_text`)."""
+    ``placeholder`` is put in parentheses (:func:`placeholder_text`).  The value
+    is drawn through config.text.cells: a control, DEL, C1 or bidi character in
+    it (a hostile config file) shows as one visible character (\u241b, \ufffd)
+    and never reaches the terminal; the value itself is unchanged."""
 
-    def __init__(self, *args, example: str = "", **kwargs) -> None:
+    def __init__(self, *args: Any, example: str = "", **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         if example:
             kwargs["placeholder"] = _("e.g. {example}").format(example=example)
         kwargs["placeholder"] = placeholder_text(kwargs.get("placeholder", ""))
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
+
+    @property
+    def _value(self) -> Text:
+        shown = cells(self.value)
+        if self.password or shown == self.value:
+            return super()._value
+        text = Text(shown, no_wrap=True, overflow="ignore", end="")
+        if self.highlighter is not None:
+            text = self.highlighter(text)
+        return text
 
 
 class PasswordInput(FieldInput):
@@ -55,7 +71,7 @@ class PasswordInput(FieldInput):
         def __repr__(self) -> str:
             return "PasswordInput.Changed(value=<redacted>)"
 
-        def __rich_repr__(self):  # type: ignore[override]
+        def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
             yield "value", "<redacted>"
 
     class Submitted(Input.Submitted, namespace="input"):
@@ -64,10 +80,10 @@ class PasswordInput(FieldInput):
         def __repr__(self) -> str:
             return "PasswordInput.Submitted(value=<redacted>)"
 
-        def __rich_repr__(self):  # type: ignore[override]
+        def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
             yield "value", "<redacted>"
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["password"] = True
         super().__init__(*args, **kwargs)
 
@@ -80,7 +96,7 @@ class PasswordInput(FieldInput):
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         return None
 
-    def __rich_repr__(self):  # type: ignore[override]
+    def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
         yield "id", self.id
         yield "password", True
 
@@ -93,20 +109,20 @@ class Tick(Checkbox):
     both states and tells them apart by colour only, which a monochrome or
     basic-mode terminal cannot show."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # Textual's name
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # Textual's name
         return "X" if self.value else " "
 
 
 class ChoiceButton(RadioButton):
     """A radio button whose dot is blank when not chosen (see :class:`Tick`)."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # Textual's name
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # Textual's name
         return "\u25cf" if self.value else " "
 
 
@@ -114,7 +130,7 @@ class Choice(RadioSet):
     """A compact radio set where the arrow keys choose at once (like a
     classic radio group), so that leaving with Tab never loses a choice."""
 
-    def __init__(self, *buttons: RadioButton, **kwargs) -> None:
+    def __init__(self, *buttons: RadioButton, **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*buttons, **kwargs)
 
@@ -155,7 +171,8 @@ class GuardedCheckbox(Tick):
     """A checkbox that may refuse to be ticked; ``guard()`` returns the reason
     (shown to the admin) or "" when ticking is allowed."""
 
-    def __init__(self, *args, guard: Callable[[], str] | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, guard: Callable[[], str] | None = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
         self.guard = guard

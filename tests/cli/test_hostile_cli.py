@@ -377,7 +377,8 @@ def test_a_hostile_ca_file_fails_the_settings_step_without_hanging(tmp_path, cap
                      "--timeout", "1"])
     out = capsys.readouterr()
     assert code == 1
-    assert "not a regular file" in out.out and "failed at settings" in out.err
+    assert "not a regular file" in out.out and "NOT delivered" in out.out
+    assert out.err == ""  # the diagnosis once, on stdout (issue 14)
 
 
 def test_the_lock_wait_is_bounded_and_names_the_holder(tmp_path, capsys, monkeypatch):

@@ -150,7 +150,7 @@ def test_a_refused_mail_is_failed_listed_retried_and_dropped(run, relay):
     relay._controller.handler.handle_RCPT = refuse
     r = run("send", "--to", "nobody@example.org", stdin=MESSAGE)
     assert r.code == 0  # accepted; the failure is reported and kept
-    assert "failed and is kept as failed" in r.err and "recipient_refused" in r.err
+    assert "failed and is kept as failed" in r.err and "refused the recipient" in r.err
     [entry] = run("queue", "list", "--json").json()
     assert entry["state"] == "failed" and entry["next_attempt"] is None
     assert entry["last_error"]["cls"] == "recipient_refused"

@@ -83,7 +83,7 @@ def test_main_screen_in_german_with_the_longest_fix_in_the_key_line(snap_compare
 def test_failed_test_mail_dialog_in_german(snap_compare, tmp_path):
     """Ctrl+T, Enter: "Testmail senden", "Empfänger  admin@customer.example",
     the steps "[ ok ] Einstellungen prüfen" ... "[FAIL] Anmelden als
-    pbx@customer.example", then "Fehlgeschlagen (auth_failed): smtp.example.com:587
+    pbx@customer.example", then "Fehlgeschlagen: smtp.example.com:587
     hat die Anmeldung abgelehnt: 535 ...", "Was tun: Prüfen Sie Benutzername und
     Passwort ...", and the buttons "Erneut (Enter)  Log (^T)  Log speichern
     Schließen (Esc)" all whole in one row."""

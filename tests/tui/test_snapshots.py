@@ -154,7 +154,8 @@ def test_test_mail_succeeded(snap_compare, tmp_path):
 
 
 def test_test_mail_failed_with_advice(snap_compare, tmp_path):
-    """Test mail failed at login: [FAIL] on the login step, "Failed (auth_failed):"
+    """Test mail failed at login: [FAIL] on the login step (without the message
+    under it: it is said once, below), "Failed:" (no internal class name, issue 14)
     with the server's reason and a "What to do:" line of advice."""
     path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
     assert snap_compare(app_for(path, FakeMailer("fail")), terminal_size=SIZE,

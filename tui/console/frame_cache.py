@@ -143,15 +143,17 @@ def cache_key(config_path: str, *, mode: str, language: str, size: tuple[int, in
               ascii_only: bool, extra: str = "") -> tuple[str, str] | None:
     """(file name, key) of the frame for these inputs; None when the config cannot
     be read (the app reports that itself)."""
+    from config.errors import ConfigError
+    from config.store import read_regular
+
     real = os.path.realpath(config_path)
-    try:
-        with open(real, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            content = sha256(fh.read()).hexdigest()
+    try:  # a regular file only, at most 1 MiB (+1): a FIFO or /dev/zero never hangs
+        raw, st = read_regular(real, real)
+        content = sha256(raw).hexdigest()
         file_state: list[Any] = [content, st.st_mode, st.st_uid]
     except FileNotFoundError:
         file_state = ["missing"]
-    except OSError:
+    except (OSError, ConfigError):
         return None
     env = sorted((k, v) for k, v in os.environ.items()
                  if k.startswith(_ENV_PREFIXES) and k not in _ENV_IGNORED)
@@ -273,7 +275,7 @@ class Prepaint:
             import termios
 
             attrs = termios.tcgetattr(0)
-            quiet = [list(a) if isinstance(a, list) else a for a in attrs]
+            quiet: list[Any] = [list(a) if isinstance(a, list) else a for a in attrs]
             quiet[3] &= ~(termios.ECHO | termios.ICANON | termios.IEXTEN)
             quiet[0] &= ~(termios.IXON | termios.IXOFF | termios.ICRNL | termios.INLCR
                           | termios.IGNCR)

@@ -26,6 +26,7 @@ def key_table() -> list[tuple[str, str]]:
         (_("Space or Enter"), _("tick a box, press a button")),
         (_("Ctrl+S"), _("save (shows the change first)")),
         (_("Ctrl+T"), _("send a test mail with the values on screen")),
+        (_("Ctrl+O"), _("the outgoing queue: send now, retry, drop")),
         (_("Ctrl+F"), _("apply the suggested fix of a warning")),
         (_("Ctrl+R"), _("revert to the file")),
         (_("Ctrl+Q, Ctrl+C"), _("quit (asks if there are unsaved changes)")),

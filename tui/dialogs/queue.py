@@ -119,7 +119,7 @@ class QueueDialog(Dialog[None]):
         index = options.highlighted
         if index is None or not self.entries or index >= len(self.entries):
             return None
-        return self.entries[index]["id"]
+        return str(self.entries[index]["id"])
 
     def say(self, text: str, *, error: bool = False) -> None:
         result = self.query_one("#result", Static)

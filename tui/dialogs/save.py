@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Label, Static
 
 from config.i18n import _
+from config.text import visible
 from tui.dialogs.base import YesNoDialog, cancel_letters, yes_letters
 
 
@@ -33,7 +34,7 @@ def diff_text(diff: str) -> Text:
             style = "cyan"
         else:
             style = ""
-        text.append(line + "\n", style=style)
+        text.append(visible(line, tab=True) + "\n", style=style)  # the file's text
     text.rstrip()
     return text
 

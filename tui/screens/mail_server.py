@@ -8,11 +8,11 @@ service (save) or the mailer (test mail).  It never opens files or sockets.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -28,7 +28,12 @@ from config.errors import (
 )
 from config.i18n import _, ascii_only
 from config.model import Settings, Value, field_help, field_short_help
+from config.service import SettingsService
+from config.text import visible
 from config.validate import Problem
+from mailer.queue import Queue
+from mailer.report import Report
+from tui import dialogs
 from tui.widgets import (
     Choice,
     ChoiceButton,
@@ -38,20 +43,6 @@ from tui.widgets import (
     Tick,
     more_sign,
 )
-
-if TYPE_CHECKING:
-    from tui import dialogs
-else:
-    class _Dialogs:
-        """``tui.dialogs``, imported when the first dialog opens (~7 ms less
-        before the first paint)."""
-
-        def __getattr__(self, name: str) -> object:
-            from tui import dialogs as module
-
-            return getattr(module, name)
-
-    dialogs = _Dialogs()
 
 # The fields on this screen, top to bottom: (key path, kind).
 # kind: "input", "password", "check", "choice:<v1>,<v2>,...", "yesno".
@@ -232,7 +223,8 @@ class MailServerScreen(Screen[None]):
         Binding("up", "app.focus_previous", show=False, priority=True),
     ]
 
-    def __init__(self, service, mailer, *, demo_note: str | None = None) -> None:
+    def __init__(self, service: SettingsService, mailer: Any, *,
+                 demo_note: str | None = None) -> None:
         super().__init__()
         self.service = service
         self.mailer = mailer
@@ -406,7 +398,7 @@ class MailServerScreen(Screen[None]):
         self.set_interval(30, self.show_queue)
 
     # -- the outgoing queue (mailer.queue) ---------------------------------------
-    def _spool(self):  # -> mailer.queue.Queue | None
+    def _spool(self) -> Queue | None:
         """The queue of the saved settings; None with a stand-in mailer (demo,
         tests) or the internal relay without any queued mail."""
         import sys
@@ -417,12 +409,12 @@ class MailServerScreen(Screen[None]):
 
         return queue.for_settings(self.loaded)
 
-    def show_queue(self) -> dict | None:
+    def show_queue(self) -> dict[str, Any] | None:
         """The queue's line under the test-mail button: N waiting, N failed, the
         oldest, the last error with its advice (hidden while the queue is empty)."""
         line = self.query_one("#queue-line", ProblemLine)
         spool = self._spool()
-        info = None
+        info: dict[str, Any] | None = None
         if spool is not None and spool.exists():
             try:
                 info = spool.summary()
@@ -450,12 +442,21 @@ class MailServerScreen(Screen[None]):
             self.say(_("With the internal mail server the local mail system queues the "
                        "mail; mailconsole keeps no queue of its own."))
             return
-        self.app.push_screen(dialogs.QueueDialog(spool, self.loaded),
-                             lambda _result: self.show_queue())
+        self.app.push_screen(dialogs.QueueDialog(spool, self.loaded), self._queue_closed)
 
-    def _after_test_mail(self, report) -> None:
+    def _queue_closed(self, _result: None) -> None:
+        self.show_queue()
+
+    def _after_test_mail(self, report: Report | None,
+                         fix: tuple[dict[str, Any], str] | None = None) -> None:
         """A test mail bypasses the queue: if it worked while mail is waiting, the
-        waiting mail can go now too (and a stuck queue is not hidden)."""
+        waiting mail can go now too (and a stuck queue is not hidden).  After a
+        failure closed with Ctrl+F, its one-key fix goes into the form."""
+        if fix is not None:
+            values, label = fix
+            self.fill(self.current().with_values(values))
+            self.say(_("Applied: {label}").format(label=_(label)))
+            return
         info = self.show_queue()
         if report is None or not report.ok or not info or not info["waiting"]:
             return
@@ -466,7 +467,7 @@ class MailServerScreen(Screen[None]):
         def done(yes: bool | None) -> None:
             if yes and spool is not None:
                 self.app.push_screen(dialogs.QueueDialog(spool, self.loaded, flush=True),
-                                     lambda _result: self.show_queue())
+                                     self._queue_closed)
 
         n = info["waiting"]
         self.app.push_screen(dialogs.ConfirmDialog(
@@ -603,7 +604,7 @@ class MailServerScreen(Screen[None]):
                 text.append(_("Warning:") + " ", style="bold")
             if with_key and p.key:
                 text.append(f"{labels().get(p.key, p.key)}: ")
-            text.append(p.message)
+            text.append(visible(p.message))  # it may quote a value
             if p.fix and p.fix_label:
                 text.append("  " + _("[Ctrl+F: {label}]").format(label=p.fix_label),
                             style="bold")
@@ -614,7 +615,7 @@ class MailServerScreen(Screen[None]):
     def _show_title(self, settings: Settings) -> None:
         text = Text()
         text.append(_("Admin > Server > Mail-Server"), style="bold")
-        text.append("    " + self.service.path.name)
+        text.append("    " + visible(self.service.path.name))
         if settings != self.loaded:
             text.append("  " + _("[modified]"), style="bold")
         self.query_one("#title", Static).update(text)
@@ -662,7 +663,7 @@ class MailServerScreen(Screen[None]):
         It belongs to the values on screen now: the next change to the form
         clears it."""
         status = self.query_one("#status", Static)
-        status.update(fit(Text(message), self.app.size.width - 2, 3))
+        status.update(fit(Text(visible(message)), self.app.size.width - 2, 3))  # may quote a value
         status.set_class(error, "-error")
         self._status_for = self._shown if message else None
 
@@ -670,7 +671,7 @@ class MailServerScreen(Screen[None]):
     @on(Input.Changed)
     @on(Checkbox.Changed)
     @on(RadioSet.Changed)
-    def _changed(self, event) -> None:
+    def _changed(self, event: Input.Changed | Checkbox.Changed | RadioSet.Changed) -> None:
         if self._filling:
             return
         sender = getattr(event, "radio_set", None) or getattr(event, "checkbox", None) \
@@ -697,7 +698,7 @@ class MailServerScreen(Screen[None]):
                      "is set to no (it is the alternative login).")
         return ""
 
-    def on_descendant_focus(self, event) -> None:
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self._show_help(event.widget)
         self._show_keys()
 
@@ -778,8 +779,10 @@ class MailServerScreen(Screen[None]):
     def action_test_mail(self) -> None:
         settings = self.current()
         dialog = dialogs.TestMailDialog(settings, self.mailer,
-                                        save_dir=self.service.path.parent)
-        self.app.push_screen(dialog, lambda _result: self._after_test_mail(dialog.report))
+                                        save_dir=self.service.path.parent,
+                                        config_path=self.service.path)
+        self.app.push_screen(dialog, lambda _result: self._after_test_mail(
+            dialog.report, dialog.fix))
 
     def action_revert(self) -> None:
         if not self.dirty:
