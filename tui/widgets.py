@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import events
 from textual.message import Message
 from textual.selection import Selection
+from textual.widget import Widget
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet
 
 from config.i18n import _
@@ -201,7 +202,7 @@ class GuardedCheckbox(Tick):
             self.reason = reason
 
 
-def more_sign(scroll) -> str:
+def more_sign(scroll: Widget) -> str:
     """ "^ more above" / "v more below" for a scrolling container, in words: a
     scrollbar alone is invisible without colour."""
     signs = []

@@ -110,9 +110,9 @@ class Dialog(ModalScreen[R], Generic[R]):
         """Ctrl+C: whatever Esc does in this dialog."""
         active = self.active_bindings.get("escape")
         if active is not None:
-            await active.node.run_action(active.binding.action)
+            await self.app.run_action(active.binding.action, active.node)
             return
-        self.dismiss(None)  # type: ignore[arg-type]
+        self.dismiss()
 
     async def relabel(self) -> None:
         """Compose the dialog again with its texts translated anew (the F2

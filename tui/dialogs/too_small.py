@@ -5,6 +5,7 @@ the form needs (``MIN_SIZE``); it goes away by itself when the terminal grows.
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -41,7 +42,7 @@ class TooSmallScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.show(*self.app.size)
 
-    def on_resize(self, event) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self.show(*event.size)
 
     def show(self, width: int, height: int) -> None:
