@@ -238,3 +238,24 @@ async def test_save_transcript_in_the_dialog_refuses_the_config_and_asks_before_
         await pilot.pause()
         assert (tmp_path / "t.txt").read_text().startswith("*: connected")
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
+def test_the_screen_with_a_fifo_or_dev_zero_as_config_ends_with_exit_3(tmp_path, kind):
+    """The frame-cache key and the store read regular files only: no hang, no
+    endless read (the timeout is generous; it finishes in about a second)."""
+    path = tmp_path / "mail.toml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mailconsole", "--config", str(path)],
+                              stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=ROOT,
+                              env=cli_env(TERM="xterm"), timeout=60)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert proc.returncode == 3, proc.stderr
+    assert b"not a regular file" in proc.stderr

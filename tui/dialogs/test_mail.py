@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -37,7 +38,7 @@ STATUS_MARK = {
     "running": "[....]",
     "ok": "[ ok ]",
     "failed": "[FAIL]",
-    "skipped": "[skip]",
+    "skipped": "[ -- ]",  # no English word: the same in every language
     "warning": "[warn]",
 }
 
@@ -52,6 +53,7 @@ class TestMailDialog(Dialog[None]):
     BINDINGS = [
         Binding("escape", "cancel_or_close", "Cancel"),
         Binding("ctrl+t", "transcript", "Transcript", priority=True),
+        Binding("ctrl+f", "fix", "Apply fix", priority=True),
     ]
 
     def __init__(self, settings: Settings, mailer: Any, *, save_dir: Path,
@@ -67,6 +69,9 @@ class TestMailDialog(Dialog[None]):
         # the cancel event of the send under way (the mailer's cancel argument)
         self.cancel_event: threading.Event | None = None
         self.sent_once = False  # a send finished (the buttons say Resend / Close)
+        # set by Ctrl+F: the one-key fix of the failure (mailer.diagnosis.FIXES),
+        # which the screen applies to the form when the dialog closes
+        self.fix: tuple[dict[str, Any], str] | None = None
         self._result_text: Callable[[], Text] | None = None
         self._result_error = False
 
@@ -76,7 +81,7 @@ class TestMailDialog(Dialog[None]):
             with Horizontal(classes="field"):
                 yield Label(_("Recipient"), classes="label", id="recipient-label")
                 yield FieldInput(self.settings.mail.test_recipient, id="recipient",
-                                 placeholder="admin@example.com")
+                                 example="admin@example.com")
             with VerticalScroll(classes="steps"):
                 yield Static(id="steps")
             yield Static(id="result")
@@ -190,17 +195,21 @@ class TestMailDialog(Dialog[None]):
         self._render_steps()
 
     def _render_steps(self) -> None:
-        text = Text()
+        # Two columns, so that a wrapped title or detail keeps its indent under
+        # the title.
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True)
+        table.add_column()
         for step in self.steps:
             status = getattr(step, "status", "running")
             mark = STATUS_MARK.get(status, f"[{status[:4]:^4}]")
             style = {"ok": "green", "failed": "bold red", "warning": "yellow"}.get(status, "")
-            text.append(mark, style=style)
-            text.append(" " + visible(step.title) + "\n")
-            if step.detail:
-                text.append("       " + visible(step.detail) + "\n", style="dim")
-        text.rstrip()
-        self.query_one("#steps", Static).update(text)
+            line = Text(visible(step.title))
+            # a failed step's detail is the failure message, shown once below
+            if step.detail and status != "failed":
+                line.append("\n" + visible(step.detail), style="dim")
+            table.add_row(Text(mark, style=style), line)
+        self.query_one("#steps", Static).update(table)
         self.query_one(".steps", VerticalScroll).scroll_end(animate=False)
 
     def _finished(self, report: Report, *, cancelled: bool = False) -> None:
@@ -238,14 +247,26 @@ class TestMailDialog(Dialog[None]):
             for w in report.warnings:
                 text.append("\n" + _("Warning:") + " " + visible(w))
         else:
-            f = report.failure
-            cls = f.cls if f else "unknown"
-            text.append(_("Failed ({cls}):").format(cls=cls) + " ", style="bold")
+            f = report.failure  # the class name stays in --json, not on screen
+            text.append(_("Failed:") + " ", style="bold")
             text.append(visible(f.message) if f else _("the mail was not sent."))
             if f and f.advice:
                 text.append("\n" + _("What to do:") + " ", style="bold")
                 text.append(visible(f.advice))
+            fix = _failure_fix(report)
+            if fix is not None:
+                text.append("  " + _("[Ctrl+F: {label}]").format(label=_(fix[1])),
+                            style="bold")
         return text
+
+    def action_fix(self) -> None:
+        """Ctrl+F after a failure with an obvious fix ("use STARTTLS",
+        "authentication: no", "choose TLS"): close and let the screen apply it."""
+        fix = _failure_fix(self.report) if not self._sending() else None
+        if fix is None:
+            return
+        self.fix = fix
+        self.dismiss(None)
 
     def _result(self, make: Callable[[], Text], *, error: bool = False) -> None:
         """Show ``make()`` as the result (kept, to translate it anew on relabel)."""
@@ -323,3 +344,12 @@ class TestMailDialog(Dialog[None]):
         self.app.push_screen(AskPathDialog(
             lambda: _("Save the transcript (the password is never in it) to:"),
             str(self.save_dir / "test-mail-transcript.txt")), chosen)
+
+
+def _failure_fix(report: Report | None) -> tuple[dict[str, Any], str] | None:
+    """The one-key fix of the report's failure class, if it has one."""
+    from mailer.diagnosis import FIXES
+
+    if report is None or report.ok or report.failure is None:
+        return None
+    return FIXES.get(report.failure.cls)
