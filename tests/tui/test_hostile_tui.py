@@ -259,3 +259,31 @@ def test_the_screen_with_a_fifo_or_dev_zero_as_config_ends_with_exit_3(tmp_path,
         os.close(master)
     assert proc.returncode == 3, proc.stderr
     assert b"not a regular file" in proc.stderr
+
+
+@pytest.mark.parametrize("password", ["Ж", "Жq€ß"])
+@pytest.mark.parametrize("layout", ['[mail.smtp]\n"password" = "{v}"\n',
+                                    '[mail.smtp]\npassword = """\n{v}"""\n',
+                                    '[mail]\nsmtp = {{ "password" = "{v}", username = "u" }}\n'])
+def test_the_save_dialog_diff_never_shows_a_quoted_or_multi_line_password(
+        tmp_path, password, layout):
+    escaped = password.replace(password[0], f"\\u{ord(password[0]):04X}")
+    path = tmp_path / "mail.toml"
+    path.write_text('[appliance]\ndeployment = "on-premises"\n' + layout.format(v=escaped),
+                    encoding="utf-8")
+
+    async def body() -> str:
+        app = app_for(path)
+        async with app.run_test(size=(100, 40)) as pilot:
+            screen(app).query_one("#f-mail-sender_name").value = "Changed PBX"
+            await pilot.pause()
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert isinstance(app.screen, SaveDialog)
+            text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+            return text + app.export_screenshot()
+
+    shown = asyncio.run(body())
+    assert "Changed PBX" in shown  # the diff is on screen
+    for form in (password, escaped, escaped.lower()):
+        assert form not in shown
