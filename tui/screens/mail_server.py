@@ -28,7 +28,7 @@ from config.errors import (
     ConfigInvalidError,
 )
 from config.i18n import _, ascii_only
-from config.model import Settings, Value, field_help, field_short_help
+from config.model import SECRET_KEYS, Settings, Value, field_help, field_short_help
 from config.service import SettingsService
 from config.text import visible
 from config.validate import Problem
@@ -135,14 +135,14 @@ def shown_value(key: str, value: Value) -> str:
 
 def describe_changes(old: Settings, new: Settings) -> list[tuple[str, str, str]]:
     """(label, old, new) per changed setting, in the form's order, in the
-    screen's words; a changed password is ("Password", "", "changed")."""
+    screen's words; a changed secret is ("Password", "", "changed")."""
     lab = labels()
     keys = old.changed_keys(new)
     keys.sort(key=lambda k: FORM_KEYS.index(k) if k in FORM_KEYS else len(FORM_KEYS))
     out = []
     for key in keys:
         before, after = old.get(key), new.get(key)
-        if key == "mail.smtp.password":
+        if key in SECRET_KEYS:  # the password, the OAuth2 client secret: never shown
             word = _("removed") if not after else _("set") if not before else _("changed")
             out.append((lab[key], "", word))
         else:
