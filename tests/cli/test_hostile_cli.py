@@ -384,7 +384,8 @@ def test_a_hostile_ca_file_fails_the_settings_step_without_hanging(tmp_path, cap
 def test_the_lock_wait_is_bounded_and_names_the_holder(tmp_path, capsys, monkeypatch):
     cfg = tmp_path / "mail.toml"
     cfg.write_text('[mail]\nhtml = true\n')
-    holder = subprocess.Popen(["flock", str(cfg) + ".lock", "sleep", "30"])
+    holder = subprocess.Popen(["flock", str(cfg) + ".lock", "sleep", "30"],
+                              start_new_session=True)  # flock and its sleep: one group
     try:
         lock = Path(str(cfg) + ".lock")
         for _ in range(200):  # until flock holds it
@@ -396,7 +397,7 @@ def test_the_lock_wait_is_bounded_and_names_the_holder(tmp_path, capsys, monkeyp
             code = main(["--config", str(cfg), "set", "mail.html=false"])
         err = capsys.readouterr().err
     finally:
-        holder.kill()
+        os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
     assert code == 6, err
     assert f"pid {holder.pid}, flock" in err and "nothing was written" in err
