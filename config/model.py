@@ -150,6 +150,14 @@ FIELDS: dict[str, Field] = {
             short=N_("Allow the login over an unencrypted link (trusted links only)."),
         ),
         Field(
+            "mail.smtp.ehlo_name", str, "",
+            N_("The name the appliance introduces itself with (EHLO). Empty: the host "
+               "name if it is fully qualified, else the appliance's address in brackets, "
+               "as RFC 5321 asks. Set a fully-qualified name such as pbx.example.com if the "
+               "server wants one (Postfix: reject_non_fqdn_helo_hostname)."),
+            short=N_("Empty: automatic; else a full name such as pbx.example.com."),
+        ),
+        Field(
             "mail.smtp.timeout", int, 15,
             N_("Seconds allowed for the whole conversation with the server."),
             minimum=1, maximum=600,
@@ -308,6 +316,7 @@ class Smtp:
     username: str = ""
     password: str = ""
     allow_plaintext_auth: bool = False
+    ehlo_name: str = ""
     timeout: int = 15
     oauth2: OAuth2 = field(default_factory=OAuth2)
 

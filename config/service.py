@@ -33,7 +33,8 @@ Additions (same module, also public):
     svc.update(callable)                  # update also takes f(current Settings) -> values,
                                           # called under the lock (read-modify-write)
     svc.apply_toml(text, check=..., source="FILE")   # source names the input in errors
-    default_config_path() -> Path         # $MAILCONSOLE_CONFIG or /etc/mailconsole/mail.toml
+    DEFAULT_PATH                          # Path("/etc/mailconsole/mail.toml"), the one default
+    default_config_path() -> Path         # $MAILCONSOLE_CONFIG or DEFAULT_PATH
 
 Notes: for a missing file, saving writes the commented template (with the
 given values), so ``diff`` shows the whole new file and ``save`` returns True

@@ -1,4 +1,4 @@
-"""Text that comes from data, made safe for a terminal (issue 12).
+"""Text that comes from data, made safe for a terminal.
 
 Every string that comes from data -- config values, file content and file
 names, server replies, exception texts, the transcript -- passes through
@@ -80,3 +80,22 @@ def has_encoded_word(text: str) -> bool:
     user text with one is refused (docs/mailer.md)."""
     start = text.find("=?")
     return start >= 0 and text.find("?=", start + 2) >= 0
+
+
+def _picture(code: int) -> str:
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures: ␀ ... ␛ ... ␟
+    if code == 0x7F:
+        return "\u2421"            # ␡
+    return "\ufffd"                # C1, separators, bidi: �
+
+
+_CELLS: dict[int, str] = {c: _picture(c) for c in (*_UNSAFE, 0x09, 0x0A)}
+
+
+def cells(text: str) -> str:
+    """``text`` with every character :func:`visible` escapes (TAB and LF too)
+    replaced by ONE visible character (a Control Picture such as ␛, or �):
+    for an editable field, where each character must stay one cell so that
+    the cursor stays where the user thinks it is."""
+    return str(text).translate(_CELLS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import getpass
+import json
 import shutil
 import sys
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from config.errors import ConfigTypeError
 from config.i18n import N_, _
 from config.model import FIELDS, SECRET_KEYS, Settings, Value, parse_value
 from config.service import SettingsService
+from config.text import json_text, visible
 from config.validate import Problem
 from mailconsole.cli import (
     EXIT_FAILED,
@@ -84,19 +86,6 @@ def public_flat(settings: Settings) -> dict[str, Value]:
     }
 
 
-# What json.dumps(text, ensure_ascii=False) escapes, and how (json's
-# py_encode_basestring): without importing json (~2 ms) for `show`.
-_QUOTE = {ord(c): e for c, e in (("\\", "\\\\"), ('"', '\\"'), ("\b", "\\b"),
-                                  ("\f", "\\f"), ("\n", "\\n"), ("\r", "\\r"),
-                                  ("\t", "\\t"))}
-_QUOTE.update({i: f"\\u{i:04x}" for i in range(0x20) if i not in _QUOTE})
-# ... and what a terminal would act on besides (DEL, C1, bidi): \u escapes,
-# valid in TOML and JSON alike (config.text).
-_QUOTE.update({i: f"\\u{i:04x}" for i in (0x7f, *range(0x80, 0xa0), 0x2028, 0x2029,
-                                           *range(0x202a, 0x202f), *range(0x2066, 0x206a),
-                                           0x200e, 0x200f, 0x061c)})
-
-
 def toml_value(value: Value) -> str:
     """A TOML value as the file would hold it: strings quoted and escaped as
     ``json.dumps(value, ensure_ascii=False)`` does, plus DEL, C1 and bidi
@@ -105,7 +94,7 @@ def toml_value(value: Value) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    return '"' + value.translate(_QUOTE) + '"'
+    return json_text(json.dumps(value, ensure_ascii=False))
 
 
 def plain_value(value: Value) -> str:
@@ -177,8 +166,6 @@ def cmd_get(args: argparse.Namespace, path: str) -> int:
         raise UsageError(_("{key}: the password is never printed; 'mailconsole show' says "
                            "whether it is set").format(key=key))
     settings = load(service(path))
-    from config.text import visible
-
     print(visible(plain_value(settings.get(key))))
     return EXIT_OK
 
@@ -368,15 +355,14 @@ class Progress:
         text = f"{mark:<8}{step.title}"
         if step.status != "running":
             text += f" ({step.duration:.2f} s)"
-        for extra in (step.reply, step.detail):
+        # a failed step's detail is the failure message, printed once below it
+        for extra in (step.reply, "" if step.status == "failed" else step.detail):
             lines = extra.strip().splitlines()
             if lines:  # one line per step: a multi-line reply (EHLO) shows its first
                 text += f" — {lines[0]}" + (" …" if len(lines) > 1 else "")
         return text
 
     def on_step(self, step: Step) -> None:
-        from config.text import visible
-
         text = visible(self.line(step))  # the report is redacted; this is for the terminal
         if self.live:
             if step.status == "running":  # must fit, or \r cannot rewrite it
@@ -393,8 +379,12 @@ def failure_line(report: Report, what: str) -> str:
     f = report.failure
     if f is None:
         return _("{what} failed — run 'mailconsole test-mail' for a diagnosis").format(what=what)
-    return _("{what} failed at {step}: {cls}: {message} — {advice}").format(
-        what=what, step=f.step or "?", cls=f.cls, message=f.message, advice=f.advice)
+    # the step as the admin saw it ("TLS handshake", not "starttls"); the class
+    # name stays in --json (issue 14: no internal names in human text)
+    step = next((st.title for st in reversed(report.steps) if st.status == "failed"),
+                f.step or "?")
+    return _("{what} failed at \"{step}\": {message} — {advice}").format(
+        what=what, step=step, message=f.message, advice=f.advice)
 
 
 def cmd_test_mail(args: argparse.Namespace, path: str) -> int:
@@ -427,7 +417,8 @@ def cmd_test_mail(args: argparse.Namespace, path: str) -> int:
         for w in report.warnings:
             out(_("Warning: {warning}").format(warning=w))
     if not report.ok:
-        err(failure_line(report, _("test mail")))
+        if args.json:  # the human summary above already says it (once, issue 14)
+            err(failure_line(report, _("test mail")))
         return EXIT_FAILED
     return EXIT_OK
 
@@ -454,6 +445,9 @@ def read_message(args: argparse.Namespace) -> tuple[Any, list[str]]:
             if addr and addr not in recipients:
                 recipients.append(addr)
         del message["Bcc"]
+    if not recipients and args.from_headers:
+        raise UsageError(_("no recipients — the message has no To, Cc or Bcc address; add "
+                           "one, or pass --to ADDR"))
     if not recipients:
         raise UsageError(_("no recipients — pass --to ADDR, or -t to take them from the "
                            "To/Cc/Bcc headers"))
@@ -462,8 +456,23 @@ def read_message(args: argparse.Namespace) -> tuple[Any, list[str]]:
 
 def cmd_send(args: argparse.Namespace, path: str) -> int:
     message, recipients = read_message(args)
-    settings = load(service(path))
+    settings = load_for_sending(path)
     return submit(settings, message, recipients, queue_only=args.queue_only)
+
+
+def load_for_sending(path: str) -> Settings | None:
+    """The settings, or None if this user may not read them (the file holds the
+    password: 0600): the mail is then queued without them (``submit``)."""
+    from config.errors import ConfigError
+
+    try:
+        return load(service(path))
+    except PermissionError:
+        return None
+    except ConfigError as exc:  # config.store says "cannot be read: permission denied"
+        if isinstance(exc.__context__, PermissionError):
+            return None
+        raise
 
 
 # sysexits.h, for callers of `send` and `sendmail` that keep a mail we refused
@@ -473,13 +482,18 @@ EX_NOUSER = 67       # a recipient address can never be sent to
 EX_TEMPFAIL = 75     # not even queued: keep the mail and try again later
 
 
-def submit(settings: Settings, message: Any, recipients: list[str], *,
+def submit(settings: Settings | None, message: Any, recipients: list[str], *,
            sender: str | None = None, sender_name: str | None = None,
            queue_only: bool = False) -> int:
     """Accept ``message`` into the queue (exit 0), then try to deliver it at once.
-    With the internal relay: hand it to the local sendmail (which queues)."""
+    With the internal relay: hand it to the local sendmail (which queues).
+    Without settings (a caller that may not read them): queue it in the default
+    spool as far as it can be made ready; the runner completes the From header
+    and the sender from its settings and sends it (no attempt here)."""
     from mailer.message import AddressError, check_address, message_bytes, prepare_for_sending
 
+    if settings is None:
+        return _submit_unprepared(message, recipients, sender=sender, sender_name=sender_name)
     if settings.mail.relay == "internal":
         from mailer import send
 
@@ -540,6 +554,46 @@ def submit(settings: Settings, message: Any, recipients: list[str], *,
     return EXIT_OK
 
 
+def _submit_unprepared(message: Any, recipients: list[str], *, sender: str | None,
+                       sender_name: str | None) -> int:
+    import os
+
+    from config.model import FIELDS
+    from mailer import queue
+    from mailer.message import AddressError, check_address, check_text, message_bytes
+
+    try:
+        envelope_sender = check_address(sender) if sender else ""
+        if sender_name:
+            check_text(sender_name, _("The sender name"))
+    except AddressError as exc:
+        raise CommandFailed(_("the sender {address!r} is not valid: {reason} — nothing was "
+                              "queued").format(address=exc.value, reason=exc.reason),
+                            EX_DATAERR) from None
+    try:
+        rcpts = [check_address(r) for r in recipients]
+    except AddressError as exc:
+        raise CommandFailed(_("the recipient {address!r} is not valid: {reason} — nothing "
+                              "was queued").format(address=exc.value, reason=exc.reason),
+                            EX_NOUSER) from None
+    try:
+        data, needs_from = queue.prepare_without_settings(message)
+        data = message_bytes(data)
+    except (AddressError, ValueError, TypeError) as exc:
+        raise CommandFailed(_("the message cannot be sent: {reason} — nothing was queued")
+                            .format(reason=exc), EX_DATAERR) from None
+    root = os.environ.get(queue.SPOOL_ENV) or str(FIELDS["queue.dir"].default)
+    try:
+        queue.Queue(root).accept(envelope_sender, rcpts, data, needs_from=needs_from,
+                                 sender_name=sender_name)
+    except queue.AcceptError as exc:
+        err(_("{path}: {problem} — the mail was NOT queued; free disk space or fix the "
+              "spool directory's permissions (queue.dir)").format(
+                  path=exc.path, problem=exc.error.strerror or exc.error))
+        return EX_TEMPFAIL
+    return EXIT_OK
+
+
 def _sysexit(cls: str) -> int:
     if cls in ("recipient_refused", "invalid_address"):
         return EX_NOUSER
@@ -583,8 +637,7 @@ def cmd_sendmail(args: argparse.Namespace, path: str) -> int:
         raise CommandFailed(_("no recipients — give them as arguments, or -t to take them "
                               "from the To/Cc/Bcc headers; nothing was queued"),
                             EX_DATAERR if args.from_headers else EX_USAGE)
-    settings = load(service(path))
-    return submit(settings, message, recipients, sender=args.sender,
+    return submit(load_for_sending(path), message, recipients, sender=args.sender,
                   sender_name=args.full_name)
 
 
@@ -645,7 +698,7 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
             raise CommandFailed(_("{id}: no such mail in the queue ('mailconsole queue list' "
                                   "shows them)").format(id=args.id))
         _meta, data = read
-        head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+        head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace").replace("\r\n", "\n")
         lines = [
             f"id:           {e['id']}",
             f"state:        {e['state']}",
@@ -698,10 +751,6 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
 
 def cmd_log(args: argparse.Namespace, path: str) -> int:
     _settings, spool = _spool(path)
-    import json
-
-    from config.text import json_text
-
     records = spool.history(args.n)
     for r in records:
         if args.json:

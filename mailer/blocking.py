@@ -1,9 +1,8 @@
 """The transport: :class:`SyncWire` on plain sockets and :class:`SyncRuntime`,
 for ``send``/``send_test_mail`` without an event loop.
 
-The conversation code (mailer.smtp, mailer.pop3, mailer.relay) is written as
-coroutines; with this transport none of them ever suspends, so
-:func:`drive` runs one to completion with a single ``send(None)``.  Timing is
+The conversation code (mailer.smtp, mailer.pop3, mailer.relay) calls the wire
+and the runtime of this module directly, in the calling thread.  Timing is
 by ``time.monotonic``: one overall deadline (``mail.smtp.timeout``, plus the
 nested short limits such as QUIT's 2 s) and every blocking call waits in
 slices of at most :data:`SLICE` seconds, checking the cancel event between
@@ -19,9 +18,9 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from config.i18n import _
 from mailer.session import Recorder
@@ -65,32 +64,21 @@ class _Expired(BaseException):
 
 
 class _Limit:
-    """An async context manager (contextlib.AbstractAsyncContextManager's
-    protocol, without importing contextlib)."""
+    """A deadline as a context manager (SyncRuntime.timeout)."""
 
     def __init__(self, runtime: SyncRuntime, seconds: float) -> None:
         self.runtime, self.seconds, self.at = runtime, seconds, 0.0
 
-    async def __aenter__(self) -> None:
+    def __enter__(self) -> None:
         self.at = time.monotonic() + self.seconds
         self.runtime.limits.append(self)
 
-    async def __aexit__(self, et: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> bool:
+    def __exit__(self, et: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> Literal[False]:
         self.runtime.limits.remove(self)
         if isinstance(exc, _Expired) and exc.limit is self:
             raise TimeoutError from None
         return False
-
-
-def drive(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine that never suspends (the blocking transport's)."""
-    try:
-        coro.send(None)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    coro.close()
-    raise RuntimeError("a blocking send suspended; an asyncio call leaked into it")
 
 
 class SyncRuntime:
@@ -139,7 +127,7 @@ class SyncRuntime:
             wait = min(wait, min(limit.at for limit in self.limits) - time.monotonic())
         return max(wait, 0.001)
 
-    async def in_thread(self, fn: Callable[[], T]) -> T:
+    def in_thread(self, fn: Callable[[], T]) -> T:
         """Run blocking ``fn`` (an HTTPS request) in a worker thread while
         watching the deadline and the cancel event (as the name lookup does)."""
         box: dict[str, Any] = {}
@@ -158,7 +146,7 @@ class SyncRuntime:
             raise box["error"]
         return box["value"]  # type: ignore[no-any-return]
 
-    async def run_process(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
+    def run_process(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
         try:
@@ -204,7 +192,7 @@ class SyncWire:
         self._eof = False
 
     # -- connect ----------------------------------------------------------
-    async def resolve(self) -> list[tuple[str, int]]:
+    def resolve(self) -> list[tuple[str, int]]:
         self.runtime.check()
         try:
             infos = self._getaddrinfo()
@@ -217,7 +205,7 @@ class SyncWire:
 
     def _getaddrinfo(self) -> list[Any]:
         def lookup() -> list[Any]:
-            return socket.getaddrinfo(_ascii(self.host), self.port, type=socket.SOCK_STREAM,
+            return socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM,
                                       proto=socket.IPPROTO_TCP)
 
         if _is_ip(self.host):
@@ -240,7 +228,7 @@ class SyncWire:
             raise box["error"]
         return box["infos"]  # type: ignore[no-any-return]
 
-    async def connect(self, addrs: list[tuple[str, int]]) -> None:
+    def connect(self, addrs: list[tuple[str, int]]) -> None:
         last: OSError | None = None
         for ip, port in addrs:
             self.rec.note(_("connecting to {ip} port {port}").format(ip=ip, port=port))
@@ -274,7 +262,7 @@ class SyncWire:
             raise
 
     # -- TLS --------------------------------------------------------------
-    async def discard_pending(self) -> int:
+    def discard_pending(self) -> int:
         """Drop the bytes received but not yet read, including those already
         waiting in the kernel, without waiting for more; return how many.
         Called between a STARTTLS (STLS) answer and the handshake: nothing
@@ -297,11 +285,11 @@ class SyncWire:
                 dropped += len(chunk)
         return dropped
 
-    async def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None:
+    def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None:
         assert self.sock is not None
         self.runtime.check()
         try:
-            tls = ctx.wrap_socket(self.sock, server_hostname=_ascii(self.host),
+            tls = ctx.wrap_socket(self.sock, server_hostname=self.host,
                                   do_handshake_on_connect=False)
         except ssl.SSLError as exc:
             raise tls_error(self.rec, exc) from None
@@ -316,7 +304,7 @@ class SyncWire:
             except ssl.SSLWantWriteError:
                 _wait(tls, write=True, seconds=self.runtime.slice())
             except ssl.SSLCertVerificationError as exc:
-                raise cert_error(self.rec, exc) from None
+                raise cert_error(self.rec, exc, self._peer_certificate(implicit)) from None
             except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError):
                 raise handshake_lost(self.rec, "ConnectionResetError") from None
             except ssl.SSLError as exc:
@@ -333,12 +321,59 @@ class SyncWire:
         except OSError:
             return None
 
+    def _peer_certificate(self, implicit: bool) -> bytes | None:
+        """The certificate the checks refused, fetched on a second connection
+        without checks (the refused handshake gives none), for the message's
+        names and dates: TLS at once, or STARTTLS (SMTP) / STLS (POP3) first.
+        At most 2 seconds; None if anything goes wrong."""
+        if self.address is None:
+            return None
+        pop3 = self.rec.context.get("protocol") == "pop3"
+        try:
+            sock = socket.create_connection(self.address, timeout=min(2.0, self.runtime.slice(2.0)))
+        except OSError:
+            return None
+        tls: ssl.SSLSocket | None = None
+        try:
+            reader = sock.makefile("rb", buffering=0)
+
+            def answer(ok: bytes) -> bool:
+                while True:
+                    line = reader.readline(MAX_LINE)
+                    if not line:
+                        return False
+                    if pop3 or line[3:4] != b"-":
+                        return line.startswith(ok)
+
+            if not implicit:
+                local = sock.getsockname()[0]
+                hello = f"EHLO {'[IPv6:' + local + ']' if ':' in local else '[' + local + ']'}"
+                steps = [(b"", b"+OK"), (b"STLS", b"+OK")] if pop3 else [
+                    (b"", b"220"), (hello.encode(), b"250"), (b"STARTTLS", b"220")]
+                for command, ok in steps:
+                    if command:
+                        sock.sendall(command + b"\r\n")
+                    if not answer(ok):
+                        return None
+            tls = probe_context().wrap_socket(sock, server_hostname=self.host or None)
+            der = tls.getpeercert(binary_form=True)
+            try:  # a polite goodbye, so the server's log shows no lost connection
+                tls.sendall(b"QUIT\r\n")
+                tls.recv(512)
+            except OSError:
+                pass
+            return der
+        except (OSError, ssl.SSLError, ValueError):
+            return None
+        finally:
+            (tls or sock).close()
+
     def certificate_summary(self) -> str:
         sock = self.sock
         return certificate_summary(sock if isinstance(sock, ssl.SSLSocket) else None)
 
     # -- greeting probe -----------------------------------------------------
-    async def wait_data(self, seconds: float) -> bool:
+    def wait_data(self, seconds: float) -> bool:
         assert self.sock is not None
         if b"\n" in self._buf or self._eof:
             return True
@@ -350,7 +385,7 @@ class SyncWire:
             if _wait(self.sock, write=False, seconds=self.runtime.slice(min(left, 0.1))):
                 return True
 
-    async def probe_tls(self) -> bool | None:
+    def probe_tls(self) -> bool | None:
         if self.address is None:
             return False
         result = self._probe(self.address)
@@ -372,7 +407,7 @@ class SyncWire:
             if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) or \
                     time.monotonic() >= until:
                 return False
-            tls = probe_context().wrap_socket(sock, server_hostname=_ascii(self.host) or None,
+            tls = probe_context().wrap_socket(sock, server_hostname=self.host or None,
                                               do_handshake_on_connect=False)
             sock = tls
             while time.monotonic() < until:
@@ -390,7 +425,7 @@ class SyncWire:
             sock.close()
 
     # -- lines ------------------------------------------------------------
-    async def read_line(self) -> Line:
+    def read_line(self) -> Line:
         """One line, at most MAX_LINE bytes before its LF (asyncio's
         readuntil with limit=MAX_LINE, for the same replies on both paths)."""
         sock = self.sock
@@ -429,15 +464,15 @@ class SyncWire:
         else:
             self._eof = True
 
-    async def write_line(self, text: str, *, shown: str | None = None) -> None:
+    def write_line(self, text: str, *, shown: str | None = None) -> None:
         """Send ``text`` + CRLF; the transcript gets ``shown`` (or ``text``)."""
         data = command_bytes(self.rec, text)
         if shown is not None:
             self.rec.credentials_sent()
         self.rec.client(text if shown is None else shown)
-        await self.write_raw(data)
+        self.write_raw(data)
 
-    async def write_raw(self, data: bytes) -> None:
+    def write_raw(self, data: bytes) -> None:
         sock = self.sock
         assert sock is not None
         view = memoryview(data)
@@ -470,16 +505,8 @@ class SyncWire:
             except OSError:
                 pass
 
-    async def close(self) -> None:
+    def close(self) -> None:
         self.abort()
-
-
-def _ascii(host: str) -> str | bytes:
-    """``host`` for getaddrinfo and server_hostname: as bytes when it is ASCII
-    (what the idna codec would give for a name config.validate accepted,
-    without importing encodings.idna, stringprep and unicodedata), else as
-    str (IDNA-encoded by the socket and ssl modules)."""
-    return host.encode("ascii") if host.isascii() else host
 
 
 def _is_ip(host: str) -> bool:

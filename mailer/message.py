@@ -13,6 +13,7 @@ import copy
 import socket
 import time
 from collections.abc import Iterable, Sequence
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -175,13 +176,6 @@ def build_message(
         html_part.add_related(logo, maintype="image", subtype="png", cid=logo_cid,
                               filename="logo.png", disposition="inline")
     return msg
-
-
-def escape(text: str) -> str:
-    """HTML-escape text, quotes too: html.escape(text, quote=True), whose five
-    replacements these are (without importing html and html.entities)."""
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&#x27;"))
 
 
 def _branded_html(title: str, fragment: str, cid: str) -> str:

@@ -1,10 +1,9 @@
 """Server parsing, the TLS context (with the certificate classes), line caps,
 and the interface of a connection.
 
-The SMTP and POP3 conversations (mailer.smtp, mailer.pop3) are coroutines
-over a :class:`WireLike`, implemented by :mod:`mailer.blocking` on blocking
-sockets; its coroutines never suspend, so ``send``/``send_test_mail`` run the
-conversation without an event loop (and without importing asyncio).
+The SMTP and POP3 conversations (mailer.smtp, mailer.pop3) run over a
+:class:`WireLike`, implemented by :mod:`mailer.blocking` on blocking sockets in
+the calling thread (no event loop, no asyncio).
 
 This module imports ssl but neither asyncio nor the email package."""
 
@@ -14,7 +13,7 @@ import functools
 import os
 import ssl
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractContextManager
 from typing import Protocol, TypeVar
 
 from config.i18n import _
@@ -175,8 +174,43 @@ class Line:
 
 # -- failure mapping ------------------------------------------------------------------
 
-def cert_error(rec: Recorder, exc: ssl.SSLCertVerificationError) -> MailerError:
+def certificate_details(der: bytes | None) -> str:
+    """The names a certificate is made out to and its validity, from its DER
+    form ("" if unknown): what an admin needs to read a name or date error."""
+    if not der:
+        return ""
+    try:
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+
+        cert = x509.load_der_x509_certificate(der)
+        names: list[str] = []
+        try:
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            names = [*san.get_values_for_type(x509.DNSName),
+                     *(str(ip) for ip in san.get_values_for_type(x509.IPAddress))]
+        except x509.ExtensionNotFound:
+            pass
+        if not names:
+            names = [str(a.value) for a in cert.subject.get_attributes_for_oid(
+                NameOID.COMMON_NAME)]
+        start = cert.not_valid_before_utc.strftime("%Y-%m-%d %H:%M UTC")
+        end = cert.not_valid_after_utc.strftime("%Y-%m-%d %H:%M UTC")
+    except (ImportError, ValueError):
+        return ""
+    return _("the certificate is made out to {names}, valid from {start} until {end}").format(
+        names=", ".join(names[:10]) or "?", start=start, end=end)
+
+
+def cert_error(rec: Recorder, exc: ssl.SSLCertVerificationError,
+               der: bytes | None = None) -> MailerError:
+    """The class of a certificate the checks refused; ``der`` (the peer's
+    certificate fetched on a second connection, if it could be) adds its
+    names and dates to the message."""
     detail = exc.verify_message or str(exc)
+    details = certificate_details(der)
+    if details:
+        detail += "; " + details
     rec.note(_("certificate rejected: {detail}").format(detail=detail))
     code = exc.verify_code
     if code in _EXPIRED:
@@ -298,20 +332,20 @@ class WireLike(Protocol):
     address: tuple[str, int] | None
     encrypted: bool
 
-    async def resolve(self) -> list[tuple[str, int]]: ...
-    async def connect(self, addrs: list[tuple[str, int]]) -> None: ...
-    async def discard_pending(self) -> int: ...
-    async def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None: ...
+    def resolve(self) -> list[tuple[str, int]]: ...
+    def connect(self, addrs: list[tuple[str, int]]) -> None: ...
+    def discard_pending(self) -> int: ...
+    def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None: ...
     def certificate_summary(self) -> str: ...
     def local_address(self) -> tuple[str, int] | None: ...
-    async def wait_data(self, seconds: float) -> bool: ...
-    async def probe_tls(self) -> bool | None: ...
-    async def read_line(self) -> Line: ...
-    async def write_line(self, text: str, *, shown: str | None = None) -> None: ...
-    async def write_raw(self, data: bytes) -> None: ...
-    def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]: ...
+    def wait_data(self, seconds: float) -> bool: ...
+    def probe_tls(self) -> bool | None: ...
+    def read_line(self) -> Line: ...
+    def write_line(self, text: str, *, shown: str | None = None) -> None: ...
+    def write_raw(self, data: bytes) -> None: ...
+    def timeout(self, seconds: float) -> AbstractContextManager[object]: ...
     def abort(self) -> None: ...
-    async def close(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class Runtime(Protocol):
@@ -320,7 +354,7 @@ class Runtime(Protocol):
     cancelled: tuple[type[BaseException], ...]
 
     def wire(self, rec: Recorder, host: str, port: int) -> WireLike: ...
-    def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]: ...
-    async def run_process(self, argv: list[str],
+    def timeout(self, seconds: float) -> AbstractContextManager[object]: ...
+    def run_process(self, argv: list[str],
                           data: bytes) -> tuple[int | None, bytes, bytes]: ...
-    async def in_thread(self, fn: Callable[[], T]) -> T: ...
+    def in_thread(self, fn: Callable[[], T]) -> T: ...

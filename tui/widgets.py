@@ -6,24 +6,56 @@ keystroke costs a few hundred bytes on a serial line, and none animates.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
+from rich.text import Text
 from textual import events
 from textual.message import Message
 from textual.selection import Selection
+from textual.widget import Widget
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet
 
 from config.i18n import _
+from config.text import cells
 from tui.console.compat import highlight_radio
 
 
-class FieldInput(Input):
-    """A one-line, compact input without cursor blink."""
+def placeholder_text(text: str) -> str:
+    """``text`` as a placeholder: always in parentheses, so that example text
+    never reads as a value on a terminal without dim or colour (a vt100)."""
+    text = text.strip()
+    if not text or (text.startswith("(") and text.endswith(")")):
+        return text
+    return f"({text})"
 
-    def __init__(self, *args, **kwargs) -> None:
+
+class FieldInput(Input):
+    """A one-line, compact input without cursor blink.
+
+    ``example`` is shown while the field is empty as "(e.g. ...)"; any
+    ``placeholder`` is put in parentheses (:func:`placeholder_text`).  The value
+    is drawn through config.text.cells: a control, DEL, C1 or bidi character in
+    it (a hostile config file) shows as one visible character (\u241b, \ufffd)
+    and never reaches the terminal; the value itself is unchanged."""
+
+    def __init__(self, *args: Any, example: str = "", **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
+        if example:
+            kwargs["placeholder"] = _("e.g. {example}").format(example=example)
+        kwargs["placeholder"] = placeholder_text(kwargs.get("placeholder", ""))
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
+
+    @property
+    def _value(self) -> Text:
+        shown = cells(self.value)
+        if self.password or shown == self.value:
+            return super()._value
+        text = Text(shown, no_wrap=True, overflow="ignore", end="")
+        if self.highlighter is not None:
+            text = self.highlighter(text)
+        return text
 
 
 class PasswordInput(FieldInput):
@@ -40,7 +72,7 @@ class PasswordInput(FieldInput):
         def __repr__(self) -> str:
             return "PasswordInput.Changed(value=<redacted>)"
 
-        def __rich_repr__(self):  # type: ignore[override]
+        def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
             yield "value", "<redacted>"
 
     class Submitted(Input.Submitted, namespace="input"):
@@ -49,10 +81,10 @@ class PasswordInput(FieldInput):
         def __repr__(self) -> str:
             return "PasswordInput.Submitted(value=<redacted>)"
 
-        def __rich_repr__(self):  # type: ignore[override]
+        def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
             yield "value", "<redacted>"
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["password"] = True
         super().__init__(*args, **kwargs)
 
@@ -65,7 +97,7 @@ class PasswordInput(FieldInput):
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         return None
 
-    def __rich_repr__(self):  # type: ignore[override]
+    def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
         yield "id", self.id
         yield "password", True
 
@@ -78,20 +110,20 @@ class Tick(Checkbox):
     both states and tells them apart by colour only, which a monochrome or
     basic-mode terminal cannot show."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # Textual's name
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # Textual's name
         return "X" if self.value else " "
 
 
 class ChoiceButton(RadioButton):
     """A radio button whose dot is blank when not chosen (see :class:`Tick`)."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # Textual's name
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # Textual's name
         return "\u25cf" if self.value else " "
 
 
@@ -99,7 +131,7 @@ class Choice(RadioSet):
     """A compact radio set where the arrow keys choose at once (like a
     classic radio group), so that leaving with Tab never loses a choice."""
 
-    def __init__(self, *buttons: RadioButton, **kwargs) -> None:
+    def __init__(self, *buttons: RadioButton, **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*buttons, **kwargs)
 
@@ -140,7 +172,8 @@ class GuardedCheckbox(Tick):
     """A checkbox that may refuse to be ticked; ``guard()`` returns the reason
     (shown to the admin) or "" when ticking is allowed."""
 
-    def __init__(self, *args, guard: Callable[[], str] | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, guard: Callable[[], str] | None = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         super().__init__(*args, **kwargs)
         self.guard = guard
@@ -167,3 +200,14 @@ class GuardedCheckbox(Tick):
             super().__init__()
             self.checkbox = checkbox
             self.reason = reason
+
+
+def more_sign(scroll: Widget) -> str:
+    """ "^ more above" / "v more below" for a scrolling container, in words: a
+    scrollbar alone is invisible without colour."""
+    signs = []
+    if scroll.scroll_y > 0:
+        signs.append(_("^ more above"))
+    if scroll.scroll_y < scroll.max_scroll_y:
+        signs.append(_("v more below"))
+    return "  ".join(signs)

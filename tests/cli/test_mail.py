@@ -77,11 +77,13 @@ def test_a_closed_port_fails_with_class_refused_and_one_stderr_line(run, cfg):
     assert report["ok"] is False
     assert report["failure"]["cls"] == "refused"
     [line] = r.err.splitlines()
-    assert line.startswith("mailconsole: test mail failed at connect: refused: ")
-    assert " — " in line
+    assert line.startswith('mailconsole: test mail failed at "Connect to 127.0.0.1:')
+    assert " — " in line and "refused" not in line.split(":")[1]  # no class name
     text = run("test-mail", "--to", "admin@example.org")
     assert text.code == 1
     assert "NOT delivered" in text.out and "What to do:" in text.out
+    assert text.err == ""  # the diagnosis once (issue 14)
+    assert text.out.count("refused the connection") == 1
 
 
 def test_timeout_overrides_the_saved_deadline(run, cfg, fault_server):
@@ -164,7 +166,7 @@ def test_send_to_a_relay_that_is_down_is_queued_exit_0_with_one_line(run, cfg):
     r = run("send", "--to", "a@example.org", stdin=MESSAGE)
     assert r.code == 0
     assert r.err.startswith("mailconsole: mail queued as ")
-    assert "will be retried: delivery failed at connect: refused: " in r.err
+    assert 'will be retried: delivery failed at "Connect to 127.0.0.1:' in r.err
     assert r.err.count("\n") == 1
     listed = run("queue", "list", "--json").json()
     assert [e["recipients"] for e in listed] == [["a@example.org"]]
@@ -218,3 +220,11 @@ def test_on_a_terminal_each_step_is_one_live_line(cfg, outputs):
     assert proc.returncode == 1
     assert "\r\x1b[K..      Connect to 127.0.0.1:" in out
     assert "\r\x1b[KFAILED  Connect to 127.0.0.1:" in out
+
+
+def test_send_t_without_recipient_headers_says_the_message_names_none(run, cfg):
+    configure(cfg, {"mail.relay": "external", "mail.smtp.server": f"127.0.0.1:{closed_port()}",
+                    "mail.smtp.security": "none", "mail.smtp.authentication": False})
+    r = run("send", "-t", stdin=b"Subject: no recipients\r\n\r\nhi\r\n")
+    assert r.code == 2
+    assert "no To, Cc or Bcc address" in r.err and "or -t" not in r.err

@@ -296,7 +296,8 @@ def test_unknown_choices_and_out_of_range_timeouts_are_errors():
 
 
 def test_unencrypted_and_unchecked_connections_are_warnings_not_errors():
-    none = validate(external(**{"mail.smtp.security": "none", "mail.smtp.server": "mx:25"}))
+    none = validate(external(**{"mail.smtp.security": "none", "mail.smtp.server": "mx:25",
+                                "mail.smtp.authentication": False}))
     assert errors(none) == [] and "M12" in by_key(none)["mail.smtp.security"][0]
     off = validate(external(**{"mail.smtp.verify_certificates": False}))
     assert errors(off) == [] and "mail.smtp.verify_certificates" in by_key(off, "warning")
@@ -338,3 +339,31 @@ def test_no_problem_message_ever_contains_the_password():
     problems = validate(s, file_mode=0o100666)
     assert "mail.smtp.password" in by_key(problems, "error")
     assert all(SENTINEL not in str(p) and SENTINEL not in repr(p) for p in problems)
+
+
+def test_an_unencrypted_login_without_the_opt_in_is_an_error_with_its_fix():
+    """One verdict (issue 14): the mailer never sends a password unencrypted
+    without mail.smtp.allow_plaintext_auth, so validate says so too."""
+    for values in ({"mail.smtp.security": "none"},
+                   {"mail.smtp.security": "none", "mail.smtp.authentication": False,
+                    "mail.pop3.enabled": True, "mail.pop3.server": "pop.example.com"}):
+        problems = [p for p in validate(external(**values)) if p.severity == "error"]
+        assert [p.key for p in problems] == ["mail.smtp.security"], problems
+        assert problems[0].fix == {"mail.smtp.security": "starttls"}
+        assert "allow_plaintext_auth" in problems[0].message
+    opted_in = validate(external(**{"mail.smtp.security": "none",
+                                    "mail.smtp.allow_plaintext_auth": True}))
+    assert errors(opted_in) == []
+
+
+@pytest.mark.parametrize("name", ["pbx.example.com", "pbx.example.com.", "[192.0.2.1]",
+                                  "[IPv6:2001:db8::1]", "a-b.c-d.example"])
+def test_a_fully_qualified_ehlo_name_or_an_address_literal_is_valid(name):
+    assert errors(validate(external(**{"mail.smtp.ehlo_name": name}))) == []
+
+
+@pytest.mark.parametrize("name", ["vm", "pbx example.com", "[192.0.2.300]", "[2001:db8::1]",
+                                  "-x.example.com", "pbx.example.123", "pbx\r\n.example.com"])
+def test_a_bare_or_malformed_ehlo_name_is_an_error(name):
+    bad = by_key(validate(external(**{"mail.smtp.ehlo_name": name})), "error")
+    assert "mail.smtp.ehlo_name" in bad

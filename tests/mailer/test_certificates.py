@@ -5,6 +5,8 @@ through and the report says the checks were off."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mailer import send_test_mail
@@ -43,8 +45,27 @@ def test_a_bad_certificate_fails_with_its_class_and_no_credentials_leave(
     assert report.failure.step in ("starttls", "certificate")
     assert report.failure.message and report.failure.advice
     assert server.auth_attempts == [] and server.messages == []
-    assert [e.command for e in server.events if e.command != "EHLO"] == []
+    # (a second connection fetches the refused certificate for the message: it goes
+    # as far as the handshake and says QUIT, never further)
+    assert {e.command for e in server.events} <= {"EHLO", "STARTTLS", "QUIT"}
     assert_no_secret(report)
+
+
+@pytest.mark.parametrize("tls", sorted(SECURITIES))
+def test_a_refused_certificate_is_described_by_its_names_and_dates(smtp_server, tls):
+    """cert_hostname lists the names the certificate is valid for, cert_expired
+    its dates (issue 14), fetched again without checks after the refusal."""
+    server = smtp_server(tls=tls, cert="wrong_host")
+    report = send_test_mail(settings=settings_for(server), recipient=RCPT)
+    assert report.failure is not None and report.failure.cls == "cert_hostname"
+    assert "made out to wrong-host.example.invalid" in report.failure.message
+    server = smtp_server(tls=tls, cert="expired")
+    report = send_test_mail(settings=settings_for(server), recipient=RCPT)
+    assert report.failure is not None and report.failure.cls == "cert_expired"
+    assert "made out to 127.0.0.1, localhost" in report.failure.message or \
+        "made out to localhost, 127.0.0.1" in report.failure.message
+    assert re.search(r"valid from \d{4}-\d\d-\d\d \d\d:\d\d UTC until \d{4}-",
+                     report.failure.message), report.failure.message
 
 
 def test_the_system_store_alone_does_not_trust_the_test_ca(smtp_server):

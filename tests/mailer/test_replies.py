@@ -152,3 +152,38 @@ def test_advice_names_the_setting_in_the_active_language(fault_server):
         assert f'„{_("Security")}“' in report.failure.advice
     finally:
         set_language("en")
+
+
+# -- the EHLO name (RFC 5321 4.1.1.1) ----------------------------------------------
+
+def test_the_ehlo_name_is_the_setting_else_an_fqdn_else_an_address_literal(monkeypatch):
+    import socket
+
+    from mailer.smtp import local_name
+
+    assert local_name(("127.0.0.1", 5), "pbx.example.com") == "pbx.example.com"
+    monkeypatch.setattr(socket, "gethostname", lambda: "pbx.customer.example")
+    assert local_name(("127.0.0.1", 5)) == "pbx.customer.example"
+    for bare in ("vm", "localhost", "", "vm_1.example"):
+        monkeypatch.setattr(socket, "gethostname", lambda bare=bare: bare)
+        assert local_name(("127.0.0.1", 5)) == "[127.0.0.1]"
+        assert local_name(("::1", 5)) == "[IPv6:::1]"
+        assert local_name(("fe80::1%eth0", 5)) == "[IPv6:fe80::1]"
+        assert local_name(("::ffff:192.0.2.7", 5)) == "[192.0.2.7]"
+        assert local_name(None) == "localhost"
+
+
+def test_the_server_hears_the_address_literal_of_our_end(fault_server, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "vm")
+    server = fault_server()
+    report = send_test_mail(settings=settings_for(server, **{"mail.smtp.password": "pw-1234"}),
+                            recipient=RCPT)
+    assert report.ok, report.failure
+    assert server.commands[0] == "EHLO [127.0.0.1]"
+    server = fault_server()
+    report = send_test_mail(settings=settings_for(server, **{
+        "mail.smtp.password": "pw-1234", "mail.smtp.ehlo_name": "pbx.example.com"}),
+        recipient=RCPT)
+    assert report.ok and server.commands[0] == "EHLO pbx.example.com"

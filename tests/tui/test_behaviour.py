@@ -314,3 +314,34 @@ async def test_a_conflict_can_be_resolved_by_applying_the_edits_on_top(tmp_path)
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     assert data["mail"]["sender"] == "pbx@customer.example"
     assert data["mail"]["sender_name"] == "Changed Elsewhere"
+
+
+@run_async
+async def test_a_refusal_with_an_obvious_fix_is_fixed_with_ctrl_f_from_the_dialog(
+        tmp_path, fault_server):
+    """Issue 14: "530 5.7.0 Must issue a STARTTLS command first" is diagnosed as
+    such (no internal class name on screen), the dialog offers Ctrl+F "use
+    STARTTLS", and Ctrl+F closes it with Security set to STARTTLS in the form
+    (not saved: the file is unchanged)."""
+    server = fault_server(tls="starttls",
+                          replies={"MAIL": "530 5.7.0 Must issue a STARTTLS command first"})
+    path = write_config(tmp_path / "mail.toml", {
+        "mail.relay": "external", "mail.smtp.server": server.address,
+        "mail.smtp.security": "none", "mail.smtp.authentication": False,
+        "mail.test_recipient": "admin@example.org"})
+    before = path.read_bytes()
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await start_test_mail(pilot)
+        await wait_for(pilot, lambda: dialog.report is not None, timeout=10)
+        await pilot.pause()
+        text = screen_text(app)
+        assert dialog.report.failure.cls == "starttls_required"
+        assert "starttls_required" not in text and "Must issue a STARTTLS" in text
+        assert "Ctrl+F: use STARTTLS" in text
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        assert app.screen is screen(app)
+        assert screen(app).current().mail.smtp.security == "starttls"
+        assert "Applied: use STARTTLS" in screen_text(app)
+    assert path.read_bytes() == before

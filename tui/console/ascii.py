@@ -17,8 +17,13 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
+
+if TYPE_CHECKING:
+    from textual.color import Color
+    from textual.filter import LineFilter
 
 # Box drawing, blocks, arrows and symbols Textual's widgets draw.
 GLYPHS: dict[str, str] = {}
@@ -93,7 +98,7 @@ def to_ascii(text: str) -> str:
     return "".join(ascii_char(ch) for ch in text)
 
 
-def make_line_filter():  # -> textual.filter.LineFilter (imports textual lazily)
+def make_line_filter() -> LineFilter:  # (imports textual lazily)
     """A Textual LineFilter that makes every segment ASCII, widths kept."""
     from rich.segment import Segment
     from textual.filter import LineFilter
@@ -101,7 +106,7 @@ def make_line_filter():  # -> textual.filter.LineFilter (imports textual lazily)
     class AsciiLineFilter(LineFilter):
         """Map box/block glyphs and any non-ASCII character to ASCII, widths kept."""
 
-        def apply(self, segments: list[Segment], background) -> list[Segment]:
+        def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
             return [
                 seg if seg.control or seg.text.isascii()
                 else Segment(to_ascii(seg.text), seg.style, seg.control)

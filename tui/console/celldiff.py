@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 # A pen is (attribute bits, fg params, bg params); "" means the terminal default.
 Pen = tuple[int, str, str]
@@ -583,13 +584,14 @@ class WireEncoder:
         if shift > 0:
             self._move(out, 0, top)
             out.append("\x1bM" * shift)  # RI at the top margin: down
-            wire[top : bottom + 1] = [*([[BLANK] * width for _ in range(shift)]),
-                                      *wire[top : bottom + 1 - shift]]
+            blank_rows: list[list[tuple[str, Pen] | None]] = [
+                [BLANK] * width for _ in range(shift)]
+            wire[top : bottom + 1] = [*blank_rows, *wire[top : bottom + 1 - shift]]
         else:
             self._move(out, 0, bottom)
             out.append("\x1bD" * -shift)  # IND at the bottom margin: up
-            wire[top : bottom + 1] = [*wire[top - shift : bottom + 1],
-                                      *([[BLANK] * width for _ in range(-shift)])]
+            blank_rows = [[BLANK] * width for _ in range(-shift)]
+            wire[top : bottom + 1] = [*wire[top - shift : bottom + 1], *blank_rows]
         out.append("\x1b[r")  # the whole screen again (home)
         self._wire_x = self._wire_y = 0
 
@@ -599,7 +601,7 @@ class WireEncoder:
                 "x": self._wire_x, "y": self._wire_y, "visible": self._wire_cursor_visible,
                 "cursor": [self.cursor_x, self.cursor_y]}
 
-    def set_wire_state(self, state: dict) -> None:  # type: ignore[type-arg]
+    def set_wire_state(self, state: dict[str, Any]) -> None:
         """The terminal shows ``state`` (from :meth:`wire_state`); so does the app."""
         cells = state["cells"]
         self.wire = [list(row) for row in cells]
@@ -629,8 +631,8 @@ class WireEncoder:
                 continue
             # a run of blank cells up to the end of the row: erase-to-end-of-line
             tail = width
-            last = want[-1]
-            if self._erasable(last):
+            last: tuple[str, Pen] | None = want[-1]
+            if last is not None and self._erasable(last):
                 while tail > 0 and want[tail - 1] == last:
                     tail -= 1
                 if sum(1 for xx in range(tail, width) if have[xx] != last) <= 3:

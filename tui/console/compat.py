@@ -123,7 +123,7 @@ class DriverHooks:
     def mouse_reporting(self) -> bool:
         """Is mouse reporting on (``Driver._mouse``: the ``mouse`` argument, changed
         by :meth:`set_mouse_reporting`)?"""
-        return bool(self._mouse)  # type: ignore[attr-defined]
+        return bool(self._mouse)
 
     def set_mouse_reporting(self, on: bool) -> None:
         """Turn mouse reporting on or off at run time (the basic/rich switch):

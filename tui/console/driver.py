@@ -227,6 +227,8 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
 
         def _log_first_frame(self) -> None:
             path, self._startup_log = self._startup_log, None
+            if path is None:
+                return
             try:
                 with open(path, "a", encoding="utf-8") as fh:
                     fh.write(f"{time.time():.6f} first-frame held={self._encoder.hold}\n")

@@ -4,23 +4,19 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Label, Static
+from textual.widgets import Label, Static
 
 from config.i18n import _
-from tui.dialogs.base import Dialog, Words, words
+from tui.dialogs.base import Words, YesNoDialog, no_letters, words, yes_letters
 
 
-class ConfirmDialog(Dialog[bool]):
+class ConfirmDialog(YesNoDialog):
     """Yes / no question."""
 
-    BINDINGS = [
-        Binding("escape,n", "dismiss(False)", "Cancel"),
-        Binding("y", "dismiss(True)", "Yes"),
-    ]
+    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
 
     def __init__(self, title: Words, question: Words, *, yes: Words | None = None) -> None:
         super().__init__()
@@ -32,13 +28,5 @@ class ConfirmDialog(Dialog[bool]):
             yield Static(Text(words(self.question)))
             with Horizontal(classes="buttons"):
                 yes = words(self.yes) if self.yes is not None else _("Yes")
-                yield self.button(_("{label} (y)").format(label=yes), "yes")
-                yield self.button(_("Cancel (Esc)"), "no")
-
-    @on(Button.Pressed, "#yes")
-    def _yes(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#no")
-    def _no(self) -> None:
-        self.dismiss(False)
+                yield self.button(yes, "yes", letter=True, also=yes_letters())
+                yield self.button(_("Cancel (Esc)"), "no", also=no_letters())

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,15 +20,25 @@ from textual.worker import Worker
 
 from config.i18n import _
 from config.model import Settings
+from config.text import visible
+from mailer.report import Report, Step
 from tui.dialogs.base import Dialog
-from tui.dialogs.transcript import AskPathDialog, TranscriptScreen
+from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.transcript import (
+    AskPathDialog,
+    TranscriptSaveError,
+    TranscriptScreen,
+    protected_paths,
+    transcript_target,
+    write_transcript,
+)
 from tui.widgets import FieldInput
 
 STATUS_MARK = {
     "running": "[....]",
     "ok": "[ ok ]",
     "failed": "[FAIL]",
-    "skipped": "[skip]",
+    "skipped": "[ -- ]",  # no English word: the same in every language
     "warning": "[warn]",
 }
 
@@ -42,19 +53,25 @@ class TestMailDialog(Dialog[None]):
     BINDINGS = [
         Binding("escape", "cancel_or_close", "Cancel"),
         Binding("ctrl+t", "transcript", "Transcript", priority=True),
+        Binding("ctrl+f", "fix", "Apply fix", priority=True),
     ]
 
-    def __init__(self, settings: Settings, mailer, *, save_dir: Path) -> None:
+    def __init__(self, settings: Settings, mailer: Any, *, save_dir: Path,
+                 config_path: Path | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.mailer = mailer
         self.save_dir = save_dir
-        self.steps: list[Any] = []
-        self.report = None
+        self.config_path = config_path  # never written over by "Save transcript"
+        self.steps: list[Step] = []
+        self.report: Report | None = None
         self.worker: Worker[None] | None = None
         # the cancel event of the send under way (the mailer's cancel argument)
         self.cancel_event: threading.Event | None = None
         self.sent_once = False  # a send finished (the buttons say Resend / Close)
+        # set by Ctrl+F: the one-key fix of the failure (mailer.diagnosis.FIXES),
+        # which the screen applies to the form when the dialog closes
+        self.fix: tuple[dict[str, Any], str] | None = None
         self._result_text: Callable[[], Text] | None = None
         self._result_error = False
 
@@ -64,7 +81,7 @@ class TestMailDialog(Dialog[None]):
             with Horizontal(classes="field"):
                 yield Label(_("Recipient"), classes="label", id="recipient-label")
                 yield FieldInput(self.settings.mail.test_recipient, id="recipient",
-                                 placeholder="admin@example.com")
+                                 example="admin@example.com")
             with VerticalScroll(classes="steps"):
                 yield Static(id="steps")
             yield Static(id="result")
@@ -166,7 +183,7 @@ class TestMailDialog(Dialog[None]):
         if self.cancel_event is not None:
             self.cancel_event.set()  # a send under way ends with the dialog
 
-    def _step(self, step) -> None:
+    def _step(self, step: Step) -> None:
         # A step name can occur twice (EHLO again after STARTTLS): a finished
         # step is never overwritten by a later one of the same name.
         last = self.steps[-1] if self.steps else None
@@ -178,20 +195,24 @@ class TestMailDialog(Dialog[None]):
         self._render_steps()
 
     def _render_steps(self) -> None:
-        text = Text()
+        # Two columns, so that a wrapped title or detail keeps its indent under
+        # the title.
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True)
+        table.add_column()
         for step in self.steps:
             status = getattr(step, "status", "running")
             mark = STATUS_MARK.get(status, f"[{status[:4]:^4}]")
             style = {"ok": "green", "failed": "bold red", "warning": "yellow"}.get(status, "")
-            text.append(mark, style=style)
-            text.append(" " + step.title + "\n")
-            if step.detail:
-                text.append("       " + step.detail + "\n", style="dim")
-        text.rstrip()
-        self.query_one("#steps", Static).update(text)
+            line = Text(visible(step.title))
+            # a failed step's detail is the failure message, shown once below
+            if step.detail and status != "failed":
+                line.append("\n" + visible(step.detail), style="dim")
+            table.add_row(Text(mark, style=style), line)
+        self.query_one("#steps", Static).update(table)
         self.query_one(".steps", VerticalScroll).scroll_end(animate=False)
 
-    def _finished(self, report, *, cancelled: bool = False) -> None:
+    def _finished(self, report: Report, *, cancelled: bool = False) -> None:
         self.report = report
         self.sent_once = True
         self.query_one("#recipient", Input).disabled = False
@@ -215,24 +236,37 @@ class TestMailDialog(Dialog[None]):
         self.query_one("#cancel").focus()
 
     @staticmethod
-    def _report_text(report) -> Text:
+    def _report_text(report: Report) -> Text:
         text = Text()
         if report.ok:
-            text.append(_("Test mail sent to {to}.").format(to=", ".join(report.recipients)),
-                        style="bold")
+            text.append(visible(_("Test mail sent to {to}.").format(
+                to=", ".join(report.recipients))), style="bold")
             if report.queue_id:
-                text.append(" " + _("The server's queue id: {id}").format(id=report.queue_id))
+                text.append(" " + visible(_("The server's queue id: {id}").format(
+                    id=report.queue_id)))
             for w in report.warnings:
-                text.append("\n" + _("Warning:") + " " + w)
+                text.append("\n" + _("Warning:") + " " + visible(w))
         else:
-            f = report.failure
-            cls = f.cls if f else "unknown"
-            text.append(_("Failed ({cls}):").format(cls=cls) + " ", style="bold")
-            text.append(f.message if f else _("the mail was not sent."))
+            f = report.failure  # the class name stays in --json, not on screen
+            text.append(_("Failed:") + " ", style="bold")
+            text.append(visible(f.message) if f else _("the mail was not sent."))
             if f and f.advice:
                 text.append("\n" + _("What to do:") + " ", style="bold")
-                text.append(f.advice)
+                text.append(visible(f.advice))
+            fix = _failure_fix(report)
+            if fix is not None:
+                text.append("  " + _("[Ctrl+F: {label}]").format(label=_(fix[1])),
+                            style="bold")
         return text
+
+    def action_fix(self) -> None:
+        """Ctrl+F after a failure with an obvious fix ("use STARTTLS",
+        "authentication: no", "choose TLS"): close and let the screen apply it."""
+        fix = _failure_fix(self.report) if not self._sending() else None
+        if fix is None:
+            return
+        self.fix = fix
+        self.dismiss(None)
 
     def _result(self, make: Callable[[], Text], *, error: bool = False) -> None:
         """Show ``make()`` as the result (kept, to translate it anew on relabel)."""
@@ -261,18 +295,61 @@ class TestMailDialog(Dialog[None]):
         if self.report is None:
             return
 
+        protected = protected_paths(self.config_path) if self.config_path else []
+
+        def failed(reason: str) -> None:
+            self._result(lambda: Text(visible(_("Could not save the transcript: {err}").format(
+                err=reason))), error=True)
+
+        def write(target: Path, replace: bool) -> None:
+            if self.report is None:
+                return
+            try:
+                write_transcript(target, self.report.transcript_text(), protected,
+                                 replace=replace)
+            except FileExistsError:  # appeared since the check: ask
+                ask(target)
+                return
+            except TranscriptSaveError as err:
+                failed(str(err))
+                return
+            except OSError as err:
+                failed(err.strerror or str(err))
+                return
+            self.app.notify(visible(_("Transcript saved to {path}").format(path=target)))
+
+        def ask(target: Path) -> None:
+            self.app.push_screen(ConfirmDialog(
+                lambda: _("Replace the file?"),
+                lambda: visible(_("{path} exists. Replace it with the transcript?").format(
+                    path=target)), yes=lambda: _("Replace")),
+                lambda yes: write(target, True) if yes else None)
+
         def chosen(path: str | None) -> None:
             if not path or self.report is None:
                 return
+            target = Path(path).expanduser()
+            if not target.is_absolute():
+                target = self.save_dir / target
             try:
-                Path(path).write_text(self.report.transcript_text(), encoding="utf-8")
-            except OSError as err:
-                reason = err.strerror or str(err)
-                self._result(lambda: Text(_("Could not save the transcript: {err}").format(
-                    err=reason)), error=True)
+                exists = transcript_target(target, protected)
+            except TranscriptSaveError as err:
+                failed(str(err))
                 return
-            self.app.notify(_("Transcript saved to {path}").format(path=path))
+            if exists:
+                ask(target)
+            else:
+                write(target, False)
 
         self.app.push_screen(AskPathDialog(
             lambda: _("Save the transcript (the password is never in it) to:"),
             str(self.save_dir / "test-mail-transcript.txt")), chosen)
+
+
+def _failure_fix(report: Report | None) -> tuple[dict[str, Any], str] | None:
+    """The one-key fix of the report's failure class, if it has one."""
+    from mailer.diagnosis import FIXES
+
+    if report is None or report.ok or report.failure is None:
+        return None
+    return FIXES.get(report.failure.cls)
