@@ -698,7 +698,7 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
             raise CommandFailed(_("{id}: no such mail in the queue ('mailconsole queue list' "
                                   "shows them)").format(id=args.id))
         _meta, data = read
-        head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+        head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace").replace("\r\n", "\n")
         lines = [
             f"id:           {e['id']}",
             f"state:        {e['state']}",
