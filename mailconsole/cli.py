@@ -30,6 +30,7 @@ from config import errors as cerr
 from config.i18n import _, set_language
 from config.service import default_config_path
 from config.text import json_text, visible, visible_lines
+from config.validate import Problem
 
 # --- exit codes (documented in --help, docs/cli.md and the README) -----------
 EXIT_OK = 0
@@ -82,7 +83,7 @@ def holds_secret(text: str) -> bool:
 LAST_ERROR: list[str] = []
 
 
-def companion_hint(args: argparse.Namespace | None, problems: list) -> str:
+def companion_hint(args: argparse.Namespace | None, problems: list[Problem]) -> str:
     """After a `set` refused for a value it needs besides the ones given (an
     external server needs a user name and password while authentication is on):
     how to give all of them in one call."""
