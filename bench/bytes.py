@@ -46,21 +46,6 @@ SPACE = b" "
 CTRL_Q = b"\x11"
 
 
-def process_table() -> dict[int, tuple[int, str]]:
-    """Every process now: pid -> (parent pid, state letter), from /proc."""
-    table: dict[int, tuple[int, str]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as fh:
-                    stat = fh.read()
-            except OSError:
-                continue  # gone meanwhile
-            state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-            table[int(entry)] = (int(ppid), state)
-    return table
-
-
 def set_winsize(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 

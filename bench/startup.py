@@ -5,8 +5,7 @@ Starts the real ``mailconsole`` command (the console script next to the
 interpreter, ``--basic`` under TERM=vt100 and ``--rich`` under
 TERM=xterm-256color) on an 80x24 pseudo-terminal and reports the time from
 spawning the process until the first screen (the bytes containing "Sender
-address") has arrived, and the session's peak RSS (ru_maxrss).  Targets:
-<= 0.4 s and <= 45 MB.
+address") has arrived, and the session's peak RSS (ru_maxrss).
 
 Each mode runs twice per round: **cold** (no frame cache: Textual paints the first
 screen) and **cached** (the frame cache, tui/console/frame_cache.py, holds the start-up screen
@@ -22,13 +21,6 @@ no console layer) and ``python -c pass``.  The cases run interleaved, so a
 change in the machine's load hits all of them alike; byte-code caching is on
 (``PYTHONDONTWRITEBYTECODE`` removed, the tree compiled first), as in a real
 install.  The machine and its load average before and after are printed.
-
-Each mode also runs **prestarted** (cold, no frame cache): a pre-started console
-server (tui/prestart.py, ``mailconsole console-server``) on a temporary socket has
-Textual and the screens imported; the ``mailconsole`` command hands the session to
-a child forked from it.  Its peak RSS is the child's (VmHWM, which counts the pages
-shared with the server too, like the other rows) and, in brackets, what the child
-has to itself (Private_* of smaps_rollup when the screen has settled).
 
 For an A/B comparison, ``--tree DIR`` (repeatable) adds the two sessions
 run from another copy of the source tree (``PYTHONPATH=DIR``, the same venv),
@@ -114,80 +106,22 @@ def mailconsole_argv(config: Path, mode: str) -> list[str]:
     return [*command, "--config", str(config), f"--{mode}"]
 
 
-def session_env(term: str, tree: Path | None = None, cache: Path | None = None,
-                server: Server | None = None) -> dict[str, str]:
+def session_env(term: str, tree: Path | None = None,
+                cache: Path | None = None) -> dict[str, str]:
     env = B.app_env(term)
     if cache is not None:
         env["MAILCONSOLE_FRAME_CACHE"] = str(cache)
-    # only the prestarted cases use a pre-started server (never one of the machine's)
-    env["MAILCONSOLE_CONSOLE_SOCKET"] = str(server.socket) if server is not None else "off"
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a real install has its .pyc files
     if tree is not None:
         env["PYTHONPATH"] = str(tree)  # ahead of the venv's editable install
     return env
 
 
-class Server:
-    """``mailconsole console-server`` on a temporary socket (the prestarted cases)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.socket = directory / "run" / "console.sock"
-        self.start()
-
-    def restart(self) -> None:
-        self.proc.wait(10)
-        self.start()
-
-    def start(self) -> None:
-        env = session_env("vt100")
-        env.pop("MAILCONSOLE_CONSOLE_SOCKET")
-        self.proc = subprocess.Popen(
-            [str(B.PYTHON), "-m", "mailconsole", "console-server", "--socket",
-             str(self.socket)], env=env, cwd=str(B.REPO), stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while not self.socket.exists():
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("the console server did not start")
-            time.sleep(0.05)
-
-    def child(self) -> int | None:
-        """The session forked from the server (None: there is none)."""
-        for pid, (ppid, state) in B.process_table().items():
-            if ppid == self.proc.pid and state != "Z":
-                return pid
-        return None
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
-def _memory_mb(pid: int) -> tuple[float, float]:
-    """(VmHWM, private memory) of a running process, in MB."""
-    hwm = private = float("nan")
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            hwm = int(line.split()[1]) / 1024
-    kb = [int(line.split()[1]) for line in
-          Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-          if line.startswith(("Private_Clean:", "Private_Dirty:"))]
-    if kb:
-        private = sum(kb) / 1024
-    return hwm, private
-
-
-PRIVATE_MB: dict[str, list[float]] = {}  # the prestarted sessions' own memory
-
-
-STALE = 75  # tui.prestart.EXIT_STALE
-
-
 def one_run(argv: list[str], term: str, tree: Path | None = None,
-            cache: Path | None = None, server: Server | None = None, retry: bool = True
-            ) -> tuple[float, float, float]:
+            cache: Path | None = None) -> tuple[float, float, float]:
     """(seconds to first paint, seconds to Textual's first frame, peak RSS in MB)
     of one session (Textual's frame is NaN for the stock form)."""
-    env = session_env(term, tree, cache, server)
+    env = session_env(term, tree, cache)
     fd, log = tempfile.mkstemp(prefix="mailconsole-startup-log-")
     os.close(fd)
     env["MAILCONSOLE_STARTUP_LOG"] = log
@@ -200,20 +134,8 @@ def one_run(argv: list[str], term: str, tree: Path | None = None,
         if MARK in session.output:
             painted = time.monotonic() - session.started
     session.settle(quiet=0.5, timeout=10)
-    forked = server.child() if server is not None else None
-    if server is not None:
-        if forked is None:
-            session.close(quit_keys=b"\x11")
-            if server.proc.poll() == STALE and retry:  # the tree changed meanwhile
-                server.restart()  # (what its unit's Restart=always does)
-                return one_run(argv, term, tree, cache, server, retry=False)
-            raise RuntimeError("the prestarted session did not run in the server's child")
-        hwm, private = _memory_mb(forked)
-        PRIVATE_MB.setdefault(" ".join(argv) + term, []).append(private)
     session.close(quit_keys=b"\x11")  # Ctrl+Q (nothing unsaved: quits)
     rss_mb = session.rusage.ru_maxrss / 1024 if session.rusage else float("nan")
-    if forked is not None:
-        rss_mb = hwm
     if painted is None:
         raise RuntimeError(f"no first paint: {argv}: {bytes(session.output)[-300:]!r}")
     with open(log, encoding="utf-8") as fh:
@@ -254,17 +176,12 @@ def main(argv: list[str] | None = None) -> int:
         stock = Path(tmp) / "stock_form.py"
         stock.write_text(STOCK_FORM)
         frames = Path(tmp) / "frames"
-        server = Server(Path(tmp))
         cases: dict[str, tuple] = {
             "basic cold": (mailconsole_argv(config, "basic"), "vt100"),
             "basic cached": (mailconsole_argv(config, "basic"), "vt100", None, frames),
             "rich cold": (mailconsole_argv(config, "rich"), "xterm-256color"),
             "rich cached": (mailconsole_argv(config, "rich"), "xterm-256color", None,
                             frames),
-            "basic prestarted": (mailconsole_argv(config, "basic"), "vt100", None, None,
-                                 server),
-            "rich prestarted": (mailconsole_argv(config, "rich"), "xterm-256color", None,
-                                None, server),
             "stock Textual form": ([str(B.PYTHON), str(stock)], "vt100"),
         }
         for tree in trees:
@@ -276,14 +193,10 @@ def main(argv: list[str] | None = None) -> int:
         one_run(*cases["basic cold"])  # warm-up: page cache
         one_run(*cases["basic cached"])  # fills the frame cache
         one_run(*cases["rich cached"])
-        one_run(*cases["basic prestarted"])
-        try:
-            for _ in range(args.runs):
-                passes.append(python_pass())
-                for name, case in cases.items():
-                    results[name].append(one_run(*case))
-        finally:
-            server.stop()
+        for _ in range(args.runs):
+            passes.append(python_pass())
+            for name, case in cases.items():
+                results[name].append(one_run(*case))
     report["python -c pass"] = statistics.median(passes)
     for name, runs in results.items():
         times = sorted(t for t, _, _ in runs)
@@ -294,10 +207,6 @@ def main(argv: list[str] | None = None) -> int:
                                             "median": statistics.median(frames_s),
                                             "max": frames_s[-1]},
                         "peak RSS MB": max(r for _, _, r in runs)}
-        case = cases[name]
-        if len(case) > 4 and case[4] is not None:
-            private = PRIVATE_MB.get(" ".join(case[0]) + case[1], [])
-            report[name]["private MB"] = max(private) if private else float("nan")  # type: ignore[index]
     report["load after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     if args.json:
         print(json.dumps(report, indent=2))
@@ -315,9 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         fp, tf = r["first paint s"], r["Textual frame s"]
         frame = ("-" if tf["median"] != tf["median"]  # NaN: the stock form logs nothing
                  else f"{tf['min']:.3f} / {tf['median']:.3f} / {tf['max']:.3f}")
-        private = f" ({r['private MB']:.1f} MB own)" if "private MB" in r else ""
         print(f"{name:<19} {fp['min']:.3f} / {fp['median']:.3f} / {fp['max']:.3f}"
-              f"{'':<12} {frame:<24} {r['peak RSS MB']:.1f} MB{private}")
+              f"{'':<12} {frame:<24} {r['peak RSS MB']:.1f} MB")
     return 0
 
 

@@ -403,7 +403,7 @@ def validate(settings: Settings, *, file_mode: int | None = None) -> list[Proble
                                                   "on: turn one of them off"))
             if not pop3.server:
                 err("mail.pop3.server", _("is required while SMTP after POP3 is on: enter "
-                                          "the POP3 server, e.g. pop.example.com"))
+                                          "the POP3 server, e.g. pop3.example.com"))
             if not smtp.username and not smtp.authentication:
                 err("mail.smtp.username", _("is required for SMTP after POP3: enter the user "
                                             "name of the POP3 mailbox"))

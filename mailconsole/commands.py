@@ -456,8 +456,23 @@ def read_message(args: argparse.Namespace) -> tuple[Any, list[str]]:
 
 def cmd_send(args: argparse.Namespace, path: str) -> int:
     message, recipients = read_message(args)
-    settings = load(service(path))
+    settings = load_for_sending(path)
     return submit(settings, message, recipients, queue_only=args.queue_only)
+
+
+def load_for_sending(path: str) -> Settings | None:
+    """The settings, or None if this user may not read them (the file holds the
+    password: 0600): the mail is then queued without them (``submit``)."""
+    from config.errors import ConfigError
+
+    try:
+        return load(service(path))
+    except PermissionError:
+        return None
+    except ConfigError as exc:  # config.store says "cannot be read: permission denied"
+        if isinstance(exc.__context__, PermissionError):
+            return None
+        raise
 
 
 # sysexits.h, for callers of `send` and `sendmail` that keep a mail we refused
@@ -467,13 +482,18 @@ EX_NOUSER = 67       # a recipient address can never be sent to
 EX_TEMPFAIL = 75     # not even queued: keep the mail and try again later
 
 
-def submit(settings: Settings, message: Any, recipients: list[str], *,
+def submit(settings: Settings | None, message: Any, recipients: list[str], *,
            sender: str | None = None, sender_name: str | None = None,
            queue_only: bool = False) -> int:
     """Accept ``message`` into the queue (exit 0), then try to deliver it at once.
-    With the internal relay: hand it to the local sendmail (which queues)."""
+    With the internal relay: hand it to the local sendmail (which queues).
+    Without settings (a caller that may not read them): queue it in the default
+    spool as far as it can be made ready; the runner completes the From header
+    and the sender from its settings and sends it (no attempt here)."""
     from mailer.message import AddressError, check_address, message_bytes, prepare_for_sending
 
+    if settings is None:
+        return _submit_unprepared(message, recipients, sender=sender, sender_name=sender_name)
     if settings.mail.relay == "internal":
         from mailer import send
 
@@ -534,6 +554,46 @@ def submit(settings: Settings, message: Any, recipients: list[str], *,
     return EXIT_OK
 
 
+def _submit_unprepared(message: Any, recipients: list[str], *, sender: str | None,
+                       sender_name: str | None) -> int:
+    import os
+
+    from config.model import FIELDS
+    from mailer import queue
+    from mailer.message import AddressError, check_address, check_text, message_bytes
+
+    try:
+        envelope_sender = check_address(sender) if sender else ""
+        if sender_name:
+            check_text(sender_name, _("The sender name"))
+    except AddressError as exc:
+        raise CommandFailed(_("the sender {address!r} is not valid: {reason} — nothing was "
+                              "queued").format(address=exc.value, reason=exc.reason),
+                            EX_DATAERR) from None
+    try:
+        rcpts = [check_address(r) for r in recipients]
+    except AddressError as exc:
+        raise CommandFailed(_("the recipient {address!r} is not valid: {reason} — nothing "
+                              "was queued").format(address=exc.value, reason=exc.reason),
+                            EX_NOUSER) from None
+    try:
+        data, needs_from = queue.prepare_without_settings(message)
+        data = message_bytes(data)
+    except (AddressError, ValueError, TypeError) as exc:
+        raise CommandFailed(_("the message cannot be sent: {reason} — nothing was queued")
+                            .format(reason=exc), EX_DATAERR) from None
+    root = os.environ.get(queue.SPOOL_ENV) or str(FIELDS["queue.dir"].default)
+    try:
+        queue.Queue(root).accept(envelope_sender, rcpts, data, needs_from=needs_from,
+                                 sender_name=sender_name)
+    except queue.AcceptError as exc:
+        err(_("{path}: {problem} — the mail was NOT queued; free disk space or fix the "
+              "spool directory's permissions (queue.dir)").format(
+                  path=exc.path, problem=exc.error.strerror or exc.error))
+        return EX_TEMPFAIL
+    return EXIT_OK
+
+
 def _sysexit(cls: str) -> int:
     if cls in ("recipient_refused", "invalid_address"):
         return EX_NOUSER
@@ -577,8 +637,7 @@ def cmd_sendmail(args: argparse.Namespace, path: str) -> int:
         raise CommandFailed(_("no recipients — give them as arguments, or -t to take them "
                               "from the To/Cc/Bcc headers; nothing was queued"),
                             EX_DATAERR if args.from_headers else EX_USAGE)
-    settings = load(service(path))
-    return submit(settings, message, recipients, sender=args.sender,
+    return submit(load_for_sending(path), message, recipients, sender=args.sender,
                   sender_name=args.full_name)
 
 
@@ -639,7 +698,7 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
             raise CommandFailed(_("{id}: no such mail in the queue ('mailconsole queue list' "
                                   "shows them)").format(id=args.id))
         _meta, data = read
-        head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+        head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace").replace("\r\n", "\n")
         lines = [
             f"id:           {e['id']}",
             f"state:        {e['state']}",

@@ -10,6 +10,7 @@ Layout of the spool directory (``queue.dir``, or ``$MAILCONSOLE_QUEUE_DIR``)::
     tmp/          accepts in progress (each held under flock by its writer)
     corrupt/      entries whose length or checksum did not match (set aside)
     history.log   the delivery history: one JSON line per attempt (+ .1 .. .3)
+    done/         a mail just sent, until its history line is written
     runner.lock   flock: one ``queue run`` at a time
     notified      exists while a failure episode has been notified
 
@@ -237,6 +238,47 @@ def message_id_of(data: bytes) -> str:
     return ""
 
 
+def prepare_without_settings(message: Any) -> tuple[Any, bool]:
+    """What can be made ready of ``message`` (an EmailMessage) without the settings:
+    Bcc removed, Date and Message-ID added if missing, header values checked.
+    Returns (message, whether the From header is still missing)."""
+    import copy
+    from email.utils import formatdate, make_msgid
+
+    from mailer.message import AddressError, _has_control
+
+    msg = copy.copy(message)
+    for name, value in msg.items():
+        if _has_control(str(value)):
+            raise AddressError(name, _("the header {name} contains a line break or control "
+                                       "character").format(name=name))
+    if "Date" not in msg:
+        msg["Date"] = formatdate(localtime=True)
+    if "Message-ID" not in msg:
+        msg["Message-ID"] = make_msgid()
+    del msg["Bcc"]
+    return msg, "From" not in msg
+
+
+def ready(meta: dict[str, Any], data: bytes, settings: Settings) -> tuple[str, bytes]:
+    """(envelope sender, message bytes) of a queued mail: a mail accepted without
+    the settings gets mail.sender and its From header here.  AddressError if they
+    cannot be made."""
+    from mailer.message import check_address
+
+    sender = meta.get("sender") or check_address(settings.mail.sender)
+    if not meta.get("needs_from"):
+        return sender, data
+    from mailer.message import message_bytes, parse_message, prepare_for_sending
+
+    name = meta.get("sender_name")
+    values = {"mail.sender": sender}
+    if name is not None:
+        values["mail.sender_name"] = name
+    return sender, message_bytes(prepare_for_sending(parse_message(data),
+                                                     settings.with_values(values)))
+
+
 class Item:
     """One claimed mail: its open, flock-ed file and what it holds."""
 
@@ -277,11 +319,12 @@ class Queue:
         self.state_dir = os.path.join(root, "state")
         self.tmp = os.path.join(root, "tmp")
         self.corrupt = os.path.join(root, "corrupt")
+        self.done = os.path.join(root, "done")
 
     # -- the directory ------------------------------------------------------
     def ensure(self) -> None:
         """Create the spool's directories (mode 2770: writers share the group)."""
-        for path in (self.root, self.msg, self.state_dir, self.tmp, self.corrupt):
+        for path in (self.root, self.msg, self.state_dir, self.tmp, self.corrupt, self.done):
             try:
                 os.mkdir(path, 0o2770)
             except FileExistsError:
@@ -301,8 +344,11 @@ class Queue:
 
     # -- accept -------------------------------------------------------------
     def accept(self, sender: str, recipients: list[str], data: bytes, *,
-               message_id: str | None = None, notice: bool = False) -> str:
-        """Store the mail durably; return its id.  AcceptError if it cannot be."""
+               message_id: str | None = None, notice: bool = False,
+               needs_from: bool = False, sender_name: str | None = None) -> str:
+        """Store the mail durably; return its id.  AcceptError if it cannot be.
+        ``sender`` "" and ``needs_from``: accepted without the settings (see
+        :func:`prepare_without_settings`); the runner completes them."""
         import hashlib
         import json
 
@@ -312,6 +358,7 @@ class Queue:
             "v": 1, "sender": sender, "recipients": list(recipients), "created": now,
             "message_id": message_id_of(data) if message_id is None else message_id,
             "notice": notice,
+            **({"needs_from": True, "sender_name": sender_name} if needs_from else {}),
         }, ensure_ascii=False).encode("utf-8")
         body = meta + data
         header = b"%s %d %d %s\n" % (MAGIC, len(meta), len(data),
@@ -559,7 +606,37 @@ class Queue:
             os.close(lock)
 
     def clean(self) -> None:
-        """Remove accepts whose writer died, and state files without a mail."""
+        """Remove accepts whose writer died, and state files without a mail; write
+        the history line of a mail sent by a process that died right after."""
+        try:
+            done = os.listdir(self.done)
+        except FileNotFoundError:
+            done = []
+        for name in done:
+            path = os.path.join(self.done, name)
+            try:
+                fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # its sender is alive and writing the line now
+                os.close(fd)
+                continue
+            try:
+                meta, data = parse_entry(_read_fd(fd))
+            except CorruptEntry:
+                meta, data = {}, b""
+            finally:
+                os.close(fd)
+            state = self.read_state(name, meta)
+            item = Item(name, -1, meta, data, state)
+            self._history(item, "sent", "ok", None, _(
+                "recorded after a crash: the server had accepted the mail"), resend=False)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
         try:
             names = os.listdir(self.tmp)
         except FileNotFoundError:
@@ -595,7 +672,7 @@ class Queue:
         only those) over one connection.  Failed mails are left alone."""
         result = Result()
         candidates = self.ids() if ids is None else [check_id(i) for i in ids]
-        items = self._due(candidates, force)
+        items = _Due(self, candidates, force, settings, result)
         if settings.mail.relay == "internal":
             for item in items:
                 try:
@@ -603,11 +680,11 @@ class Queue:
                 finally:
                     self.release(item)
         else:
-            from mailer.blocking import SyncRuntime, drive
+            from mailer.blocking import SyncRuntime
 
             runtime = SyncRuntime()
             try:
-                drive(self._session(runtime, settings, items, result))
+                self._session(runtime, settings, items, result)
             finally:
                 runtime.finish()
                 for item in items.held:
@@ -615,22 +692,39 @@ class Queue:
         self._after_pass(settings, result)
         return result
 
-    def _due(self, candidates: list[str], force: bool) -> _Due:
-        return _Due(self, candidates, force)
+    def _unready(self, item: Item, reason: str, result: Result) -> None:
+        """A mail accepted without the settings whose sender or From header cannot
+        be made from them: failed at once (class invalid_address)."""
+        from mailer.diagnosis import describe
+        from mailer.report import Failure, Report
+
+        message, advice = describe("invalid_address", {"address": "", "detail": reason})
+        report = Report(failure=Failure(cls="invalid_address", message=message,
+                                        advice=advice, step="settings"))
+        resend = self._begin(item)
+        self._failed(item, report, resend, result)
 
     def _begin(self, item: Item) -> bool:
         """Mark the attempt in flight (before MAIL FROM); True if the previous
-        attempt was interrupted in flight (this one may be a resend)."""
+        attempt was interrupted in flight (this one may be a resend; the
+        interrupted one is written to the history as result "interrupted")."""
         resend = bool(item.state.get("inflight"))
+        if resend:  # the interrupted attempt gets its own line: it may have delivered
+            self._history(item, "interrupted", "interrupted", None, _(
+                "the attempt ended without a result (the process died); the server may "
+                "have the mail"), resend=False)
         item.state["attempts"] = int(item.state["attempts"]) + 1
         item.state["inflight"] = True
         self.write_state(item.id, item.state)
         return resend
 
     def _sent(self, item: Item, report: Report, resend: bool, result: Result) -> None:
-        os.unlink(os.path.join(self.msg, item.id))  # the mail is sent: first thing
+        # the mail is sent: first thing, one rename out of msg/ (a crash after it
+        # never sends it again; clean() writes a history line a crash left out)
+        os.rename(os.path.join(self.msg, item.id), os.path.join(self.done, item.id))
         self._unlink_state(item.id)
         self._history(item, "sent", "ok", report, _reply_of(report, "data"), resend=resend)
+        os.unlink(os.path.join(self.done, item.id))
         result.sent.append(item.id)
         if resend:
             result.resent.append(item.id)
@@ -679,7 +773,7 @@ class Queue:
         else:
             self._failed(item, report, resend, result)
 
-    async def _session(self, runtime: Runtime, settings: Settings, items: _Due,
+    def _session(self, runtime: Runtime, settings: Settings, items: _Due,
                        result: Result) -> None:
         from mailer.api import _check_settings, open_smtp
         from mailer.errors import MailerError
@@ -700,12 +794,12 @@ class Queue:
                                 "host": smtp.server, "path": ""})
         client: SmtpClient | None = None
         try:
-            async with runtime.timeout(smtp.timeout):
+            with runtime.timeout(smtp.timeout):
                 rec.start("settings", _("Check the settings"))
                 _check_settings(settings, lambda: first.data, first.meta["sender"],
                                 list(first.meta["recipients"]), rec)
                 rec.end("ok")
-                client = await open_smtp(runtime, settings, rec)
+                client = open_smtp(runtime, settings, rec)
         except BaseException as exc:  # noqa: B036 -- becomes every due mail's failure
             _fail_report(rec, exc, runtime)
             item: Item | None = first
@@ -727,13 +821,13 @@ class Queue:
             resend = self._begin(item)
             broken = False
             try:
-                async with runtime.timeout(smtp.timeout):
+                with runtime.timeout(smtp.timeout):
                     if transactions:
-                        await _rset(client, rec)
+                        _rset(client, rec)
                     transactions += 1
-                    await client.mail_from(envelope)
-                    await client.rcpt_to(envelope)
-                    report.queue_id = await client.data(envelope)
+                    client.mail_from(envelope)
+                    client.rcpt_to(envelope)
+                    report.queue_id = client.data(envelope)
                 report.ok = True
             except BaseException as exc:  # noqa: B036 -- recorded as this mail's failure
                 _fail_report(rec, exc, runtime)
@@ -751,8 +845,8 @@ class Queue:
         else:
             report = Report(relay="external", server=smtp.server)
             rec.report, rec.current = report, None
-            await client.quit()
-        await client.wire.close()
+            client.quit()
+        client.wire.close()
 
     # -- notices -------------------------------------------------------------------
     def _after_pass(self, settings: Settings, result: Result) -> None:
@@ -896,12 +990,15 @@ class Queue:
 
 
 class _Due:
-    """Claims the due mails one at a time (never more than one file held open)."""
+    """Claims the due mails one at a time (never more than one file held open),
+    each made ready for sending with ``settings`` (:func:`ready`)."""
 
-    def __init__(self, queue: Queue, candidates: list[str], force: bool) -> None:
+    def __init__(self, queue: Queue, candidates: list[str], force: bool,
+                 settings: Settings, result: Result) -> None:
         self.queue = queue
         self.todo: Iterator[str] = iter(candidates)
         self.force = force
+        self.settings, self.result = settings, result
         self.now = queue.clock()
         self.held: list[Item] = []
 
@@ -916,6 +1013,13 @@ class _Due:
                     not self.force and float(state["next_attempt"]) > self.now):
                 self.queue.release(item)
                 continue
+            try:
+                sender, item.data = ready(item.meta, item.data, self.settings)
+            except ValueError as exc:  # AddressError too
+                self.queue._unready(item, str(exc), self.result)
+                self.queue.release(item)
+                continue
+            item.meta = {**item.meta, "sender": sender}
             self.held.append(item)
             return item
         return None
@@ -928,8 +1032,8 @@ class _Due:
             yield item
 
 
-async def _rset(client: SmtpClient, rec: Any) -> None:
-    reply = await client.command("RSET")
+def _rset(client: SmtpClient, rec: Any) -> None:
+    reply = client.command("RSET")
     if reply.code != 250:
         rec.set_reply(reply.text)
         raise rec.error("protocol_error", detail=_("RSET answered {code}").format(

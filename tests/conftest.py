@@ -16,3 +16,6 @@ def _no_real_config(tmp_path, monkeypatch):
     monkeypatch.setenv("MAILCONSOLE_QUEUE_DIR", str(tmp_path / "spool"))
     for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
         monkeypatch.delenv(var, raising=False)
+    # a UTF-8 character set (without one the screen is ASCII only,
+    # tui.console.mode.locale_has_unicode); LC_CTYPE does not choose the language
+    monkeypatch.setenv("LC_CTYPE", "C.UTF-8")

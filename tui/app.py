@@ -45,6 +45,9 @@ class MailConsoleApp(NoLocalsCrashReport, App[int]):
     BINDINGS = [Binding("f2,ctrl+b", "console_mode", "Basic/rich", show=False,
                         priority=True),
                 Binding("tab", "focus_next", show=False, priority=True),
+                # Ctrl+C aborts, as in dialog/whiptail: a dialog as its Esc does,
+                # the form as Ctrl+Q (asks when there are unsaved changes)
+                Binding("ctrl+c", "interrupt", show=False, priority=True),
                 Binding("shift+tab", "focus_previous", show=False, priority=True)]
     # The form is the app's default screen (get_default_screen), not pushed over
     # a blank one: Textual then composes and lays out one screen before the
@@ -83,6 +86,35 @@ class MailConsoleApp(NoLocalsCrashReport, App[int]):
         # tests); Textual does not wait for a default screen, so wait here.
         await screen_mounted(self.screen)
         self.call_after_refresh(self._release_keys)
+        self._check_size()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._check_size(event.size)
+
+    def _check_size(self, size: Any = None) -> None:
+        """The "terminal too small" notice over everything, while it is."""
+        from tui.dialogs.too_small import TooSmallScreen, too_small
+
+        small = too_small(*(size or self.size))
+        shown = isinstance(self.screen, TooSmallScreen)
+        if small and not shown:
+            self.push_screen(TooSmallScreen())
+        elif shown and not small:
+            self.pop_screen()
+
+    async def action_interrupt(self) -> None:
+        """Ctrl+C: a dialog is left as with Esc; on the form it is Ctrl+Q."""
+        from tui.dialogs.too_small import TooSmallScreen
+
+        top = self.screen
+        if isinstance(top, (MailServerScreen, TooSmallScreen)):
+            await self.action_quit()
+            return
+        abort = getattr(top, "action_abort", None)
+        if abort is not None:
+            await abort()
+        else:
+            top.dismiss(None)
 
     async def on_event(self, event: events.Event) -> None:
         if (isinstance(event, events.Key) and not event.is_forwarded
@@ -106,7 +138,11 @@ class MailConsoleApp(NoLocalsCrashReport, App[int]):
 
     async def action_quit(self) -> None:
         """Ctrl+Q: the form decides (it asks when there are unsaved changes)."""
+        from tui.dialogs.too_small import TooSmallScreen
+
         top = self.screen
+        if isinstance(top, TooSmallScreen) and len(self.screen_stack) > 1:
+            top = self.screen_stack[-2]  # the notice is over it: it decides
         if isinstance(top, MailServerScreen):
             top.action_request_quit()
         elif any(isinstance(s, MailServerScreen) for s in self.screen_stack):

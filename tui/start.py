@@ -23,6 +23,14 @@ def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = 
     from tui import console
 
     language = set_language(lang)
+    if mode is None and os.environ.get("TERM", "").strip().lower() == "dumb":
+        # no cursor addressing: a full screen would be garbage there
+        print(_("mailconsole: this terminal (TERM=dumb) cannot show the mail-server screen. "
+                "The command line works here: 'mailconsole show', 'mailconsole set "
+                "KEY=VALUE', 'mailconsole validate', 'mailconsole test-mail' (all of them: "
+                "'mailconsole --help'). To try the screen anyway: 'mailconsole --basic'."),
+              file=sys.stderr)
+        return 2
     if not _on_a_terminal():
         # e.g. `ssh admin@host` without -t, or a script: Textual would draw into a pipe
         print(_("mailconsole: the screen needs a terminal (over SSH: ssh -t); without "

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import events
 from textual.message import Message
 from textual.selection import Selection
+from textual.widget import Widget
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet
 
 from config.i18n import _
@@ -20,14 +21,29 @@ from config.text import cells
 from tui.console.compat import highlight_radio
 
 
-class FieldInput(Input):
-    """A one-line, compact input without cursor blink.  The value is drawn
-    through config.text.cells: a control, DEL, C1 or bidi character in it (a
-    hostile config file) shows as one visible character (␛, �) and never
-    reaches the terminal; the value itself is unchanged."""
+def placeholder_text(text: str) -> str:
+    """``text`` as a placeholder: always in parentheses, so that example text
+    never reads as a value on a terminal without dim or colour (a vt100)."""
+    text = text.strip()
+    if not text or (text.startswith("(") and text.endswith(")")):
+        return text
+    return f"({text})"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+
+class FieldInput(Input):
+    """A one-line, compact input without cursor blink.
+
+    ``example`` is shown while the field is empty as "(e.g. ...)"; any
+    ``placeholder`` is put in parentheses (:func:`placeholder_text`).  The value
+    is drawn through config.text.cells: a control, DEL, C1 or bidi character in
+    it (a hostile config file) shows as one visible character (\u241b, \ufffd)
+    and never reaches the terminal; the value itself is unchanged."""
+
+    def __init__(self, *args: Any, example: str = "", **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
+        if example:
+            kwargs["placeholder"] = _("e.g. {example}").format(example=example)
+        kwargs["placeholder"] = placeholder_text(kwargs.get("placeholder", ""))
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
 
@@ -184,3 +200,14 @@ class GuardedCheckbox(Tick):
             super().__init__()
             self.checkbox = checkbox
             self.reason = reason
+
+
+def more_sign(scroll: Widget) -> str:
+    """ "^ more above" / "v more below" for a scrolling container, in words: a
+    scrollbar alone is invisible without colour."""
+    signs = []
+    if scroll.scroll_y > 0:
+        signs.append(_("^ more above"))
+    if scroll.scroll_y < scroll.max_scroll_y:
+        signs.append(_("v more below"))
+    return "  ".join(signs)

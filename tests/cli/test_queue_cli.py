@@ -191,3 +191,37 @@ def test_queue_run_while_another_runner_holds_the_lock_does_nothing(run, relay):
     finally:
         os.close(fd)
     assert "sent 1" in run("queue", "run").out
+
+
+def test_a_caller_that_may_not_read_the_settings_still_queues_and_the_runner_completes_it(
+        run, relay, cfg, monkeypatch):
+    """The settings file is 0600 (it holds the password); a service outside its owner
+    gets EACCES (simulated: the tests run as root, who may read anything).  The mail is
+    queued in the default spool as far as it can be made ready; the runner adds the
+    sender and From from its settings."""
+    SettingsService(cfg).update({"mail.sender": "pbx@example.com",
+                                 "mail.sender_name": "Reception PBX"})
+    from config import store
+
+    real = store.read_regular
+
+    def denied(path, shown, *args, **kwargs):
+        if str(path).endswith("mail.toml"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, shown, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(store, "read_regular", denied)
+        assert run("validate").code == 1  # the file really cannot be read
+        r = run("sendmail", "-t", stdin="To: ops@example.org\nBcc: b@example.org\n"
+                                        "Subject: no settings\n\nbody\n")
+        assert r.code == 0 and r.err == ""
+    assert relay.messages == []  # no attempt without the settings
+    [entry] = run("queue", "list", "--json").json()
+    assert entry["recipients"] == ["ops@example.org", "b@example.org"]
+    assert "sent 1" in run("queue", "run").out
+    [msg] = relay.wait_for_messages(1)
+    assert msg.mail_from == "pbx@example.com"
+    assert msg.message["From"] == "Reception PBX <pbx@example.com>"
+    assert msg.message["Message-ID"] and msg.message["Date"]
+    assert b"b@example.org" not in msg.data  # Bcc removed at accept

@@ -5,6 +5,7 @@ the running screen (Textual's own regions), in German and in German basic mode
 from __future__ import annotations
 
 import asyncio
+import io
 
 import pytest
 from rich.cells import cell_len
@@ -14,6 +15,7 @@ from textual.widgets import Button, Label, Static
 
 from config.i18n import _, set_ascii
 from config.model import field_help
+from config.validate import Problem
 from tests.i18n.test_snapshots_de import GermanFailingMailer
 from tests.tui.helpers import (
     EXTERNAL_STARTTLS,
@@ -23,6 +25,7 @@ from tests.tui.helpers import (
     write_config,
 )
 from tui.dialogs import key_table
+from tui.dialogs.help import keys_text
 from tui.screens.mail_server import labels
 
 SIZE = (80, 24)
@@ -62,12 +65,20 @@ def test_every_label_fits_its_column_and_every_help_fits_the_help_lines(mode, tm
                 "shows each step. Ctrl+T does the same."))
             assert wrapped_lines(button_help, width) <= height
 
+            # the key line: whole keys only, F1 always, "^F" with any fix, and
+            # the basic/rich switch too at 80 columns (the fix is shortened to
+            # "^F Fix"/"^F Korrektur" rather than drop a key)
             keys = form.query_one("#keys", Static)
+            width = keys.content_region.width
             for fix in FIX_LABELS:
-                label = _(fix).format(port=465)
-                line = "  ".join([_("^S Save"), _("^T Test"), _("^F {label}").format(
-                    label=label), _("^R Revert"), _("^Q Quit"), _("F1/^G Help")])
-                assert cell_len(line) <= keys.content_region.width, line
+                problem = Problem("mail.relay", "warning", "x", fix={"mail.relay": "external"},
+                                  fix_label=_(fix).format(port=465))
+                form.problems = [problem]
+                line = form.key_line(width)
+                assert cell_len(line) <= width, line
+                for part in (_("^S Save"), _("^T Test"), "^F", _("^R Revert"), _("^Q Quit"),
+                             _("F1 Help"), _("F2 Basic")):
+                    assert part in line, (part, line)
 
     asyncio.run(body())
 
@@ -78,11 +89,18 @@ def test_the_help_dialog_has_one_line_per_key(mode, tmp_path):
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("f1")
             await pilot.pause()
-            static = app.screen.query_one(".diff Static", Static)
+            static = app.screen.query_one(".help-keys", Static)
             width = static.content_region.width
-            for keys, what in key_table():
-                assert cell_len(keys) < 28, keys
-                assert 28 + cell_len(what) <= width, what
+            rows = key_table()
+            column = max(cell_len(keys) for keys, _what in rows) + 2  # the gap
+            for keys, what in rows:
+                assert column + cell_len(what) <= width, (keys, what)
+            rendered = Console(width=width, color_system=None, file=io.StringIO())
+            rendered.print(keys_text(rows))
+            lines = rendered.file.getvalue().splitlines()
+            assert len(lines) == len(rows), lines  # nothing wrapped
+            for (keys, _what), line in zip(rows, lines, strict=True):
+                assert line.startswith(keys + "  "), line  # a gap after every key
 
     asyncio.run(body())
 

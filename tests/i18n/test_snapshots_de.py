@@ -65,16 +65,18 @@ def test_main_screen_in_german(snap_compare, tmp_path):
     (mit Logo)", the button "Testmail senden", the section "Externer
     Mailserver", "SMTP-Server", "Sicherheit  TLS  STARTTLS  Unverschlüsselt",
     "Zertifikate [X] verifizieren", "SMTP mit Auth.  Ja  Nein"; the help line
-    for "Mail-Server" in three lines; key line "^S Sichern  ^T Test  ^R Zurück
-    ^Q Ende  F1/^G Hilfe"."""
+    for "Mail-Server" in three lines; key line "^S Sichern  ^T Test  ^R
+    Zurücksetzen  ^Q Ende  F1/^G Hilfe  F2 Basis"."""
     path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
     assert snap_compare(app_for(path, lang="de"), terminal_size=SIZE)
 
 
 def test_main_screen_in_german_with_the_longest_fix_in_the_key_line(snap_compare, tmp_path):
     """Defaults (internal relay): the M2 warning in German under "Mail-Server"
-    with "[Strg+F: extern versenden]", and the key line with "^F extern
-    versenden" in it, still whole on one line; the external block dimmed."""
+    with "[Strg+F: extern versenden]", and the key line whole on one line with
+    every key: "^F Beheben" (the fix's name is in the form), "^R
+    Zurücksetzen", "F1 Hilfe", "F2 Basis"; the external block dimmed, its
+    title saying "(nicht verwendet: der Mail-Server ist intern)"."""
     assert snap_compare(app_for(tmp_path / "mail.toml", lang="de"), terminal_size=SIZE)
 
 
@@ -96,8 +98,9 @@ def test_failed_test_mail_dialog_in_german(snap_compare, tmp_path):
 
 
 def test_help_screen_in_german(snap_compare, tmp_path):
-    """F1: "Tasten", each key (Strg+S, ...) with its German description on ONE
-    line (none wraps into the key column), the note about "Fehler:" fields."""
+    """F1: "Tasten", each key (Strg+S, ...) in the left column, its German
+    description on ONE line in the right one ("Umschalt+Tab, Auf" and "voriges
+    Feld" apart, not run together); "v weiter unten" on the box's edge."""
     async def run_before(pilot):
         await pilot.press("f1")
         await pilot.pause()

@@ -254,3 +254,23 @@ def test_a_command_line_with_a_line_break_is_refused_before_it_is_written():
     for bad in ("MAIL FROM:<a@b>\r\nRSET", "RCPT TO:<a@b>\nDATA", "X\rY", "A\0B"):
         with pytest.raises(MailerError):
             command_bytes(rec, bad)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "directory"])
+def test_a_ca_file_that_is_not_a_regular_file_fails_the_settings_step(lenient, tmp_path, kind):
+    """Both transports (the screen uses the async one): at once, nothing sent."""
+    ca = tmp_path / "ca.pem"
+    if kind == "fifo":
+        os.mkfifo(ca)
+    elif kind == "directory":
+        ca.mkdir()
+    else:
+        ca.symlink_to("/dev/zero")
+    lenient.reset()
+    settings = Settings().with_values(lenient.settings_values(**{
+        "mail.smtp.security": "starttls", "mail.smtp.ca_file": str(ca),
+        "mail.smtp.timeout": 5}))
+    report = send_test_mail(settings=settings, recipient=RCPT)
+    assert report.failure is not None and report.failure.step == "settings"
+    assert "not a regular file" in report.failure.message
+    assert lenient.commands == []

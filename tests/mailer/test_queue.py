@@ -284,8 +284,10 @@ def test_a_mail_interrupted_in_flight_is_resent_and_the_resend_is_in_the_history
     spool.write_state(ident, state)
     result = spool.deliver(plain_settings(relay.address))
     assert result.sent == [ident] and result.resent == [ident]
-    [h] = spool.history()
-    assert h["resend"] is True and h["attempt"] == 2
+    interrupted, sent = spool.history()
+    assert (interrupted["result"], interrupted["attempt"]) == ("interrupted", 1)
+    assert "may have the mail" in interrupted["reply"]
+    assert (sent["result"], sent["attempt"], sent["resend"]) == ("sent", 2, True)
 
 
 def test_a_torn_entry_is_set_aside_and_never_sent(spool, relay):
@@ -407,3 +409,16 @@ def test_retry_or_fail_follows_the_diagnosis_and_whether_the_mail_itself_was_ref
 
     report = Report(failure=Failure(cls=cls, message="", advice="", step=step))
     assert queue_mod.is_temporary(report) is temporary
+
+
+def test_a_mail_sent_by_a_process_that_died_before_its_history_line_gets_one(spool, relay):
+    """The window after the server's 250: the mail leaves msg/ by one rename to done/;
+    a process killed before it wrote the history line leaves it there, and the next
+    run writes the line (never sending it again)."""
+    [ident] = fill(spool, 1)
+    os.rename(os.path.join(spool.msg, ident), os.path.join(spool.done, ident))
+    result = spool.run(plain_settings(relay.address))
+    assert result.sent == [] and relay.messages == []
+    [h] = spool.history()
+    assert (h["id"], h["result"]) == (ident, "sent") and "after a crash" in h["reply"]
+    assert os.listdir(spool.done) == []

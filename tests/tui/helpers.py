@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
+from config.i18n import set_language
 from config.model import Settings
 from config.service import SettingsService
 from tui.app import make_app
@@ -51,3 +53,42 @@ async def start_test_mail(pilot) -> TestMailDialog:
     assert isinstance(dialog, TestMailDialog)
     await pilot.press("enter")
     return dialog
+
+
+# The terminal kinds the snapshots are taken on (issue 15): the environment a
+# session on each would have.  vt100: no colour, no dim, ASCII (basic mode,
+# NO_COLOR); linux: the Linux console's 16 colours (basic mode); xterm:
+# xterm-256color with a UTF-8 locale (rich mode).
+TERMINALS: dict[str, dict[str, str]] = {
+    "vt100": {"TERM": "vt100", "NO_COLOR": "1", "LANG": "C"},
+    "linux": {"TERM": "linux", "LANG": "C.UTF-8"},
+    "xterm": {"TERM": "xterm-256color", "LANG": "C.UTF-8"},
+}
+
+
+@contextmanager
+def terminal(monkeypatch, kind: str):
+    """Set up the environment of terminal ``kind`` (see TERMINALS) as tui.start
+    does for a session there; yields a function that builds the app for it
+    (``build(path, **make_app_kwargs)``).  Undone at the end."""
+    from tui import console
+
+    for name in ("NO_COLOR", "LC_ALL", "LC_CTYPE", "COLORTERM"):  # LANG decides
+        monkeypatch.delenv(name, raising=False)
+    for name, value in TERMINALS[kind].items():
+        monkeypatch.setenv(name, value)
+    mode = console.detect_mode(None, tty_name="")
+    console.prepare_environment(mode)
+
+    def build(path: Path, mailer=None, **kwargs):
+        app = app_for(path, mailer, mode=mode, **kwargs)
+        console.install(app, mode)
+        return app
+
+    try:
+        yield build
+    finally:
+        from tui.console.mode import restore_environment
+
+        restore_environment()  # nothing of this terminal for later tests
+        set_language("en")  # make_app(lang=...) sets it for the process

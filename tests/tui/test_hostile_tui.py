@@ -19,15 +19,18 @@ import time
 
 import pytest
 import tomlkit
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from config.service import SettingsService
+from mailer import send_test_mail
 from mailer.message import AddressError, build_test_mail_bytes
 from tests.cli.conftest import ROOT, cli_env
 from tests.hostile import TEXT_FIELDS, hostile_text
+from tests.servers.lenient_smtp import LenientSmtpServer
 from tests.tui.fakes import FakeMailer
 from tests.tui.helpers import app_for, screen, start_test_mail, write_config
+from tui.console.compat import screen_lines
 from tui.dialogs import SaveDialog
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.transcript import (
@@ -124,6 +127,13 @@ def names_of(data: bytes) -> list[str]:
                   for line in head.split(b"\r\n") if line[:1] not in (b" ", b"\t"))
 
 
+@pytest.fixture(scope="module")
+def lenient():
+    server = LenientSmtpServer()
+    yield server
+    server.close()
+
+
 # The text inputs of the form (tui.screens.mail_server.FORM_KEYS).
 FORM_TEXT = [k for k in FORM_KEYS if k in TEXT_FIELDS and k not in ("mail.relay",
                                                                      "appliance.deployment",
@@ -131,11 +141,12 @@ FORM_TEXT = [k for k in FORM_KEYS if k in TEXT_FIELDS and k not in ("mail.relay"
 
 
 # A failing example is reported as found (no shrinking: each run starts the app).
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(field=st.sampled_from(FORM_TEXT), value=hostile_text())
 def test_a_hostile_value_typed_into_the_form_never_changes_the_mail_headers(
-        tmp_path_factory, field, value):
+        tmp_path_factory, lenient, field, value):
     path = write_config(tmp_path_factory.mktemp("tui-hostile") / "mail.toml", BASE_VALUES)
     baseline = names_of(build_test_mail_bytes(SettingsService(path).load(), "a@example.org"))
 
@@ -155,6 +166,7 @@ def test_a_hostile_value_typed_into_the_form_never_changes_the_mail_headers(
     asyncio.run(body())
     stored = SettingsService(path).load()
     if stored.get(field) != value:
+        event("refused by the form")
         return  # refused by the form's validation: nothing saved
     try:
         data = build_test_mail_bytes(stored, "a@example.org")
@@ -163,6 +175,16 @@ def test_a_hostile_value_typed_into_the_form_never_changes_the_mail_headers(
     assert names_of(data) == baseline
     head = data.split(b"\r\n\r\n", 1)[0]
     assert b"\0" not in head and head.count(b"\r") == head.count(b"\n") == head.count(b"\r\n")
+    if field == "mail.smtp.server":
+        return  # the mail would go elsewhere
+    lenient.reset()
+    report = send_test_mail(settings=stored.with_values(lenient.settings_values()),
+                            recipient="a@example.org")
+    transactions = lenient.transactions()
+    assert len(transactions) == (1 if report.ok else 0), report.failure
+    event("saved and sent" if report.ok else "saved, send refused")
+    if report.ok:
+        assert sorted(transactions[0].header_names()) == baseline
 
 
 # -- saving the transcript --------------------------------------------------------------
@@ -238,3 +260,52 @@ async def test_save_transcript_in_the_dialog_refuses_the_config_and_asks_before_
         await pilot.pause()
         assert (tmp_path / "t.txt").read_text().startswith("*: connected")
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
+def test_the_screen_with_a_fifo_or_dev_zero_as_config_ends_with_exit_3(tmp_path, kind):
+    """The frame-cache key and the store read regular files only: no hang, no
+    endless read (the timeout is generous; it finishes in about a second)."""
+    path = tmp_path / "mail.toml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mailconsole", "--config", str(path)],
+                              stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=ROOT,
+                              env=cli_env(TERM="xterm"), timeout=60)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert proc.returncode == 3, proc.stderr
+    assert b"not a regular file" in proc.stderr
+
+
+@pytest.mark.parametrize("password", ["Ж", "Жq€ß"])
+@pytest.mark.parametrize("layout", ['[mail.smtp]\n"password" = "{v}"\n',
+                                    '[mail.smtp]\npassword = """\n{v}"""\n',
+                                    '[mail]\nsmtp = {{ "password" = "{v}", username = "u" }}\n'])
+def test_the_save_dialog_diff_never_shows_a_quoted_or_multi_line_password(
+        tmp_path, password, layout):
+    escaped = password.replace(password[0], f"\\u{ord(password[0]):04X}")
+    path = tmp_path / "mail.toml"
+    path.write_text('[appliance]\ndeployment = "on-premises"\n' + layout.format(v=escaped),
+                    encoding="utf-8")
+
+    async def body() -> str:
+        app = app_for(path)
+        async with app.run_test(size=(100, 40)) as pilot:
+            screen(app).query_one("#f-mail-sender_name").value = "Changed PBX"
+            await pilot.pause()
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert isinstance(app.screen, SaveDialog)
+            text = "\n".join(strip.text for strip in screen_lines(app.screen))
+            return text + app.export_screenshot()
+
+    shown = asyncio.run(body())
+    assert "Changed PBX" in shown  # the diff is on screen
+    for form in (password, escaped, escaped.lower()):
+        assert form not in shown

@@ -22,8 +22,12 @@ SIZE = (80, 24)
 
 def test_defaults_internal_relay(snap_compare, tmp_path):
     """No file yet: defaults.  Internal relay chosen, the M2 hint (external is
-    recommended) above it, sender pbx@example.com, HTML ticked, the external
-    block dimmed (disabled), help line for "Mail server", key line at the bottom."""
+    recommended) under it, sender pbx@example.com, HTML ticked, the external
+    block dimmed (disabled) and its title saying "(not used: the mail server is
+    internal)" in words; empty fields show "(optional)" / "(e.g. ...)" in
+    parentheses; "v more below" on the form's bottom edge; help lines for "Mail
+    server"; key line "^S Save ^T Test ^F Fix ^R Revert ^Q Quit F1/^G Help F2
+    Basic" (the fix's name is in the form: "^F Fix" keeps F2 on the line)."""
     assert snap_compare(app_for(tmp_path / "mail.toml"), terminal_size=SIZE)
 
 
@@ -93,9 +97,10 @@ async def _edit_sender_and_relay(pilot):
 
 
 def test_save_diff_dialog(snap_compare, tmp_path):
-    """Ctrl+S after edits: the dialog shows a unified diff of mail.toml (the
-    file's base name, not the temp path): relay, sender and server lines
-    changed, surrounding comments as context; Save (y) / Cancel (Esc)."""
+    """Ctrl+S after edits: the dialog lists the change in the screen's words,
+    "Mail server: internal -> external", "Sender address: pbx@example.com ->
+    pbx@customer.example", "SMTP server: (empty) -> smtp.example.com:587";
+    buttons "Save (s)  TOML diff (t)  Cancel (Esc)" ("t" shows the raw diff)."""
     path = write_config(tmp_path / "mail.toml", {"mail.smtp.username": "u",
                                                 "mail.smtp.password": "old-secret"})
 
@@ -170,7 +175,10 @@ def test_unsaved_changes_quit_dialog(snap_compare, tmp_path):
 
 
 def test_help_screen(snap_compare, tmp_path):
-    """F1 (also Ctrl+G or ?): every key binding, none of them only an F-key."""
+    """F1 (also Ctrl+G, or ? outside text fields): every key in two columns,
+    none of them only an F-key; "Esc Esc" and "Ctrl+Q, Ctrl+C" to quit, "?"
+    "this help, outside text fields"; "v more below" on the box's bottom edge
+    (the dialog keys follow further down)."""
     async def run_before(pilot):
         await pilot.press("f1")
         await pilot.pause()

@@ -1,7 +1,7 @@
 """The first frame from the last session, painted before Textual is imported.
 
-Importing Textual alone takes ~0.25-0.35 s on the appliance's CPUs, more than the
-0.4 s start-up target leaves.  So ``tui.start.run`` looks, before it imports Textual,
+Importing Textual alone takes ~0.25-0.35 s on the appliance's CPUs.  So
+``tui.start.run`` looks, before it imports Textual,
 for the exact first frame an earlier session painted with the same inputs, and paints
 it at once (~0.1 s after the process starts).  The cell-diff wire layer
 (``tui/console/celldiff.py``) then starts from that screen: when Textual's own first
@@ -10,10 +10,10 @@ frame is identical it costs 0 bytes, and any difference is sent as a normal diff
 A stale frame is never shown: the cache key covers everything the first frame depends
 on -- the config file's bytes, mode bits and real path, the terminal size, basic/rich
 mode, the language, the environment variables Textual, Rich and the app read
-(TERM, COLORTERM, NO_COLOR, TEXTUAL_*, LANG, LC_*, ...), and the code (the stamp
-of tui/codestamp.py, the same one the console server checks: size and mtime of
-every file of our packages, message catalogs included, and Textual's and Rich's
-location and version) -- and an entry is only used when its key is equal.
+(TERM, COLORTERM, NO_COLOR, TEXTUAL_*, LANG, LC_*, ...), and the code
+(:func:`code_stamp`: size and mtime of every file of our packages, message catalogs
+included, and Textual's and Rich's location and version) -- and an entry is only used
+when its key is equal.
 
 One file per config path and mode (``frame-<hash>-<mode>.json``, mode 0600, in a
 0700 directory): ``$MAILCONSOLE_FRAME_CACHE`` (a directory; ``off`` disables the

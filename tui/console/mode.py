@@ -75,6 +75,24 @@ def detect_mode(
     return "rich"
 
 
+def locale_has_unicode(environ: Mapping[str, str] | None = None) -> bool:
+    """True when the locale's character set is UTF-8 (LC_ALL, else LC_CTYPE, else
+    LANG; unset or C/POSIX is ASCII).  Without it the terminal is not sent
+    Unicode, whatever TERM says: LANG=C with TERM=xterm gets ASCII, as dialog
+    and whiptail do."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = env.get(name, "")
+        if value:
+            return bool(re.search(r"utf-?8", value, re.IGNORECASE))
+    return False
+
+
+def ascii_needed(mode: str, environ: Mapping[str, str] | None = None) -> bool:
+    """ASCII only: in basic mode, and in any mode without a UTF-8 locale."""
+    return mode == "basic" or not locale_has_unicode(environ)
+
+
 def _set_env(name: str, value: str) -> None:
     if name not in _saved_env:
         _saved_env[name] = os.environ.get(name)
@@ -88,6 +106,18 @@ def _restore_env() -> None:
         else:
             os.environ[name] = value
     _saved_env.clear()
+
+
+def restore_environment() -> None:
+    """Undo :func:`prepare_environment`: the variables it set get their earlier
+    values (Textual's copies too), translated text is no longer spelled in ASCII
+    (tests that build apps for several terminals in one process)."""
+    from config.i18n import set_ascii
+    from tui.console.compat import sync_textual_constants
+
+    _restore_env()
+    sync_textual_constants()
+    set_ascii(False)
 
 
 def _terminal_size_is_zero() -> bool:
@@ -135,7 +165,7 @@ def prepare_environment(mode: str) -> None:
     sync_textual_constants()
     from config.i18n import set_ascii
 
-    set_ascii(mode == "basic")  # translated text spelled in ASCII (ae for ä), before layout
+    set_ascii(ascii_needed(mode))  # translated text spelled in ASCII (ae for ä), before layout
 
 
 def install(app: Any, mode: str, prepaint: Any = None) -> None:
@@ -164,7 +194,7 @@ def install(app: Any, mode: str, prepaint: Any = None) -> None:
     from tui.console.ascii import make_line_filter
 
     ascii_filter = make_line_filter()
-    ascii_filter.enabled = mode == "basic"
+    ascii_filter.enabled = ascii_needed(mode)
     app.console_ascii_filter = ascii_filter  # the app's get_line_filters() adds it
 
 
@@ -211,10 +241,10 @@ async def switch_mode(app: Any, mode: str | None = None) -> str:
     rich_settings = getattr(app, "console_rich", None) or {
         "theme": "textual-dark", "color_system": "truecolor", "animations": "full"}
     app.console_mode = new
-    set_ascii(basic)
+    set_ascii(ascii_needed(new))
     ascii_filter = getattr(app, "console_ascii_filter", None)
     if ascii_filter is not None:
-        ascii_filter.enabled = basic
+        ascii_filter.enabled = ascii_needed(new)
     system = "standard" if basic else rich_settings["color_system"]
     set_color_system(app.console, system)
     app.animation_level = "none" if basic else rich_settings["animations"]

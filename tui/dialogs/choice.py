@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, Static
 
 from config.i18n import _
-from tui.dialogs.base import Dialog
+from tui.dialogs.base import Dialog, cancel_letters, yes_letters
 
 
 class ChoiceDialog(Dialog[str]):
@@ -26,11 +26,7 @@ class ChoiceDialog(Dialog[str]):
 class ConflictDialog(ChoiceDialog):
     """The file changed on disk: reload, apply the edits on top, or cancel."""
 
-    BINDINGS = [
-        Binding("escape,c", "dismiss('cancel')", "Cancel"),
-        Binding("r", "dismiss('reload')", "Reload"),
-        Binding("a", "dismiss('apply')", "Apply on top"),
-    ]
+    BINDINGS = [Binding("escape", "dismiss('cancel')", "Cancel")]
 
     def __init__(self, name: str) -> None:
         super().__init__()
@@ -46,19 +42,15 @@ class ConflictDialog(ChoiceDialog):
                 "Apply on top: load the new file and put your edits on it, then review "
                 "the diff and save.")))
             with Horizontal(classes="buttons"):
-                yield self.button(_("Reload (r)"), "reload")
-                yield self.button(_("Apply on top (a)"), "apply")
-                yield self.button(_("Cancel (Esc)"), "cancel")
+                yield self.button(_("Reload"), "reload", letter=True)
+                yield self.button(_("Apply on top"), "apply", letter=True)
+                yield self.button(_("Cancel (Esc)"), "cancel", also=cancel_letters())
 
 
 class QuitDialog(ChoiceDialog):
     """Unsaved changes: save, discard or stay."""
 
-    BINDINGS = [
-        Binding("escape,c", "dismiss('cancel')", "Cancel"),
-        Binding("s", "dismiss('save')", "Save"),
-        Binding("d", "dismiss('discard')", "Discard"),
-    ]
+    BINDINGS = [Binding("escape", "dismiss('cancel')", "Cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box"):
@@ -66,6 +58,6 @@ class QuitDialog(ChoiceDialog):
             yield Static(Text(_("The form has changes that are not saved. Save them before "
                                 "quitting?")))
             with Horizontal(classes="buttons"):
-                yield self.button(_("Save (s)"), "save")
-                yield self.button(_("Discard (d)"), "discard")
-                yield self.button(_("Cancel (Esc)"), "cancel")
+                yield self.button(_("Save"), "save", letter=True, also=yes_letters())
+                yield self.button(_("Discard"), "discard", letter=True)
+                yield self.button(_("Cancel (Esc)"), "cancel", also=cancel_letters())

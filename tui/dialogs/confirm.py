@@ -10,16 +10,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static
 
 from config.i18n import _
-from tui.dialogs.base import Words, YesNoDialog, words
+from tui.dialogs.base import Words, YesNoDialog, no_letters, words, yes_letters
 
 
 class ConfirmDialog(YesNoDialog):
     """Yes / no question."""
 
-    BINDINGS = [
-        Binding("escape,n", "dismiss(False)", "Cancel"),
-        Binding("y", "dismiss(True)", "Yes"),
-    ]
+    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
 
     def __init__(self, title: Words, question: Words, *, yes: Words | None = None) -> None:
         super().__init__()
@@ -31,5 +28,5 @@ class ConfirmDialog(YesNoDialog):
             yield Static(Text(words(self.question)))
             with Horizontal(classes="buttons"):
                 yes = words(self.yes) if self.yes is not None else _("Yes")
-                yield self.button(_("{label} (y)").format(label=yes), "yes")
-                yield self.button(_("Cancel (Esc)"), "no")
+                yield self.button(yes, "yes", letter=True, also=yes_letters())
+                yield self.button(_("Cancel (Esc)"), "no", also=no_letters())

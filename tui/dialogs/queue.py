@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from config.i18n import _
 from config.model import Settings
+from config.text import visible
 from tui.dialogs.base import Dialog
 
 HISTORY_LINES = 6
@@ -100,7 +101,7 @@ class QueueDialog(Dialog[None]):
                     f"{', '.join(e['recipients'])}")
             if error:
                 line += f"  ({error['cls']})"
-            options.add_option(Option(Text(line), id=e["id"]))
+            options.add_option(Option(Text(visible(line)), id=e["id"]))  # data: addresses
         if not self.entries:
             options.add_option(Option(Text(_("(the queue is empty)")), disabled=True))
         else:
@@ -109,9 +110,9 @@ class QueueDialog(Dialog[None]):
         for r in self.spool.history(HISTORY_LINES):
             if history:
                 history.append("\n")
-            history.append(f"{r.get('time', '')[11:19]}  {r.get('result', ''):<8} "
-                           f"{r.get('class', '')} {r.get('code') or ''}  "
-                           f"{','.join(r.get('recipient_domains', []))}")
+            history.append(visible(f"{r.get('time', '')[11:19]}  {r.get('result', ''):<8} "
+                                   f"{r.get('class', '')} {r.get('code') or ''}  "
+                                   f"{','.join(r.get('recipient_domains', []))}"))
         self.query_one("#queue-history", Static).update(history or Text("-"))
 
     def selected(self) -> str | None:
@@ -123,7 +124,7 @@ class QueueDialog(Dialog[None]):
 
     def say(self, text: str, *, error: bool = False) -> None:
         result = self.query_one("#result", Static)
-        result.update(Text(text))
+        result.update(Text(visible(text)))  # may quote an exception's text
         result.set_class(error, "-error")
 
     # -- actions -----------------------------------------------------------
@@ -191,4 +192,4 @@ class QueueDialog(Dialog[None]):
         detail = ""
         if entry and entry["last_error"]:
             detail = f"{entry['last_error']['message']} {entry['advice']}".strip()
-        self.query_one("#queue-detail", Static).update(Text(detail))
+        self.query_one("#queue-detail", Static).update(Text(visible(detail)))  # server text

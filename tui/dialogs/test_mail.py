@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -37,7 +38,7 @@ STATUS_MARK = {
     "running": "[....]",
     "ok": "[ ok ]",
     "failed": "[FAIL]",
-    "skipped": "[skip]",
+    "skipped": "[ -- ]",  # no English word: the same in every language
     "warning": "[warn]",
 }
 
@@ -80,7 +81,7 @@ class TestMailDialog(Dialog[None]):
             with Horizontal(classes="field"):
                 yield Label(_("Recipient"), classes="label", id="recipient-label")
                 yield FieldInput(self.settings.mail.test_recipient, id="recipient",
-                                 placeholder="admin@example.com")
+                                 example="admin@example.com")
             with VerticalScroll(classes="steps"):
                 yield Static(id="steps")
             yield Static(id="result")
@@ -194,18 +195,21 @@ class TestMailDialog(Dialog[None]):
         self._render_steps()
 
     def _render_steps(self) -> None:
-        text = Text()
+        # Two columns, so that a wrapped title or detail keeps its indent under
+        # the title.
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True)
+        table.add_column()
         for step in self.steps:
             status = getattr(step, "status", "running")
             mark = STATUS_MARK.get(status, f"[{status[:4]:^4}]")
             style = {"ok": "green", "failed": "bold red", "warning": "yellow"}.get(status, "")
-            text.append(mark, style=style)
-            text.append(" " + visible(step.title) + "\n")
+            line = Text(visible(step.title))
             # a failed step's detail is the failure message, shown once below
             if step.detail and status != "failed":
-                text.append("       " + visible(step.detail) + "\n", style="dim")
-        text.rstrip()
-        self.query_one("#steps", Static).update(text)
+                line.append("\n" + visible(step.detail), style="dim")
+            table.add_row(Text(mark, style=style), line)
+        self.query_one("#steps", Static).update(table)
         self.query_one(".steps", VerticalScroll).scroll_end(animate=False)
 
     def _finished(self, report: Report, *, cancelled: bool = False) -> None:

@@ -26,7 +26,7 @@ from config.errors import (
     ConfigError,
     ConfigInvalidError,
 )
-from config.i18n import _
+from config.i18n import _, ascii_only
 from config.model import Settings, Value, field_help, field_short_help
 from config.service import SettingsService
 from config.text import visible
@@ -41,6 +41,7 @@ from tui.widgets import (
     GuardedCheckbox,
     PasswordInput,
     Tick,
+    more_sign,
 )
 
 # The fields on this screen, top to bottom: (key path, kind).
@@ -116,6 +117,94 @@ def labels() -> dict[str, str]:
     }
 
 
+def shown_value(key: str, value: Value) -> str:
+    """``value`` of ``key`` in the screen's words: the option's label, yes/no for
+    a tick box, "(empty)"; never a password."""
+    if key == "mail.smtp.password":
+        return _("set") if value else _("(empty)")
+    options = {
+        "mail.relay": {"internal": _("internal"), "external": _("external")},
+        "mail.smtp.security": {"tls": "TLS", "starttls": "STARTTLS", "none": _("unencrypted")},
+        "appliance.deployment": {"on-premises": _("on-premises"), "cloud": _("cloud")},
+    }.get(key)
+    if options is not None:
+        return options.get(str(value), str(value))
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if value == "":
+        return _("(empty)")
+    return str(value)
+
+
+def describe_changes(old: Settings, new: Settings) -> list[tuple[str, str, str]]:
+    """(label, old, new) per changed setting, in the form's order, in the
+    screen's words; a changed password is ("Password", "", "changed")."""
+    lab = labels()
+    keys = old.changed_keys(new)
+    keys.sort(key=lambda k: FORM_KEYS.index(k) if k in FORM_KEYS else len(FORM_KEYS))
+    out = []
+    for key in keys:
+        before, after = old.get(key), new.get(key)
+        if key == "mail.smtp.password":
+            word = _("removed") if not after else _("set") if not before else _("changed")
+            out.append((lab[key], "", word))
+        else:
+            out.append((lab.get(key, key), shown_value(key, before), shown_value(key, after)))
+    return out
+
+
+def _label_pieces(label: str) -> list[str]:
+    """``label`` split where it may wrap: after spaces and hyphens."""
+    import re
+
+    return [p for p in re.split(r"(?<=-)|\s+", label) if p]
+
+
+def _wrap_label(label: str, width: int) -> str:
+    """``label`` on as many lines of ``width`` cells as it needs (split after
+    spaces and hyphens; "E-Mail-" stays whole as far as it can)."""
+    lines: list[str] = []
+    line = ""
+    for piece in _label_pieces(label):
+        joiner = "" if not line or line.endswith("-") else " "
+        if line and cell_len(line + joiner + piece) > width:
+            lines.append(line)
+            line = piece
+        else:
+            line += joiner + piece
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def ellipsis() -> str:
+    """The sign that text was cut: one character where the terminal has it."""
+    return "..." if ascii_only() else "\u2026"
+
+
+def fit(text: Text, width: int, max_lines: int, *, more: str = "") -> Text:
+    """``text`` wrapped at ``width``; more than ``max_lines`` lines are cut with a
+    sign (an ellipsis and ``more``, e.g. "F1: all of it") at the end of the last
+    line kept, so nothing is ever cut without one."""
+    from rich.console import Console
+
+    width = max(width, 10)
+    console = Console(width=width, legacy_windows=False, color_system=None)
+    lines = text.wrap(console, width)
+    if len(lines) <= max_lines:
+        return text
+    sign = ellipsis() + (" " + more if more else "")
+    last = lines[max_lines - 1]
+    last.right_crop(max(0, cell_len(last.plain) + cell_len(sign) - width))
+    last.rstrip()
+    last.append(sign, style="bold")
+    out = Text()
+    for i, line in enumerate(lines[:max_lines]):
+        if i:
+            out.append("\n")
+        out.append_text(line)
+    return out
+
+
 class FieldRow(Horizontal):
     """One label + widget line."""
 
@@ -128,7 +217,8 @@ class MailServerScreen(Screen[None]):
     """The mail-server settings form."""
 
     CSS_PATH = "mail_server.tcss"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    # -tiny: below 72 columns the label column is narrower and long labels wrap
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (72, "-narrow"), (110, "-wide")]
     AUTO_FOCUS = "#f-mail-relay"
 
     # A focus move repaints only the two widgets involved, not the whole
@@ -140,7 +230,7 @@ class MailServerScreen(Screen[None]):
         Binding("ctrl+t", "test_mail", "Test mail", priority=True),
         Binding("ctrl+r", "revert", "Revert", priority=True),
         Binding("ctrl+f", "fix", "Apply fix", priority=True),
-        Binding("escape", "request_quit", "Quit"),
+        Binding("escape", "escape", "Quit"),
         Binding("f1,ctrl+g", "help", "Help", priority=True),
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+l", "redraw", "Redraw", priority=True),
@@ -160,6 +250,13 @@ class MailServerScreen(Screen[None]):
         self.loaded: Settings = Settings()
         self.problems: list[Problem] = []
         self._filling = False
+        # The settings the status line's message is about (None: about none in
+        # particular): any change to the form clears it, so a message never
+        # outlives the state it describes.
+        self._status_for: Settings | None = None
+        self._esc_armed = False
+        self._help_text = Text()
+        self._shown: Settings = self.loaded  # the settings refresh_state showed last
         # Start with the breakpoint class of the terminal's width: the first
         # Resize then changes no class, and Textual skips restyling the whole
         # screen before the first paint (~30-80 ms, bench/startup.py).
@@ -177,7 +274,12 @@ class MailServerScreen(Screen[None]):
         lab = labels()
         # The label column fits the longest label of the active language, so the
         # manual's own terms are never cut (German: "SMTP mit Authentifizierung").
-        self.label_width = max(18, max(cell_len(t) for t in lab.values()) + 2)
+        self.full_label_width = max(18, max(cell_len(t) for t in lab.values()) + 2)
+        # below 72 columns: as wide as the longest word, longer labels wrap
+        self.tiny_label_width = min(self.full_label_width, max(
+            cell_len(piece) for t in lab.values() for piece in _label_pieces(t)) + 2)
+        self.label_width = (self.tiny_label_width if 0 < self.app.size.width < 72
+                            else self.full_label_width)
         # Sections start disabled as refresh_state() will set them for the loaded
         # settings: set at mount instead, each costs a restyle of its subtree
         # (~40 ms before the first paint).  refresh_state stays the rule.
@@ -213,10 +315,11 @@ class MailServerScreen(Screen[None]):
                 queue_line.display = False  # shown while mail waits or failed
                 yield queue_line
                 with Vertical(id="external", disabled=loaded.mail.relay != "external"):
-                    yield Static(_("External SMTP server"), classes="section")
+                    yield Static(self._section_text(loaded.mail.relay == "external"),
+                                 classes="section", id="external-title")
                     yield from self._row("mail.smtp.server", lab, FieldInput(
                         loaded.mail.smtp.server, id=wid("mail.smtp.server"),
-                        placeholder="smtp.example.com:587"))
+                        example="smtp.example.com:587"))
                     yield from self._row("mail.smtp.security", lab, self._choice(
                         "mail.smtp.security", loaded.mail.smtp.security,
                         ("tls", "TLS"), ("starttls", "STARTTLS"), ("none", _("unencrypted"))))
@@ -231,7 +334,7 @@ class MailServerScreen(Screen[None]):
                         guard=self._pop3_guard))
                     yield from self._row("mail.pop3.server", lab, FieldInput(
                         loaded.mail.pop3.server, id=wid("mail.pop3.server"),
-                        placeholder="pop3.example.com"))
+                        example="pop3.example.com"))
                     yield from self._row("mail.smtp.username", lab, FieldInput(
                         loaded.mail.smtp.username, id=wid("mail.smtp.username")))
                     yield from self._row("mail.smtp.password", lab, PasswordInput(
@@ -264,6 +367,15 @@ class MailServerScreen(Screen[None]):
         yield Static(id="keys")
 
     @staticmethod
+    def _section_text(external: bool) -> Text:
+        text = Text()
+        text.append(_("External SMTP server"), style="bold")
+        if not external:
+            # the rows below say nothing themselves: the whole block is off
+            text.append("  " + _("(not used: the mail server is internal)"))
+        return text
+
+    @staticmethod
     def _choice(key: str, chosen: object, *options: tuple[str, str]) -> Choice:
         """A radio row for ``key`` with the loaded value ``chosen`` pressed."""
         return Choice(*(ChoiceButton(label, value=value == str(chosen),
@@ -275,20 +387,51 @@ class MailServerScreen(Screen[None]):
                       disabled=self._start_disabled.get(key, False)):
             yield self._sized(Label(lab[key], classes="label"))
             yield widget
+            # shown while the row (or its section) is disabled: a word, not only
+            # a dim colour, which a vt100 or NO_COLOR cannot show
+            yield Static(_("(not used)"), classes="off-note")
         yield self._sized(ProblemLine(id="problems-" + wid(key), classes="problem"))
 
     def _sized(self, widget: Widget) -> Widget:
         """Apply the label column's width (labels) or indent (problem lines)."""
         if isinstance(widget, Label):
             widget.styles.width = self.label_width
+            text = str(widget.content)
+            widget.full_text = text  # type: ignore[attr-defined]
+            if self.label_width < self.full_label_width and text:
+                widget.update(_wrap_label(text, self.label_width - 1))
         else:
             widget.styles.padding = (0, 0, 0, self.label_width)
         return widget
+
+    def _apply_label_width(self) -> None:
+        """The label column for the terminal's width now (after a resize); a row
+        of options that does not fit beside it is stacked, one per line."""
+        width = (self.tiny_label_width if self.app.size.width < 72
+                 else self.full_label_width)
+        room = self.app.size.width - width - 4  # form padding and scrollbar
+        for choice in self.query(Choice):
+            needed = sum(cell_len(str(b.label)) + 6 for b in choice.query(RadioButton))
+            choice.set_class(needed > room, "-stacked")
+        if width == self.label_width:
+            return
+        self.label_width = width
+        for widget in self.query(".label"):
+            if isinstance(widget, Label):
+                text = getattr(widget, "full_text", "")
+                widget.styles.width = width
+                widget.update(_wrap_label(text, width - 1) if text else "")
+        for line in self.query(ProblemLine):
+            if line.id != "problems-general":
+                line.styles.padding = (0, 0, 0, width)
 
     # -- start -------------------------------------------------------------
     def on_mount(self) -> None:
         self.loaded = self.service.settings  # loads the file unless already loaded
         self.fill(self.loaded)
+        self._apply_label_width()
+        self.watch(self.query_one("#form"), "scroll_y",
+                   lambda _old, _new: self._show_more(), init=False)
         self.show_queue()
         self.set_interval(30, self.show_queue)
 
@@ -441,10 +584,12 @@ class MailServerScreen(Screen[None]):
     # -- state: enabled fields, problems, title, keys ----------------------
     def refresh_state(self, settings: Settings | None = None) -> None:
         settings = settings or self.current()
+        self._shown = settings
         external = settings.mail.relay == "external"
         auth = settings.mail.smtp.authentication
         pop3 = settings.mail.pop3.enabled
         self.query_one("#external").disabled = not external
+        self.query_one("#external-title", Static).update(self._section_text(external))
         self.query_one("#" + wid("mail.pop3.enabled")).set_class(auth, "-blocked")
         self.query_one("#row-" + wid("mail.pop3.server")).disabled = not pop3
         for key in ("mail.smtp.username", "mail.smtp.password"):
@@ -453,6 +598,25 @@ class MailServerScreen(Screen[None]):
         self._show_problems()
         self._show_title(settings)
         self._show_keys()
+        if self._status_for is not None and settings != self._status_for:
+            self.say("")
+        self._esc_armed = False
+        if self.focused is not None:
+            # a problem line inserted above must not push the focused row away
+            self.call_after_refresh(self._keep_in_view)
+
+    def _keep_in_view(self) -> None:
+        if self.focused is not None and self.is_attached:
+            self.focused.scroll_visible(animate=False, immediate=True)
+        self._show_more()
+
+    def _show_more(self) -> None:
+        """The form's bottom edge says when more is above or below the fold."""
+        try:
+            form = self.query_one("#form", VerticalScroll)
+        except Exception:
+            return
+        form.border_subtitle = more_sign(form)
 
     def _show_problems(self) -> None:
         by_key: dict[str, list[Problem]] = {}
@@ -479,7 +643,7 @@ class MailServerScreen(Screen[None]):
             else:
                 text.append(_("Warning:") + " ", style="bold")
             if with_key and p.key:
-                text.append(f"{p.key}: ")
+                text.append(f"{labels().get(p.key, p.key)}: ")
             text.append(visible(p.message))  # it may quote a value
             if p.fix and p.fix_label:
                 text.append("  " + _("[Ctrl+F: {label}]").format(label=p.fix_label),
@@ -497,16 +661,33 @@ class MailServerScreen(Screen[None]):
         self.query_one("#title", Static).update(text)
 
     def _show_keys(self) -> None:
-        parts = [_("^S Save"), _("^T Test"), _("^R Revert"), _("^Q Quit"), _("F1/^G Help")]
-        fix = self._fix_problem()
-        if fix is not None:
-            parts.insert(2, _("^F {label}").format(label=fix.fix_label))
-        # The basic/rich key (F2 or Ctrl+B, also in the help screen) when it fits.
+        self.query_one("#keys", Static).update(Text(self.key_line(self.app.size.width - 2)))
+
+    def key_line(self, width: int) -> str:
+        """The key line for ``width`` cells.  When the suggested fix's name does
+        not fit, it is shown as "^F Fix" (the name is in the form); keys that
+        still do not fit are left out from the end, and the line then ends in
+        an ellipsis (F1 lists every key)."""
         basic = getattr(self.app, "console_mode", getattr(self.app, "mode", "rich")) == "basic"
-        switch = _("F2 Rich") if basic else _("F2 Basic")
-        if len("  ".join([*parts, switch])) <= self.app.size.width - 2:
-            parts.append(switch)
-        self.query_one("#keys", Static).update(Text("  ".join(parts)))
+        fix = self._fix_problem()
+        fixes = [] if fix is None else [_("^F {label}").format(label=fix.fix_label),
+                                        _("^F Fix")]
+        for fix_part in fixes or [""]:
+            for help_part in (_("F1/^G Help"), _("F1 Help")):
+                parts = [_("^S Save"), _("^T Test"), *([fix_part] if fix_part else []),
+                         _("^R Revert"), _("^Q Quit"), help_part,
+                         _("F2 Rich") if basic else _("F2 Basic")]
+                line = "  ".join(parts)
+                if cell_len(line) <= width:
+                    return line
+        # left out first: the display switch, revert, test mail (F1 lists them)
+        sign = " " + ellipsis()
+        for drop in (-1, 2 + bool(fixes), 1):
+            del parts[drop]
+            line = "  ".join(parts) + sign
+            if cell_len(line) <= width:
+                break
+        return line
 
     def _fix_problem(self) -> Problem | None:
         focused_key = key_of(self.focused.id) if self.focused is not None else None
@@ -517,10 +698,14 @@ class MailServerScreen(Screen[None]):
         return fixable[0] if fixable else None
 
     def say(self, message: str, *, error: bool = False) -> None:
-        """Show a one-line message in the status line."""
+        """Show a message in the status line (wrapped, at most three lines).
+
+        It belongs to the values on screen now: the next change to the form
+        clears it."""
         status = self.query_one("#status", Static)
-        status.update(Text(visible(message)))  # may quote a value, a file name, an error
+        status.update(fit(Text(visible(message)), self.app.size.width - 2, 3))  # may quote a value
         status.set_class(error, "-error")
+        self._status_for = self._shown if message else None
 
     # -- events ------------------------------------------------------------
     @on(Input.Changed)
@@ -575,7 +760,24 @@ class MailServerScreen(Screen[None]):
             text.append(_("Send test mail: ") , style="bold")
             text.append(_("sends a test mail with the values on screen, even unsaved "
                           "ones, and shows each step. Ctrl+T does the same."))
-        self.query_one("#help", Static).update(text)
+        self._help_text = text
+        self._fit_help()
+
+    def _fit_help(self) -> None:
+        """The help text in the help box; cut with "... F1" when it is longer."""
+        help_box = self.query_one("#help", Static)
+        width = help_box.content_region.width or (self.app.size.width - 2)
+        lines = help_box.content_region.height or 3
+        help_box.update(fit(self._help_text, width, lines, more=_("F1: all of it")))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._after_resize)
+
+    def _after_resize(self) -> None:
+        self._apply_label_width()
+        self._fit_help()
+        self._show_keys()
+        self._show_more()
 
     @on(Button.Pressed, "#test-mail")
     def _test_mail_pressed(self) -> None:
@@ -648,6 +850,19 @@ class MailServerScreen(Screen[None]):
         self.fill(self.loaded)
         return True
 
+    def action_escape(self) -> None:
+        """Esc: with unsaved changes as Ctrl+Q; on a clean form the second Esc in
+        a row quits, so the Esc that closed a dialog and one more (F1 Esc Esc)
+        never quit by accident."""
+        if self.dirty or self._esc_armed:
+            self.action_request_quit()
+            return
+        self.say(_("Esc again quits (Ctrl+Q quits at once)."))
+        self._esc_armed = True
+
+    def on_descendant_blur(self) -> None:
+        self._esc_armed = False
+
     def action_request_quit(self) -> None:
         if not self.dirty:
             self.app.exit(0)
@@ -666,8 +881,10 @@ class MailServerScreen(Screen[None]):
         problems = self.service.validate(settings)
         errors = [p for p in problems if p.severity == "error"]
         if errors:
+            first = errors[0]
             self.say(_("Not saved: {n} error(s) in the form, first: {first}").format(
-                n=len(errors), first=str(errors[0])), error=True)
+                n=len(errors), first=f"{labels().get(first.key, first.key)}: {first.message}"),
+                error=True)
             self._focus_key(errors[0].key)
             return
         diff = self.service.diff(settings)
@@ -685,7 +902,9 @@ class MailServerScreen(Screen[None]):
 
         warnings = [p for p in problems if p.severity != "error"]
         self.app.push_screen(dialogs.SaveDialog(
-            self.service.path.name, diff, warnings=len(warnings)), confirmed)
+            self.service.path.name, diff, warnings=len(warnings),
+            changes=describe_changes(self.loaded, settings),
+            new_file=not self.service.exists), confirmed)
 
     def _do_save(self, settings: Settings, *, then_quit: bool, force: bool = False) -> None:
         try:
