@@ -16,6 +16,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
@@ -739,8 +740,14 @@ class MailServerScreen(Screen[None]):
         return ""
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        self._show_help(event.widget)
-        self._show_keys()
+        try:
+            self._show_help(event.widget)
+            self._show_keys()
+        except NoMatches:
+            # a focus event of a widget mounted while the screen is rebuilt (the F2 /
+            # Ctrl+B switch, a resize) can arrive before the help and key lines exist;
+            # the rebuilt screen shows both
+            pass
 
     def _show_help(self, widget: Widget) -> None:
         key = key_of(widget.id)
