@@ -175,8 +175,9 @@ def test_unsaved_changes_quit_dialog(snap_compare, tmp_path):
 
 
 def test_help_screen(snap_compare, tmp_path):
-    """F1 (also Ctrl+G, or ? outside text fields): every key in two columns,
-    none of them only an F-key; "Esc Esc" and "Ctrl+Q, Ctrl+C" to quit, "?"
+    """F1 (also Ctrl+G, or ? outside text fields): first the focused field's
+    whole help ("Mail server: Internal sends ..."), then every key in two
+    columns, none of them only an F-key; "Esc Esc" and "Ctrl+Q, Ctrl+C" to quit, "?"
     "this help, outside text fields"; "v more below" on the box's bottom edge
     (the dialog keys follow further down)."""
     async def run_before(pilot):

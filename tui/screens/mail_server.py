@@ -796,9 +796,10 @@ class MailServerScreen(Screen[None]):
         self.app.push_screen(dialogs.HelpScreen(field=self._focused_field_help))
 
     def _focused_field_help(self) -> Text | None:
-        """Basic mode's help line is the short text: the help screen starts
-        with the focused field's full one."""
-        if getattr(self.app, "console_mode", None) != "basic" or self.focused is None:
+        """The help screen starts with the focused field's full text: basic
+        mode's help line is a short one, and a long text is cut in the help
+        lines ("... F1: all of it")."""
+        if self.focused is None:
             return None
         widget = self.focused
         key = key_of(widget.id)
