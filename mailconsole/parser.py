@@ -39,6 +39,8 @@ def exit_codes_help() -> str:
         "  4   the config file changed on disk meanwhile; nothing written, try again\n"
         "  5   the config file could not be written; the original is intact\n"
         "  6   another process held the config file's lock for 10 s; nothing written\n"
+        "  64, 65, 67, 75  send/sendmail (sysexits): usage, message, recipient; 75 not\n"
+        "      queued, keep the mail (a queued mail is 0)\n"
         "  70  internal error (a bug); MAILCONSOLE_DEBUG=1 shows the traceback"
     )
 

@@ -14,9 +14,8 @@ Both calls block the calling thread; the TUI runs them in a thread worker.
 The whole conversation (or the sendmail run) has one deadline,
 ``mail.smtp.timeout`` seconds.
 
-One transport: blocking sockets (mailer.blocking).  The conversation code
-(mailer.smtp, mailer.pop3, mailer.relay) is written as coroutines that never
-suspend; :func:`mailer.blocking.drive` runs them.
+One transport: blocking sockets (mailer.blocking), driven by the conversation
+code of mailer.smtp, mailer.pop3 and mailer.relay.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING
 from config.i18n import _
 from config.model import Settings
 from config.validate import validate
-from mailer.blocking import SyncRuntime, drive
+from mailer.blocking import SyncRuntime
 from mailer.errors import MailerError
 from mailer.message import (
     AddressError,
@@ -71,8 +70,8 @@ def send(
     (the envelope; never taken from the headers).  ``sender`` defaults to
     mail.sender.  Blocks the calling thread (no event loop; fine inside a
     running one, which it blocks like any blocking call)."""
-    return drive(_run(SyncRuntime(), settings, lambda: _as_message(message), sender,
-                      list(recipients or []), on_step, cancel, token_file))
+    return _run(SyncRuntime(), settings, lambda: _as_message(message), sender,
+                list(recipients or []), on_step, cancel, token_file)
 
 
 def send_test_mail(
@@ -87,8 +86,8 @@ def send_test_mail(
     screen) and send it to ``recipient`` (default mail.test_recipient);
     see :func:`send`."""
     to = settings.mail.test_recipient if recipient is None else recipient
-    return drive(_run(SyncRuntime(), settings, _test_message(settings, to), None, [to],
-                      on_step, cancel, token_file))
+    return _run(SyncRuntime(), settings, _test_message(settings, to), None, [to],
+                on_step, cancel, token_file)
 
 
 # --- running ------------------------------------------------------------------
@@ -120,7 +119,7 @@ def _as_message(message: EmailMessage | bytes) -> EmailMessage:
     return message
 
 
-async def _run(
+def _run(
     runtime: SyncRuntime,
     settings: Settings,
     build: MessageSource,
@@ -142,7 +141,7 @@ async def _run(
                             "path": mail.internal.sendmail})
     try:
         runtime.begin(cancel)
-        await _deliver(runtime, settings, build, sender or mail.sender, recipients, rec,
+        _deliver(runtime, settings, build, sender or mail.sender, recipients, rec,
                        token_file)
         report.ok = True
         rec.log_info("sent to %s via %s", ", ".join(report.recipients), report.relay)
@@ -164,7 +163,7 @@ async def _run(
     return report
 
 
-async def _deliver(
+def _deliver(
     runtime: Runtime,
     settings: Settings,
     build: MessageSource,
@@ -178,7 +177,7 @@ async def _deliver(
 
     # The deadline covers the settings step too: every file a send reads (the
     # logo, ca_file) is read inside it (and opened only if it is a regular file).
-    async with runtime.timeout(smtp.timeout):
+    with runtime.timeout(smtp.timeout):
         # -- check settings (before any connection) ---------------------------
         rec.start("settings", _("Check the settings"))
         data = _check_settings(settings, build, sender, recipients, rec)
@@ -187,22 +186,22 @@ async def _deliver(
         rec.end("ok")
 
         if not external:
-            await send_with_sendmail(rec, runtime, mail.internal.sendmail, envelope.sender,
+            send_with_sendmail(rec, runtime, mail.internal.sendmail, envelope.sender,
                                      envelope.recipients, data)
             return
-        client = await open_smtp(runtime, settings, rec, token_file)
+        client = open_smtp(runtime, settings, rec, token_file)
         try:
-            await client.mail_from(envelope)
-            await client.rcpt_to(envelope)
-            rec.report.queue_id = rec.withhold(await client.data(envelope))
+            client.mail_from(envelope)
+            client.rcpt_to(envelope)
+            rec.report.queue_id = rec.withhold(client.data(envelope))
         except MailerError:
-            await client.quit_after_failure()
+            client.quit_after_failure()
             raise
-        await client.quit()
-        await client.wire.close()
+        client.quit()
+        client.wire.close()
 
 
-async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder,
+def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder,
                     token_file: str | None = None) -> SmtpClient:
     """Connect to the external relay of ``settings`` and get as far as MAIL FROM:
     (POP3 first if set, an OAuth2 token if auth_method is "oauth2", greeting,
@@ -213,7 +212,7 @@ async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder,
     mail, smtp = settings.mail, settings.mail.smtp
     password = Secret(smtp.password)
     if mail.pop3.enabled:
-        await _pop3_login(runtime, settings, password, rec)
+        _pop3_login(runtime, settings, password, rec)
     host, port = parse_server(smtp.server, 25)
     rec.context.update(host=host, server=host_port(host, port))
     tokens = None
@@ -223,32 +222,32 @@ async def open_smtp(runtime: Runtime, settings: Settings, rec: Recorder,
         tokens = TokenStep(runtime, settings, rec, token_file)
         tokens.set_server(host, port)
         rec.context.update(account=tokens.account, user=smtp.username)
-        await tokens.get()
+        tokens.get()
     wire = runtime.wire(rec, host, port)
     rec.start("resolve", _("Look up {host}").format(host=host))
-    addrs = await wire.resolve()
+    addrs = wire.resolve()
     rec.end("ok", reply=", ".join(ip for ip, _p in addrs))
     rec.start("connect", _("Connect to {server}").format(server=smtp.server))
-    await wire.connect(addrs)
+    wire.connect(addrs)
     rec.end("ok")
     client = SmtpClient(wire, settings, password, tokens)
     try:
         if smtp.security == "tls":
-            await client.implicit_tls()
+            client.implicit_tls()
             client.certificate()
-        await client.greeting(smtp.security)
-        await client.ehlo(_("Introduce ourselves (EHLO)"))
+        client.greeting(smtp.security)
+        client.ehlo(_("Introduce ourselves (EHLO)"))
         if smtp.security == "starttls":
-            await client.starttls()
+            client.starttls()
             client.certificate()
-            await client.ehlo(_("Introduce ourselves again, encrypted (EHLO)"))
+            client.ehlo(_("Introduce ourselves again, encrypted (EHLO)"))
         if smtp.authentication and not mail.pop3.enabled:
-            await client.login()
+            client.login()
         else:
             rec.skip("login", _("Log in"), _("SMTP after POP3") if mail.pop3.enabled
                      else _("authentication is off"))
     except MailerError:
-        await client.quit_after_failure()  # polite while the connection is in step
+        client.quit_after_failure()  # polite while the connection is in step
         raise
     return client
 
@@ -299,7 +298,7 @@ def _check_settings(settings: Settings, build: MessageSource, sender: str,
     return message
 
 
-async def _pop3_login(runtime: Runtime, settings: Settings, password: Secret,
+def _pop3_login(runtime: Runtime, settings: Settings, password: Secret,
                       rec: Recorder) -> None:
     smtp, pop3 = settings.mail.smtp, settings.mail.pop3
     host, port = parse_server(pop3.server, 995 if smtp.security == "tls" else 110)
@@ -308,10 +307,10 @@ async def _pop3_login(runtime: Runtime, settings: Settings, password: Secret,
     rec.start("pop3", _("Log in to the POP3 server {server}").format(server=pop3.server))
     rec.note(_("SMTP after POP3: POP3 server {server}").format(server=pop3.server))
     wire = runtime.wire(rec, host, port)
-    addrs = await wire.resolve()
-    await wire.connect(addrs)
-    await Pop3Client(wire, settings, password).login()
-    await wire.close()
+    addrs = wire.resolve()
+    wire.connect(addrs)
+    Pop3Client(wire, settings, password).login()
+    wire.close()
     if smtp.security != "none" and not smtp.verify_certificates:
         rec.warn(_("certificate checks were off"))
     rec.end("ok")

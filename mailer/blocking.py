@@ -1,9 +1,8 @@
 """The transport: :class:`SyncWire` on plain sockets and :class:`SyncRuntime`,
 for ``send``/``send_test_mail`` without an event loop.
 
-The conversation code (mailer.smtp, mailer.pop3, mailer.relay) is written as
-coroutines; with this transport none of them ever suspends, so
-:func:`drive` runs one to completion with a single ``send(None)``.  Timing is
+The conversation code (mailer.smtp, mailer.pop3, mailer.relay) calls the wire
+and the runtime of this module directly, in the calling thread.  Timing is
 by ``time.monotonic``: one overall deadline (``mail.smtp.timeout``, plus the
 nested short limits such as QUIT's 2 s) and every blocking call waits in
 slices of at most :data:`SLICE` seconds, checking the cancel event between
@@ -19,9 +18,9 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from config.i18n import _
 from mailer.session import Recorder
@@ -40,6 +39,7 @@ from mailer.wire import (
     line_too_long,
     lost,
     probe_context,
+    system_text,
     tls_error,
     unique_addresses,
 )
@@ -65,31 +65,21 @@ class _Expired(BaseException):
 
 
 class _Limit:
-    """A deadline as an async context manager (SyncRuntime.timeout)."""
+    """A deadline as a context manager (SyncRuntime.timeout)."""
 
     def __init__(self, runtime: SyncRuntime, seconds: float) -> None:
         self.runtime, self.seconds, self.at = runtime, seconds, 0.0
 
-    async def __aenter__(self) -> None:
+    def __enter__(self) -> None:
         self.at = time.monotonic() + self.seconds
         self.runtime.limits.append(self)
 
-    async def __aexit__(self, et: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> bool:
+    def __exit__(self, et: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> Literal[False]:
         self.runtime.limits.remove(self)
         if isinstance(exc, _Expired) and exc.limit is self:
             raise TimeoutError from None
         return False
-
-
-def drive(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine that never suspends (the blocking transport's)."""
-    try:
-        coro.send(None)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    coro.close()
-    raise RuntimeError("a blocking send suspended; an asyncio call leaked into it")
 
 
 class SyncRuntime:
@@ -138,7 +128,7 @@ class SyncRuntime:
             wait = min(wait, min(limit.at for limit in self.limits) - time.monotonic())
         return max(wait, 0.001)
 
-    async def in_thread(self, fn: Callable[[], T]) -> T:
+    def in_thread(self, fn: Callable[[], T]) -> T:
         """Run blocking ``fn`` (an HTTPS request) in a worker thread while
         watching the deadline and the cancel event (as the name lookup does)."""
         box: dict[str, Any] = {}
@@ -157,7 +147,7 @@ class SyncRuntime:
             raise box["error"]
         return box["value"]  # type: ignore[no-any-return]
 
-    async def run_process(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
+    def run_process(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
         try:
@@ -203,12 +193,12 @@ class SyncWire:
         self._eof = False
 
     # -- connect ----------------------------------------------------------
-    async def resolve(self) -> list[tuple[str, int]]:
+    def resolve(self) -> list[tuple[str, int]]:
         self.runtime.check()
         try:
             infos = self._getaddrinfo()
         except (socket.gaierror, UnicodeError) as exc:
-            raise self.rec.error("dns", detail=str(exc)) from None
+            raise self.rec.error("dns", detail=system_text(exc)) from None
         addrs = unique_addresses(infos)
         if not addrs:
             raise self.rec.error("dns", detail=_("no address found"))
@@ -239,7 +229,7 @@ class SyncWire:
             raise box["error"]
         return box["infos"]  # type: ignore[no-any-return]
 
-    async def connect(self, addrs: list[tuple[str, int]]) -> None:
+    def connect(self, addrs: list[tuple[str, int]]) -> None:
         last: OSError | None = None
         for ip, port in addrs:
             self.rec.note(_("connecting to {ip} port {port}").format(ip=ip, port=port))
@@ -247,7 +237,7 @@ class SyncWire:
                 self.sock = self._connect_one(ip, port)
             except OSError as exc:
                 last = exc
-                self.rec.note(_("{ip}: {error}").format(ip=ip, error=exc.strerror or exc))
+                self.rec.note(_("{ip}: {error}").format(ip=ip, error=system_text(exc)))
                 continue
             self.address = (ip, port)
             return
@@ -273,7 +263,7 @@ class SyncWire:
             raise
 
     # -- TLS --------------------------------------------------------------
-    async def discard_pending(self) -> int:
+    def discard_pending(self) -> int:
         """Drop the bytes received but not yet read, including those already
         waiting in the kernel, without waiting for more; return how many.
         Called between a STARTTLS (STLS) answer and the handshake: nothing
@@ -296,7 +286,7 @@ class SyncWire:
                 dropped += len(chunk)
         return dropped
 
-    async def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None:
+    def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None:
         assert self.sock is not None
         self.runtime.check()
         try:
@@ -384,7 +374,7 @@ class SyncWire:
         return certificate_summary(sock if isinstance(sock, ssl.SSLSocket) else None)
 
     # -- greeting probe -----------------------------------------------------
-    async def wait_data(self, seconds: float) -> bool:
+    def wait_data(self, seconds: float) -> bool:
         assert self.sock is not None
         if b"\n" in self._buf or self._eof:
             return True
@@ -396,7 +386,7 @@ class SyncWire:
             if _wait(self.sock, write=False, seconds=self.runtime.slice(min(left, 0.1))):
                 return True
 
-    async def probe_tls(self) -> bool | None:
+    def probe_tls(self) -> bool | None:
         if self.address is None:
             return False
         result = self._probe(self.address)
@@ -436,7 +426,7 @@ class SyncWire:
             sock.close()
 
     # -- lines ------------------------------------------------------------
-    async def read_line(self) -> Line:
+    def read_line(self) -> Line:
         """One line, at most MAX_LINE bytes before its LF (asyncio's
         readuntil with limit=MAX_LINE, for the same replies on both paths)."""
         sock = self.sock
@@ -475,15 +465,15 @@ class SyncWire:
         else:
             self._eof = True
 
-    async def write_line(self, text: str, *, shown: str | None = None) -> None:
+    def write_line(self, text: str, *, shown: str | None = None) -> None:
         """Send ``text`` + CRLF; the transcript gets ``shown`` (or ``text``)."""
         data = command_bytes(self.rec, text)
         if shown is not None:
             self.rec.credentials_sent()
         self.rec.client(text if shown is None else shown)
-        await self.write_raw(data)
+        self.write_raw(data)
 
-    async def write_raw(self, data: bytes) -> None:
+    def write_raw(self, data: bytes) -> None:
         sock = self.sock
         assert sock is not None
         view = memoryview(data)
@@ -516,7 +506,7 @@ class SyncWire:
             except OSError:
                 pass
 
-    async def close(self) -> None:
+    def close(self) -> None:
         self.abort()
 
 

@@ -430,7 +430,7 @@ class TokenStep:
         if self.token:
             self._register(self.token)
 
-    async def get(self, *, renew: bool = False) -> str:
+    def get(self, *, renew: bool = False) -> str:
         rec, client = self.rec, self.client
         rec.start("token", _("Get a token from {host}").format(
             host=client.token_url.split("://", 1)[-1].split("/", 1)[0] or "?"))
@@ -446,7 +446,7 @@ class TokenStep:
         rec.note(_("POST {url} (grant {flow})").format(url=client.token_url, flow=client.flow))
         rec.credentials_sent()  # the endpoint's answer may echo the client secret (issue 12)
         try:
-            entry = await self.runtime.in_thread(client.request_new)
+            entry = self.runtime.in_thread(client.request_new)
         except OAuthError as exc:
             values = exc.values()
             rec.set_reply(str(values["reply"]))

@@ -20,13 +20,13 @@ class Pop3Client:
         self.smtp = settings.mail.smtp
         self.password = password
 
-    async def _line(self) -> str:
-        line = await self.wire.read_line()
+    def _line(self) -> str:
+        line = self.wire.read_line()
         self.rec.server(line.text)
         return line.text
 
-    async def _status(self) -> tuple[bool, str]:
-        text = await self._line()
+    def _status(self) -> tuple[bool, str]:
+        text = self._line()
         if text.startswith("+OK"):
             return True, text
         if text.startswith("-ERR"):
@@ -38,91 +38,91 @@ class Pop3Client:
         raise self.rec.error("protocol_error", detail=_(
             "the line {line!r} is not a POP3 answer").format(line=text[:80]))
 
-    async def _command(self, text: str, *, shown: str | None = None) -> tuple[bool, str]:
-        await self.wire.write_line(text, shown=shown)
-        return await self._status()
+    def _command(self, text: str, *, shown: str | None = None) -> tuple[bool, str]:
+        self.wire.write_line(text, shown=shown)
+        return self._status()
 
-    async def _quit(self) -> None:
+    def _quit(self) -> None:
         """QUIT, best effort, at most 2 seconds (also after a failure, while
         the connection is in step: polite, and quiet in the server's log)."""
         try:
-            async with self.wire.timeout(2.0):
-                await self._command("QUIT")
+            with self.wire.timeout(2.0):
+                self._command("QUIT")
         except (MailerError, TimeoutError):
             self.rec.note(_("no clean POP3 goodbye"))
 
-    async def _refuse(self, cls: str, text: str) -> MailerError:
+    def _refuse(self, cls: str, text: str) -> MailerError:
         self.rec.set_reply(text)
         err = self.rec.error(cls, reply=text)
-        await self._quit()
+        self._quit()
         return err
 
-    async def _greeting_probe(self) -> None:
+    def _greeting_probe(self) -> None:
         """No greeting within PROBE_AFTER seconds: a TLS port? (as SMTP's)"""
         wire = self.wire
-        if wire.address is None or await wire.wait_data(PROBE_AFTER):
+        if wire.address is None or wire.wait_data(PROBE_AFTER):
             return
         self.rec.note(_("no greeting after {n} seconds; checking whether the port "
                         "expects TLS").format(n=int(PROBE_AFTER)))
-        is_tls = await wire.probe_tls()
+        is_tls = wire.probe_tls()
         if is_tls:
             self.rec.note(_("the port completed a TLS handshake"))
             raise self.rec.error("plain_on_tls_port")
         if is_tls is False:
             self.rec.note(_("the port does not speak TLS either; still waiting"))
 
-    async def _offers_stls(self) -> bool:
+    def _offers_stls(self) -> bool:
         """CAPA (RFC 2449): whether STLS is listed; True if CAPA is unknown."""
-        ok, _text = await self._command("CAPA")
+        ok, _text = self._command("CAPA")
         if not ok:
             return True
         found = False
         for _n in range(MAX_CAPA_LINES):
-            line = await self._line()
+            line = self._line()
             if line == ".":
                 return found
             found = found or line.strip().upper() == "STLS"
         raise self.rec.error("protocol_error", detail=_(
             "a CAPA answer of more than {n} lines").format(n=MAX_CAPA_LINES))
 
-    async def login(self) -> None:
+    def login(self) -> None:
         """Greeting, TLS as configured, USER/PASS, QUIT.  Raises MailerError."""
         security = self.smtp.security
         ctx = None
         if security != "none":
             ctx = tls_context(self.smtp.verify_certificates, self.smtp.ca_file)
         if security == "tls" and ctx is not None:
-            await self.wire.start_tls(ctx, implicit=True)
+            self.wire.start_tls(ctx, implicit=True)
         else:
-            await self._greeting_probe()
-        ok, text = await self._status()
+            self._greeting_probe()
+        ok, text = self._status()
         if not ok:
-            raise await self._refuse("pop3_login_failed", text)
+            raise self._refuse("pop3_login_failed", text)
         if security == "starttls" and ctx is not None:
-            if not await self._offers_stls():
+            if not self._offers_stls():
                 self.rec.set_reply(_("STLS not offered"))
                 err = self.rec.error("starttls_not_offered")
-                await self._quit()
+                self._quit()
                 raise err
-            ok, text = await self._command("STLS")
+            ok, text = self._command("STLS")
             if not ok:
-                raise await self._refuse("starttls_refused", text)
-            junk = await self.wire.discard_pending()  # never read as answers
+                raise self._refuse("starttls_refused", text)
+            junk = self.wire.discard_pending()  # never read as answers
             if junk:
                 self.rec.note(_("data arrived after the STLS answer before the handshake; "
                                 "discarded"))
                 self.rec.warn(injection_warning(self.rec, "STLS", junk))
-            await self.wire.start_tls(ctx, implicit=False)
+            self.wire.start_tls(ctx, implicit=False)
         if not self.wire.encrypted and not self.smtp.allow_plaintext_auth:
             raise self.rec.error("plaintext_auth_refused")
         summary = self.wire.certificate_summary()
         if summary:
             self.rec.note(summary)
-        ok, text = await self._command(f"USER {self.smtp.username}")
+        ok, text = self._command(f"USER {self.smtp.username}")
         if ok:
-            ok, text = await self._command(f"PASS {self.password.reveal()}",
+            ok, text = self._command(f"PASS {self.password.reveal()}",
                                            shown=f"PASS {HIDDEN}")
         if not ok:
-            raise await self._refuse("pop3_login_failed", text)
+            raise self._refuse("pop3_login_failed", text)
         self.rec.set_reply(text)
-        await self._quit()  # the login counted; a rude goodbye is fine
+        self._quit()  # the login counted; a rude goodbye is fine

@@ -680,11 +680,11 @@ class Queue:
                 finally:
                     self.release(item)
         else:
-            from mailer.blocking import SyncRuntime, drive
+            from mailer.blocking import SyncRuntime
 
             runtime = SyncRuntime()
             try:
-                drive(self._session(runtime, settings, items, result))
+                self._session(runtime, settings, items, result)
             finally:
                 runtime.finish()
                 for item in items.held:
@@ -773,7 +773,7 @@ class Queue:
         else:
             self._failed(item, report, resend, result)
 
-    async def _session(self, runtime: Runtime, settings: Settings, items: _Due,
+    def _session(self, runtime: Runtime, settings: Settings, items: _Due,
                        result: Result) -> None:
         from mailer.api import _check_settings, open_smtp
         from mailer.errors import MailerError
@@ -794,12 +794,12 @@ class Queue:
                                 "host": smtp.server, "path": ""})
         client: SmtpClient | None = None
         try:
-            async with runtime.timeout(smtp.timeout):
+            with runtime.timeout(smtp.timeout):
                 rec.start("settings", _("Check the settings"))
                 _check_settings(settings, lambda: first.data, first.meta["sender"],
                                 list(first.meta["recipients"]), rec)
                 rec.end("ok")
-                client = await open_smtp(runtime, settings, rec)
+                client = open_smtp(runtime, settings, rec)
         except BaseException as exc:  # noqa: B036 -- becomes every due mail's failure
             _fail_report(rec, exc, runtime)
             item: Item | None = first
@@ -821,13 +821,13 @@ class Queue:
             resend = self._begin(item)
             broken = False
             try:
-                async with runtime.timeout(smtp.timeout):
+                with runtime.timeout(smtp.timeout):
                     if transactions:
-                        await _rset(client, rec)
+                        _rset(client, rec)
                     transactions += 1
-                    await client.mail_from(envelope)
-                    await client.rcpt_to(envelope)
-                    report.queue_id = await client.data(envelope)
+                    client.mail_from(envelope)
+                    client.rcpt_to(envelope)
+                    report.queue_id = client.data(envelope)
                 report.ok = True
             except BaseException as exc:  # noqa: B036 -- recorded as this mail's failure
                 _fail_report(rec, exc, runtime)
@@ -845,8 +845,8 @@ class Queue:
         else:
             report = Report(relay="external", server=smtp.server)
             rec.report, rec.current = report, None
-            await client.quit()
-        await client.wire.close()
+            client.quit()
+        client.wire.close()
 
     # -- notices -------------------------------------------------------------------
     def _after_pass(self, settings: Settings, result: Result) -> None:
@@ -1032,8 +1032,8 @@ class _Due:
             yield item
 
 
-async def _rset(client: SmtpClient, rec: Any) -> None:
-    reply = await client.command("RSET")
+def _rset(client: SmtpClient, rec: Any) -> None:
+    reply = client.command("RSET")
     if reply.code != 250:
         rec.set_reply(reply.text)
         raise rec.error("protocol_error", detail=_("RSET answered {code}").format(

@@ -9,7 +9,7 @@ import os
 
 from config.i18n import N_, _
 from mailer.session import Recorder
-from mailer.wire import Runtime
+from mailer.wire import Runtime, system_text
 
 MAX_STDERR = 4000
 
@@ -40,7 +40,7 @@ def command_line(path: str, sender: str, recipients: list[str]) -> list[str]:
     return [path, "-i", "-f", sender, "--", *recipients]
 
 
-async def send_with_sendmail(rec: Recorder, runtime: Runtime, path: str, sender: str,
+def send_with_sendmail(rec: Recorder, runtime: Runtime, path: str, sender: str,
                              recipients: list[str], data: bytes) -> None:
     """Run sendmail; raise MailerError on failure.  Cancellation kills it."""
     argv = command_line(path, sender, recipients)
@@ -49,11 +49,11 @@ async def send_with_sendmail(rec: Recorder, runtime: Runtime, path: str, sender:
     if not os.path.isabs(path):
         raise rec.error("sendmail_missing", path=path, detail=_("the path must be absolute"))
     try:
-        status, out, err = await runtime.run_process(argv, data)
+        status, out, err = runtime.run_process(argv, data)
     except (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError) as exc:
-        raise rec.error("sendmail_missing", path=path, detail=exc.strerror or str(exc)) from None
+        raise rec.error("sendmail_missing", path=path, detail=system_text(exc)) from None
     except OSError as exc:
-        raise rec.error("sendmail_missing", path=path, detail=exc.strerror or str(exc)) from None
+        raise rec.error("sendmail_missing", path=path, detail=system_text(exc)) from None
     text = (err or b"")[:MAX_STDERR].decode("utf-8", "replace").strip()
     text += ("\n" if text else "") + (out or b"")[:MAX_STDERR].decode("utf-8", "replace").strip()
     text = text.strip()

@@ -1,7 +1,7 @@
 """Our own SMTP client (not smtplib: its debug output prints credentials, and
 it has no overall deadline or caps).
 
-Coroutines over a mailer.wire.WireLike (mailer.blocking); called by
+Functions over a mailer.wire.WireLike (mailer.blocking); called by
 mailer.api inside one time limit for the whole conversation."""
 
 from __future__ import annotations
@@ -139,10 +139,10 @@ class SmtpClient:
         self.in_sync = False
 
     # -- replies ---------------------------------------------------------
-    async def read_reply(self) -> Reply:
+    def read_reply(self) -> Reply:
         reply: Reply | None = None
         for _n in range(MAX_REPLY_LINES):
-            line = await self.wire.read_line()
+            line = self.wire.read_line()
             self.rec.server(line.text)
             head, sep = line.text[:3], line.text[3:4]
             if len(head) != 3 or not _DIGITS.issuperset(head) or sep not in ("", " ", "-"):
@@ -162,10 +162,10 @@ class SmtpClient:
         raise self.rec.error("protocol_error", detail=_(
             "a reply of more than {n} lines").format(n=MAX_REPLY_LINES))
 
-    async def command(self, text: str, *, shown: str | None = None) -> Reply:
+    def command(self, text: str, *, shown: str | None = None) -> Reply:
         self.in_sync = False
-        await self.wire.write_line(text, shown=shown)
-        return await self.read_reply()
+        self.wire.write_line(text, shown=shown)
+        return self.read_reply()
 
     def _end_with(self, reply: Reply) -> None:
         self.rec.end("ok", reply=reply.text)
@@ -182,45 +182,45 @@ class SmtpClient:
         return self.rec.error(classify(reply.code, reply.message, self.rec.step_name),
                               reply=line)
 
-    async def quit_after_failure(self) -> None:
+    def quit_after_failure(self) -> None:
         """QUIT after a refused step while the connection is still in step
         (RFC 5321 4.1.1.10; Postfix logs "lost connection after RCPT" otherwise,
         which fail2ban's filters count).  Best effort, at most 2 seconds."""
         if not self.in_sync:
             return
         try:
-            async with self.wire.timeout(2.0):
-                await self.command("QUIT")
+            with self.wire.timeout(2.0):
+                self.command("QUIT")
         except (MailerError, TimeoutError):
             pass
 
     # -- phases ------------------------------------------------------------
-    async def greeting(self, security: str) -> None:
+    def greeting(self, security: str) -> None:
         self.rec.start("greeting", _("Wait for the server's greeting"))
         wire = self.wire
         if security != "tls" and wire.address is not None and \
-                not await wire.wait_data(PROBE_AFTER):
+                not wire.wait_data(PROBE_AFTER):
             self.rec.note(_("no greeting after {n} seconds; checking whether the port "
                             "expects TLS").format(n=int(PROBE_AFTER)))
-            is_tls = await wire.probe_tls()
+            is_tls = wire.probe_tls()
             if is_tls:
                 self.rec.note(_("the port completed a TLS handshake"))
                 raise self.rec.error("plain_on_tls_port")
             if is_tls is False:
                 self.rec.note(_("the port does not speak TLS either; still waiting"))
-        reply = await self.read_reply()
+        reply = self.read_reply()
         if reply.code != 220:
             raise self._reject(reply)
         self._end_with(reply)
 
-    async def ehlo(self, title: str) -> None:
+    def ehlo(self, title: str) -> None:
         self.rec.start("ehlo", title)
         name = local_name(self.wire.local_address(), self.smtp.ehlo_name)
-        reply = await self.command(f"EHLO {name}")
+        reply = self.command(f"EHLO {name}")
         if reply.code != 250:
             can_helo = self.smtp.security == "none" and not self.smtp.authentication
             if reply.code in (500, 502) and can_helo:
-                reply = await self.command(f"HELO {name}")
+                reply = self.command(f"HELO {name}")
                 if reply.code == 250:
                     self.extensions = {}
                     self._end_with(reply)
@@ -237,12 +237,12 @@ class SmtpClient:
             self.extensions[key] = params.strip()
         self._end_with(reply)
 
-    async def starttls(self) -> None:
+    def starttls(self) -> None:
         self.rec.start("starttls", _("Switch to encryption (STARTTLS)"))
         if "STARTTLS" not in self.extensions:
             self.rec.set_reply(_("STARTTLS not offered"))
             raise self.rec.error("starttls_not_offered")
-        reply = await self.command("STARTTLS")
+        reply = self.command("STARTTLS")
         if reply.code != 220:
             if reply.code == 421:
                 raise self._reject(reply)
@@ -251,7 +251,7 @@ class SmtpClient:
         # Anything after the 220 and before our ClientHello (reply lines
         # injected in the same packet) is dropped unread, never taken as a
         # reply; the report warns about it and the handshake goes on.
-        junk = await self.wire.discard_pending()
+        junk = self.wire.discard_pending()
         warning = ""
         if junk:
             self.rec.note(_("{n} bytes arrived after the STARTTLS answer before the "
@@ -259,16 +259,16 @@ class SmtpClient:
             warning = self.rec.warn(injection_warning(self.rec, "STARTTLS", junk))
         ctx = tls_context(self.smtp.verify_certificates, self.smtp.ca_file)
         self.in_sync = False  # until the handshake is done and a reply read
-        await self.wire.start_tls(ctx, implicit=False)
+        self.wire.start_tls(ctx, implicit=False)
         if warning:
             self.rec.end("warning", reply=reply.text, detail=warning)
         else:
             self._end_with(reply)
 
-    async def implicit_tls(self) -> None:
+    def implicit_tls(self) -> None:
         self.rec.start("starttls", _("TLS handshake"))
         ctx = tls_context(self.smtp.verify_certificates, self.smtp.ca_file)
-        await self.wire.start_tls(ctx, implicit=True)
+        self.wire.start_tls(ctx, implicit=True)
         self.rec.end("ok")
 
     def certificate(self) -> None:
@@ -281,9 +281,9 @@ class SmtpClient:
         else:
             self.rec.end("warning", detail=self.rec.warn(_("certificate checks were off")))
 
-    async def login(self) -> None:
+    def login(self) -> None:
         if self.tokens is not None:
-            await self.login_oauth(self.tokens)
+            self.login_oauth(self.tokens)
             return
         user = self.smtp.username
         self.rec.start("login", _("Log in as {user}").format(user=user))
@@ -299,15 +299,15 @@ class SmtpClient:
         password = self.password.reveal()
         if mechanism == "PLAIN":
             token = _b64(f"\0{user}\0{password}")
-            reply = await self.command(f"AUTH PLAIN {token}", shown=f"AUTH PLAIN {HIDDEN}")
+            reply = self.command(f"AUTH PLAIN {token}", shown=f"AUTH PLAIN {HIDDEN}")
         elif mechanism == "LOGIN":
-            reply = await self.command("AUTH LOGIN")
+            reply = self.command("AUTH LOGIN")
             if reply.code == 334:
-                reply = await self.command(_b64(user), shown=HIDDEN)
+                reply = self.command(_b64(user), shown=HIDDEN)
             if reply.code == 334:
-                reply = await self.command(_b64(password), shown=HIDDEN)
+                reply = self.command(_b64(password), shown=HIDDEN)
         else:
-            reply = await self.command("AUTH CRAM-MD5")
+            reply = self.command("AUTH CRAM-MD5")
             if reply.code == 334:
                 try:
                     challenge = base64.b64decode(reply.message.strip(), validate=True)
@@ -315,16 +315,16 @@ class SmtpClient:
                     raise self.rec.error("protocol_error", detail=_(
                         "the CRAM-MD5 challenge is not base64")) from None
                 digest = hmac.new(password.encode("utf-8"), challenge, hashlib.md5).hexdigest()
-                reply = await self.command(_b64(f"{user} {digest}"), shown=HIDDEN)
+                reply = self.command(_b64(f"{user} {digest}"), shown=HIDDEN)
         del password
         if reply.code == 334:  # the server wants more than we have: abort the exchange
-            await self.command("*")
+            self.command("*")
             raise self.rec.error("auth_failed", reply=reply_line(reply.code, reply.lines))
         if reply.code != 235:
             raise self._reject(reply)
         self.rec.end("ok", reply=reply.text, detail=_("mechanism {m}").format(m=mechanism))
 
-    async def login_oauth(self, tokens: TokenStep) -> None:
+    def login_oauth(self, tokens: TokenStep) -> None:
         """SASL OAUTHBEARER (RFC 7628) or XOAUTH2 with the token of ``tokens``;
         a cached token the server refuses is renewed once and tried again."""
         from mailer.oauth import choose_mechanism
@@ -338,13 +338,13 @@ class SmtpClient:
             raise self.rec.error("oauth_not_offered", offered=" ".join(offered) or _("none"))
         if not self.wire.encrypted and not self.smtp.allow_plaintext_auth:
             raise self.rec.error("plaintext_auth_refused")
-        reply = await self._sasl_oauth(mechanism, user, tokens.token)
+        reply = self._sasl_oauth(mechanism, user, tokens.token)
         if reply.code != 235 and tokens.from_cache and 500 <= reply.code < 600:
             self.rec.end("warning", reply=reply.text,
                          detail=_("the server refused the cached token; getting a new one"))
-            await tokens.get(renew=True)
+            tokens.get(renew=True)
             self.rec.start("login", _("Log in as {user} (OAuth2), new token").format(user=user))
-            reply = await self._sasl_oauth(mechanism, user, tokens.token)
+            reply = self._sasl_oauth(mechanism, user, tokens.token)
         if reply.code != 235:
             # a refused login with a token is a refused token (Exchange's "5.7.3
             # Authentication unsuccessful", "5.7.139 ... SmtpClientAuthentication is
@@ -357,7 +357,7 @@ class SmtpClient:
             raise self._reject(reply)
         self.rec.end("ok", reply=reply.text, detail=_("mechanism {m}").format(m=mechanism))
 
-    async def _sasl_oauth(self, mechanism: str, user: str, token: str) -> Reply:
+    def _sasl_oauth(self, mechanism: str, user: str, token: str) -> Reply:
         from mailer.oauth import oauthbearer, xoauth2
 
         if mechanism == "XOAUTH2":
@@ -365,11 +365,11 @@ class SmtpClient:
         else:
             payload = oauthbearer(user, token, self.wire.host, self.wire.port)
             abort = "AQ=="  # base64 of %x01: the client's answer to an error (RFC 7628 3.2.3)
-        reply = await self.command(f"AUTH {mechanism} {payload}",
+        reply = self.command(f"AUTH {mechanism} {payload}",
                                    shown=f"AUTH {mechanism} {HIDDEN}")
         if reply.code == 334:  # the error challenge: base64 of a JSON status
             self._note_oauth_challenge(reply.message.strip())
-            reply = await self.command(abort, shown=abort)
+            reply = self.command(abort, shown=abort)
         return reply
 
     def _note_oauth_challenge(self, text: str) -> None:
@@ -383,36 +383,36 @@ class SmtpClient:
             self.rec.note(_("the server's OAuth2 error: status {status}, scope {scope}").format(
                 status=data.get("status", "?"), scope=data.get("scope", "?")))
 
-    async def mail_from(self, env: Envelope) -> None:
+    def mail_from(self, env: Envelope) -> None:
         self.rec.start("mail_from", _("Sender {address}").format(address=env.sender))
         params = ""
         if "SIZE" in self.extensions:
             params += f" SIZE={len(env.data)}"
         if env.eight_bit and "8BITMIME" in self.extensions:
             params += " BODY=8BITMIME"
-        reply = await self.command(f"MAIL FROM:<{env.sender}>{params}")
+        reply = self.command(f"MAIL FROM:<{env.sender}>{params}")
         if reply.code != 250:
             raise self._reject(reply)
         self._end_with(reply)
 
-    async def rcpt_to(self, env: Envelope) -> None:
+    def rcpt_to(self, env: Envelope) -> None:
         for rcpt in env.recipients:
             self.rec.start("rcpt_to", _("Recipient {address}").format(address=rcpt))
-            reply = await self.command(f"RCPT TO:<{rcpt}>")
+            reply = self.command(f"RCPT TO:<{rcpt}>")
             if reply.code not in (250, 251):
                 raise self._reject(reply)
             self._end_with(reply)
 
-    async def data(self, env: Envelope) -> str:
+    def data(self, env: Envelope) -> str:
         self.rec.start("data", _("Send the message ({n} bytes)").format(n=len(env.data)))
-        reply = await self.command("DATA")
+        reply = self.command("DATA")
         if reply.code != 354:
             raise self._reject(reply)
         self.rec.client(_("<message, {n} bytes>").format(n=len(env.data)))
         self.rec.client(".")
         self.in_sync = False
-        await self.wire.write_raw(dot_stuff(env.data))
-        reply = await self.read_reply()
+        self.wire.write_raw(dot_stuff(env.data))
+        reply = self.read_reply()
         if reply.code != 250:
             raise self._reject(reply)
         queue_id = queue_id_of(reply.message)
@@ -420,12 +420,12 @@ class SmtpClient:
                      detail=_("queue id {id}").format(id=queue_id) if queue_id else "")
         return queue_id
 
-    async def quit(self) -> None:
+    def quit(self) -> None:
         """QUIT politely; the mail is already accepted, so problems only warn."""
         self.rec.start("quit", _("Say goodbye (QUIT)"))
         try:
-            async with self.wire.timeout(2.0):
-                reply = await self.command("QUIT")
+            with self.wire.timeout(2.0):
+                reply = self.command("QUIT")
             self.rec.end("ok", reply=reply.text)
         except (MailerError, TimeoutError):
             self.rec.end("warning", detail=_("no clean goodbye; the mail was already "

@@ -1,10 +1,9 @@
 """Server parsing, the TLS context (with the certificate classes), line caps,
 and the interface of a connection.
 
-The SMTP and POP3 conversations (mailer.smtp, mailer.pop3) are coroutines
-over a :class:`WireLike`, implemented by :mod:`mailer.blocking` on blocking
-sockets; its coroutines never suspend, so ``send``/``send_test_mail`` run the
-conversation without an event loop (and without importing asyncio).
+The SMTP and POP3 conversations (mailer.smtp, mailer.pop3) run over a
+:class:`WireLike`, implemented by :mod:`mailer.blocking` on blocking sockets in
+the calling thread (no event loop, no asyncio).
 
 This module imports ssl but neither asyncio nor the email package."""
 
@@ -14,10 +13,10 @@ import functools
 import os
 import ssl
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractContextManager
 from typing import Protocol, TypeVar
 
-from config.i18n import _
+from config.i18n import N_, _
 from config.validate import parse_host
 from mailer.errors import MailerError
 from mailer.session import Recorder
@@ -34,6 +33,41 @@ _EXPIRED = {9, 10}                    # not yet valid, expired
 _HOSTNAME = {62, 64}                  # host name mismatch, IP address mismatch
 _PLAIN_PEER = ("WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "RECORD_LAYER_FAILURE",
                "PACKET_LENGTH_TOO_LONG")
+
+
+def system_text(exc: BaseException) -> str:
+    """An operating-system error in the active language, without "[Errno -2]":
+    the common name-lookup and connection failures are translated; anything
+    else is the system's own text (its strerror)."""
+    import errno
+    import socket
+
+    code = getattr(exc, "errno", None)
+    if isinstance(exc, socket.gaierror):
+        gai = {
+            socket.EAI_NONAME: N_("the name is not known (no such host)"),
+            socket.EAI_AGAIN: N_("the name server did not answer in time; try again"),
+            socket.EAI_FAIL: N_("the name server failed"),
+        }
+        for name in ("EAI_NODATA", "EAI_ADDRFAMILY"):
+            if hasattr(socket, name):
+                gai[getattr(socket, name)] = N_("the name has no address")
+        if code in gai:
+            return _(gai[code])
+    texts = {
+        errno.ECONNREFUSED: N_("connection refused: nothing listens on that port"),
+        errno.ETIMEDOUT: N_("timed out"),
+        errno.EHOSTUNREACH: N_("no route to the host"),
+        errno.ENETUNREACH: N_("the network is unreachable"),
+        errno.ECONNRESET: N_("the connection was reset by the other side"),
+        errno.ENOENT: N_("no such file or directory"),
+        errno.EACCES: N_("permission denied"),
+        errno.ENOTDIR: N_("a part of the path is not a directory"),
+        errno.EISDIR: N_("it is a directory"),
+    }
+    if code in texts:
+        return _(texts[code])
+    return str(getattr(exc, "strerror", None) or exc)
 
 
 def parse_server(value: str, default_port: int) -> tuple[str, int]:
@@ -307,7 +341,7 @@ def connect_failed(rec: Recorder, last: OSError | None) -> MailerError:
         return rec.error("refused")
     if isinstance(last, TimeoutError):
         return rec.error("connect_timeout")
-    return rec.error("refused", detail=str(last.strerror or last))
+    return rec.error("refused", detail=system_text(last))
 
 
 def unique_addresses(infos: Sequence[tuple[object, ...]]) -> list[tuple[str, int]]:
@@ -333,20 +367,20 @@ class WireLike(Protocol):
     address: tuple[str, int] | None
     encrypted: bool
 
-    async def resolve(self) -> list[tuple[str, int]]: ...
-    async def connect(self, addrs: list[tuple[str, int]]) -> None: ...
-    async def discard_pending(self) -> int: ...
-    async def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None: ...
+    def resolve(self) -> list[tuple[str, int]]: ...
+    def connect(self, addrs: list[tuple[str, int]]) -> None: ...
+    def discard_pending(self) -> int: ...
+    def start_tls(self, ctx: ssl.SSLContext, *, implicit: bool) -> None: ...
     def certificate_summary(self) -> str: ...
     def local_address(self) -> tuple[str, int] | None: ...
-    async def wait_data(self, seconds: float) -> bool: ...
-    async def probe_tls(self) -> bool | None: ...
-    async def read_line(self) -> Line: ...
-    async def write_line(self, text: str, *, shown: str | None = None) -> None: ...
-    async def write_raw(self, data: bytes) -> None: ...
-    def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]: ...
+    def wait_data(self, seconds: float) -> bool: ...
+    def probe_tls(self) -> bool | None: ...
+    def read_line(self) -> Line: ...
+    def write_line(self, text: str, *, shown: str | None = None) -> None: ...
+    def write_raw(self, data: bytes) -> None: ...
+    def timeout(self, seconds: float) -> AbstractContextManager[object]: ...
     def abort(self) -> None: ...
-    async def close(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class Runtime(Protocol):
@@ -355,7 +389,7 @@ class Runtime(Protocol):
     cancelled: tuple[type[BaseException], ...]
 
     def wire(self, rec: Recorder, host: str, port: int) -> WireLike: ...
-    def timeout(self, seconds: float) -> AbstractAsyncContextManager[object]: ...
-    async def run_process(self, argv: list[str],
+    def timeout(self, seconds: float) -> AbstractContextManager[object]: ...
+    def run_process(self, argv: list[str],
                           data: bytes) -> tuple[int | None, bytes, bytes]: ...
-    async def in_thread(self, fn: Callable[[], T]) -> T: ...
+    def in_thread(self, fn: Callable[[], T]) -> T: ...

@@ -384,7 +384,8 @@ def test_a_hostile_ca_file_fails_the_settings_step_without_hanging(tmp_path, cap
 def test_the_lock_wait_is_bounded_and_names_the_holder(tmp_path, capsys, monkeypatch):
     cfg = tmp_path / "mail.toml"
     cfg.write_text('[mail]\nhtml = true\n')
-    holder = subprocess.Popen(["flock", str(cfg) + ".lock", "sleep", "30"])
+    holder = subprocess.Popen(["flock", str(cfg) + ".lock", "sleep", "30"],
+                              start_new_session=True)  # flock and its sleep: one group
     try:
         lock = Path(str(cfg) + ".lock")
         for _ in range(200):  # until flock holds it
@@ -396,8 +397,26 @@ def test_the_lock_wait_is_bounded_and_names_the_holder(tmp_path, capsys, monkeyp
             code = main(["--config", str(cfg), "set", "mail.html=false"])
         err = capsys.readouterr().err
     finally:
-        holder.kill()
+        os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
     assert code == 6, err
     assert f"pid {holder.pid}, flock" in err and "nothing was written" in err
     assert "html = true" in cfg.read_text()
+
+
+def test_queue_show_escapes_a_header_of_the_queued_mail(run, tmp_path):
+    """The queued mail's header block is data too (a bidi override is allowed in
+    a Subject, the terminal must not act on it)."""
+    cfg = tmp_path / "q.toml"
+    cfg.write_text(f'[mail]\nrelay = "external"\n[mail.smtp]\nserver = "127.0.0.1:9"\n'
+                   f'security = "none"\nauthentication = false\n'
+                   f'[queue]\ndir = "{tmp_path / "spool"}"\n')
+    raw = ("From: a@b.example\r\nTo: c@d.example\r\nSubject: " + START
+           + "\u202eexe.txt" + END + "\r\n\r\nbody\r\n")
+    r = run("--config", str(cfg), "send", "--queue-only", "--to", "c@d.example", stdin=raw)
+    assert r.code == 0, r.err
+    ident = run("--config", str(cfg), "queue", "list", "--json").json()[0]["id"]
+    r = run("--config", str(cfg), "queue", "show", ident)
+    assert r.code == 0
+    assert_safe(r.out)
+    assert "Subject: QQS\\u202eexe.txtQQE\n" in r.out  # one line per header, no \x0d

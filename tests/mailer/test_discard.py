@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import time
 
-from mailer.blocking import SyncRuntime, SyncWire, drive
+from mailer.blocking import SyncRuntime, SyncWire
 from mailer.report import Report
 from mailer.session import Recorder
 
@@ -31,15 +31,15 @@ def test_the_blocking_wire_drops_buffered_and_kernel_bytes():
         wire.sock = ours
         theirs.sendall(b"220 go ahead\r\n250-INJECTED\r\n")
         _wait_readable(ours)
-        line = drive(wire.read_line())  # reads the whole packet into the buffer
+        line = wire.read_line()  # reads the whole packet into the buffer
         assert line.text == "220 go ahead"
         theirs.sendall(b"250 AUTH PLAIN\r\n")  # still in the kernel
         _wait_readable(ours)
-        assert drive(wire.discard_pending()) == len(b"250-INJECTED\r\n250 AUTH PLAIN\r\n")
-        assert drive(wire.discard_pending()) == 0
+        assert wire.discard_pending() == len(b"250-INJECTED\r\n250 AUTH PLAIN\r\n")
+        assert wire.discard_pending() == 0
         theirs.sendall(b"220 real\r\n")
         _wait_readable(ours)
-        assert drive(wire.read_line()).text == "220 real"
+        assert wire.read_line().text == "220 real"
     finally:
         ours.close()
         theirs.close()

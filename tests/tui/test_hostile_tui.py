@@ -19,16 +19,19 @@ import time
 
 import pytest
 import tomlkit
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from config.model import FIELDS
 from config.service import SettingsService
+from mailer import send_test_mail
 from mailer.message import AddressError, build_test_mail_bytes
 from tests.cli.conftest import ROOT, cli_env
 from tests.hostile import TEXT_FIELDS, hostile_text
+from tests.servers.lenient_smtp import LenientSmtpServer
 from tests.tui.fakes import FakeMailer
 from tests.tui.helpers import app_for, screen, start_test_mail, write_config
+from tui.console.compat import screen_lines
 from tui.dialogs import SaveDialog
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.transcript import (
@@ -125,16 +128,24 @@ def names_of(data: bytes) -> list[str]:
                   for line in head.split(b"\r\n") if line[:1] not in (b" ", b"\t"))
 
 
+@pytest.fixture(scope="module")
+def lenient():
+    server = LenientSmtpServer()
+    yield server
+    server.close()
+
+
 # The text inputs of the form (tui.screens.mail_server.FORM_KEYS).
 FORM_TEXT = [k for k in FORM_KEYS if k in TEXT_FIELDS and not FIELDS[k].choices]
 
 
 # A failing example is reported as found (no shrinking: each run starts the app).
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(field=st.sampled_from(FORM_TEXT), value=hostile_text())
 def test_a_hostile_value_typed_into_the_form_never_changes_the_mail_headers(
-        tmp_path_factory, field, value):
+        tmp_path_factory, lenient, field, value):
     path = write_config(tmp_path_factory.mktemp("tui-hostile") / "mail.toml", BASE_VALUES)
     baseline = names_of(build_test_mail_bytes(SettingsService(path).load(), "a@example.org"))
 
@@ -154,6 +165,7 @@ def test_a_hostile_value_typed_into_the_form_never_changes_the_mail_headers(
     asyncio.run(body())
     stored = SettingsService(path).load()
     if stored.get(field) != value:
+        event("refused by the form")
         return  # refused by the form's validation: nothing saved
     try:
         data = build_test_mail_bytes(stored, "a@example.org")
@@ -162,6 +174,16 @@ def test_a_hostile_value_typed_into_the_form_never_changes_the_mail_headers(
     assert names_of(data) == baseline
     head = data.split(b"\r\n\r\n", 1)[0]
     assert b"\0" not in head and head.count(b"\r") == head.count(b"\n") == head.count(b"\r\n")
+    if field == "mail.smtp.server":
+        return  # the mail would go elsewhere
+    lenient.reset()
+    report = send_test_mail(settings=stored.with_values(lenient.settings_values()),
+                            recipient="a@example.org")
+    transactions = lenient.transactions()
+    assert len(transactions) == (1 if report.ok else 0), report.failure
+    event("saved and sent" if report.ok else "saved, send refused")
+    if report.ok:
+        assert sorted(transactions[0].header_names()) == baseline
 
 
 # -- saving the transcript --------------------------------------------------------------
@@ -279,7 +301,7 @@ def test_the_save_dialog_diff_never_shows_a_quoted_or_multi_line_password(
             await pilot.press("ctrl+s")
             await pilot.pause()
             assert isinstance(app.screen, SaveDialog)
-            text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+            text = "\n".join(strip.text for strip in screen_lines(app.screen))
             return text + app.export_screenshot()
 
     shown = asyncio.run(body())
