@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
-from config.i18n import set_ascii
+from config.i18n import set_language
 from config.model import Settings
 from config.service import SettingsService
 from tui.app import make_app
@@ -88,7 +88,7 @@ def terminal(monkeypatch, kind: str):
     try:
         yield build
     finally:
-        for name in TERMINALS[kind]:
-            monkeypatch.delenv(name, raising=False)
-        console.prepare_environment("rich")
-        set_ascii(False)  # as every other test expects it
+        from tui.console.mode import restore_environment
+
+        restore_environment()  # nothing of this terminal for later tests
+        set_language("en")  # make_app(lang=...) sets it for the process

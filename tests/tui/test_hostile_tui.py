@@ -30,6 +30,7 @@ from tests.hostile import TEXT_FIELDS, hostile_text
 from tests.servers.lenient_smtp import LenientSmtpServer
 from tests.tui.fakes import FakeMailer
 from tests.tui.helpers import app_for, screen, start_test_mail, write_config
+from tui.console.compat import screen_lines
 from tui.dialogs import SaveDialog
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.transcript import (
@@ -301,7 +302,7 @@ def test_the_save_dialog_diff_never_shows_a_quoted_or_multi_line_password(
             await pilot.press("ctrl+s")
             await pilot.pause()
             assert isinstance(app.screen, SaveDialog)
-            text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+            text = "\n".join(strip.text for strip in screen_lines(app.screen))
             return text + app.export_screenshot()
 
     shown = asyncio.run(body())

@@ -108,6 +108,18 @@ def _restore_env() -> None:
     _saved_env.clear()
 
 
+def restore_environment() -> None:
+    """Undo :func:`prepare_environment`: the variables it set get their earlier
+    values (Textual's copies too), translated text is no longer spelled in ASCII
+    (tests that build apps for several terminals in one process)."""
+    from config.i18n import set_ascii
+    from tui.console.compat import sync_textual_constants
+
+    _restore_env()
+    sync_textual_constants()
+    set_ascii(False)
+
+
 def _terminal_size_is_zero() -> bool:
     for fd in (0, 1, 2):
         try:
