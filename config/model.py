@@ -44,14 +44,14 @@ FIELDS: dict[str, Field] = {
     for f in (
         Field(
             "appliance.deployment", str, "on-premises",
-            N_("How the appliance runs: \"on-premises\" or \"cloud\". In the cloud the "
-               "sender address must be changed from the default."),
+            N_("How the appliance runs: on-premises or cloud. In the cloud the sender "
+               "address must be changed from the default."),
             "M4", choices=("on-premises", "cloud"),
             short=N_("On-premises, or cloud (then change the sender address)."),
         ),
         Field(
             "mail.relay", str, "internal",
-            N_("\"internal\" sends through the local sendmail; \"external\" through the SMTP "
+            N_("Internal sends through the local sendmail; external through the SMTP "
                "server below. An external server is recommended: receivers' SPF/DMARC "
                "filters often block the internal one."),
             "M1", choices=("internal", "external"),
@@ -71,8 +71,8 @@ FIELDS: dict[str, Field] = {
         ),
         Field(
             "mail.html", bool, True,
-            N_("true: every mail carries HTML branding with the logo; false: every mail is "
-               "plain text without logo."),
+            N_("Ticked (yes): every mail carries HTML branding with the logo; not ticked "
+               "(no): every mail is plain text without logo."),
             "M6",
             short=N_("On: HTML with logo; off: plain text."),
         ),
@@ -97,9 +97,9 @@ FIELDS: dict[str, Field] = {
         ),
         Field(
             "mail.smtp.security", str, "starttls",
-            N_("\"tls\": encrypted from the first byte, usually port 465; \"starttls\": plain "
-               "connection upgraded with STARTTLS, usually port 587; \"none\": unencrypted, "
-               "discouraged."),
+            N_("TLS: encrypted from the first byte, usually port 465; STARTTLS: plain "
+               "connection upgraded with STARTTLS, usually port 587; unencrypted: "
+               "discouraged. (In the file: tls, starttls, none.)"),
             "M10", choices=("tls", "starttls", "none"),
             short=N_("TLS: port 465; STARTTLS: port 587; unencrypted: avoid."),
         ),
@@ -146,15 +146,14 @@ FIELDS: dict[str, Field] = {
         Field(
             "mail.smtp.allow_plaintext_auth", bool, False,
             N_("Allow sending the user name and password over an unencrypted connection. "
-               "Leave false unless the link itself is trusted."),
+               "Leave it off (no) unless the link itself is trusted."),
             short=N_("Allow the login over an unencrypted link (trusted links only)."),
         ),
         Field(
             "mail.smtp.ehlo_name", str, "",
-            N_("The name the appliance introduces itself with (EHLO). Empty: the host "
-               "name if it is fully qualified, else the appliance's address in brackets, "
-               "as RFC 5321 asks. Set a fully-qualified name such as pbx.example.com if the "
-               "server wants one (Postfix: reject_non_fqdn_helo_hostname)."),
+            N_("The name in EHLO. Empty: the host name if fully qualified, else the "
+               "appliance's address in brackets (RFC 5321). Set a full name such as "
+               "pbx.example.com if the server wants one."),
             short=N_("Empty: automatic; else a full name such as pbx.example.com."),
         ),
         Field(
@@ -223,13 +222,13 @@ FIELDS: dict[str, Field] = {
         Field(
             "mail.pop3.enabled", bool, False,
             N_("Log in to the POP3 inbox first; that authorises sending (the alternative "
-               "login). Needs \"SMTP with authentication\" set to no."),
+               "login). Needs SMTP with authentication set to no."),
             "M15",
             short=N_("Log in to POP3 first; needs SMTP with authentication: no."),
         ),
         Field(
             "mail.pop3.server", str, "",
-            N_("Written as host[:port]; default port 110, or 995 with security \"tls\"."),
+            N_("Written as host[:port]; default port 110, or 995 with security TLS."),
             "M15",
             short=N_("host[:port]; port 110, or 995 with security TLS."),
         ),
@@ -470,11 +469,26 @@ def type_name(t: type) -> str:
     return {str: _("a string"), bool: _("true or false"), int: _("a whole number")}[t]
 
 
+# The screen's words for a choice, accepted on the command line besides the
+# values themselves (any case): `security=TLS`, `security=unencrypted`.
+CHOICE_WORDS: dict[str, dict[str, str]] = {
+    "mail.smtp.security": {"unencrypted": "none"},
+}
+
+
 def parse_value(path: str, text: str) -> Value:
-    """Parse command-line text into the type of ``path`` (``true``, ``25``, ``x``)."""
+    """Parse command-line text into the type of ``path`` (``true``, ``25``, ``x``).
+
+    A choice is matched without regard to case, and the screen's word for it
+    is accepted too (``TLS``, ``STARTTLS``, ``unencrypted`` for tls, starttls,
+    none); anything else is kept as typed (validation names the choices)."""
     f = FIELDS.get(path)
     if f is None:
         raise ConfigTypeError(path, _("is not a known setting"))
+    if f.choices:
+        low = text.strip().lower()
+        low = CHOICE_WORDS.get(path, {}).get(low, low)
+        return low if low in f.choices else text
     if f.type is bool:
         low = text.strip().lower()
         if low in ("true", "yes", "on", "1"):

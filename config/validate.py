@@ -416,13 +416,13 @@ def validate(settings: Settings, *, file_mode: int | None = None) -> list[Proble
             # what the mailer refuses is an error here too (one verdict, issue 14)
             p.append(Problem("mail.smtp.security", ERROR, _(
                 "is unencrypted while a login is on: the appliance never sends a password "
-                "unencrypted, so no mail could be sent; choose starttls or tls (or, on a "
+                "unencrypted, so no mail could be sent; choose STARTTLS or TLS (or, on a "
                 "trusted link only, set mail.smtp.allow_plaintext_auth = true)"),
                 {"mail.smtp.security": "starttls"}, _("use STARTTLS")))
         if smtp.security == "none":
             warn("mail.smtp.security", _("the connection is not encrypted (M12): mails and "
-                                         "passwords can be read on the way; use starttls or "
-                                         "tls if the server offers it"))
+                                         "passwords can be read on the way; use STARTTLS or "
+                                         "TLS if the server offers it"))
         elif not smtp.verify_certificates:
             warn("mail.smtp.verify_certificates", _(
                 "certificate checks are off: an attacker could pose as the server and read "

@@ -30,6 +30,7 @@ from config import errors as cerr
 from config.i18n import _, set_language
 from config.service import default_config_path
 from config.text import json_text, visible, visible_lines
+from config.validate import Problem
 
 # --- exit codes (documented in --help, docs/cli.md and the README) -----------
 EXIT_OK = 0
@@ -80,6 +81,31 @@ def holds_secret(text: str) -> bool:
 
 
 LAST_ERROR: list[str] = []
+
+
+def companion_hint(args: argparse.Namespace | None, problems: list[Problem]) -> str:
+    """After a `set` refused for a value it needs besides the ones given (an
+    external server needs a user name and password while authentication is on):
+    how to give all of them in one call."""
+    if args is None or getattr(args, "command", None) != "set":
+        return ""
+    given = [a for a in getattr(args, "assignments", None) or [] if "=" in a]
+    given_keys = {a.partition("=")[0].strip() for a in given}
+    if getattr(args, "password_stdin", False):
+        given_keys.add("mail.smtp.password")
+    missing = [p.key for p in problems
+               if p.severity == "error" and p.key and p.key not in given_keys]
+    missing = list(dict.fromkeys(missing))
+    if not missing:
+        return ""
+    parts = ["mailconsole set", *given,
+             *(f"{key}=VALUE" for key in missing if key != "mail.smtp.password")]
+    if "mail.smtp.password" in missing or getattr(args, "password_stdin", False):
+        parts.insert(0, "printf '%s\\n' \"$PW\" |")
+        parts.append("--password-stdin")
+    return _("{keys}: give them in the same call, e.g. {example} "
+             "(or turn off what needs them, e.g. mail.smtp.authentication=no)").format(
+        keys=", ".join(missing), example=" ".join(parts))
 
 
 def err(message: str) -> None:
@@ -232,6 +258,9 @@ def handle_exception(exc: BaseException, args: argparse.Namespace | None = None)
             if problem.severity == "error":
                 err(_("{path}: {problem} — nothing was written").format(
                     path=path, problem=problem))
+        hint = companion_hint(args, exc.problems)
+        if hint:
+            err(hint)
         return EXIT_FAILED
     if isinstance(exc, cerr.ConfigConflictError):
         err(str(exc))

@@ -182,6 +182,12 @@ def parse_assignments(items: list[str]) -> dict[str, Value]:
             shown = item if key not in SECRET_KEYS else key
             raise UsageError(_("{item!r}: expected KEY=VALUE, e.g. mail.relay=external")
                              .format(item=shown))
+        server = key.removesuffix(".port") + ".server"
+        if key.endswith(".port") and key not in FIELDS and server in FIELDS:
+            # the screen's "SMTP server" field holds the port too
+            raise UsageError(_("{key}: there is no port setting — the port goes after the "
+                               "server's host name, e.g. mailconsole set {server}=HOST:{port}")
+                             .format(key=key, server=server, port=text.strip() or "PORT"))
         known_key(key)
         if key in SECRET_KEYS:
             remember_secret(text)

@@ -39,6 +39,7 @@ from mailer.wire import (
     line_too_long,
     lost,
     probe_context,
+    system_text,
     tls_error,
     unique_addresses,
 )
@@ -197,7 +198,7 @@ class SyncWire:
         try:
             infos = self._getaddrinfo()
         except (socket.gaierror, UnicodeError) as exc:
-            raise self.rec.error("dns", detail=str(exc)) from None
+            raise self.rec.error("dns", detail=system_text(exc)) from None
         addrs = unique_addresses(infos)
         if not addrs:
             raise self.rec.error("dns", detail=_("no address found"))
@@ -236,7 +237,7 @@ class SyncWire:
                 self.sock = self._connect_one(ip, port)
             except OSError as exc:
                 last = exc
-                self.rec.note(_("{ip}: {error}").format(ip=ip, error=exc.strerror or exc))
+                self.rec.note(_("{ip}: {error}").format(ip=ip, error=system_text(exc)))
                 continue
             self.address = (ip, port)
             return

@@ -9,7 +9,7 @@ import os
 
 from config.i18n import N_, _
 from mailer.session import Recorder
-from mailer.wire import Runtime
+from mailer.wire import Runtime, system_text
 
 MAX_STDERR = 4000
 
@@ -51,9 +51,9 @@ def send_with_sendmail(rec: Recorder, runtime: Runtime, path: str, sender: str,
     try:
         status, out, err = runtime.run_process(argv, data)
     except (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError) as exc:
-        raise rec.error("sendmail_missing", path=path, detail=exc.strerror or str(exc)) from None
+        raise rec.error("sendmail_missing", path=path, detail=system_text(exc)) from None
     except OSError as exc:
-        raise rec.error("sendmail_missing", path=path, detail=exc.strerror or str(exc)) from None
+        raise rec.error("sendmail_missing", path=path, detail=system_text(exc)) from None
     text = (err or b"")[:MAX_STDERR].decode("utf-8", "replace").strip()
     text += ("\n" if text else "") + (out or b"")[:MAX_STDERR].decode("utf-8", "replace").strip()
     text = text.strip()

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol, TypeVar
 
-from config.i18n import _
+from config.i18n import N_, _
 from config.validate import parse_host
 from mailer.errors import MailerError
 from mailer.session import Recorder
@@ -33,6 +33,41 @@ _EXPIRED = {9, 10}                    # not yet valid, expired
 _HOSTNAME = {62, 64}                  # host name mismatch, IP address mismatch
 _PLAIN_PEER = ("WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "RECORD_LAYER_FAILURE",
                "PACKET_LENGTH_TOO_LONG")
+
+
+def system_text(exc: BaseException) -> str:
+    """An operating-system error in the active language, without "[Errno -2]":
+    the common name-lookup and connection failures are translated; anything
+    else is the system's own text (its strerror)."""
+    import errno
+    import socket
+
+    code = getattr(exc, "errno", None)
+    if isinstance(exc, socket.gaierror):
+        gai = {
+            socket.EAI_NONAME: N_("the name is not known (no such host)"),
+            socket.EAI_AGAIN: N_("the name server did not answer in time; try again"),
+            socket.EAI_FAIL: N_("the name server failed"),
+        }
+        for name in ("EAI_NODATA", "EAI_ADDRFAMILY"):
+            if hasattr(socket, name):
+                gai[getattr(socket, name)] = N_("the name has no address")
+        if code in gai:
+            return _(gai[code])
+    texts = {
+        errno.ECONNREFUSED: N_("connection refused: nothing listens on that port"),
+        errno.ETIMEDOUT: N_("timed out"),
+        errno.EHOSTUNREACH: N_("no route to the host"),
+        errno.ENETUNREACH: N_("the network is unreachable"),
+        errno.ECONNRESET: N_("the connection was reset by the other side"),
+        errno.ENOENT: N_("no such file or directory"),
+        errno.EACCES: N_("permission denied"),
+        errno.ENOTDIR: N_("a part of the path is not a directory"),
+        errno.EISDIR: N_("it is a directory"),
+    }
+    if code in texts:
+        return _(texts[code])
+    return str(getattr(exc, "strerror", None) or exc)
 
 
 def parse_server(value: str, default_port: int) -> tuple[str, int]:
@@ -306,7 +341,7 @@ def connect_failed(rec: Recorder, last: OSError | None) -> MailerError:
         return rec.error("refused")
     if isinstance(last, TimeoutError):
         return rec.error("connect_timeout")
-    return rec.error("refused", detail=str(last.strerror or last))
+    return rec.error("refused", detail=system_text(last))
 
 
 def unique_addresses(infos: Sequence[tuple[object, ...]]) -> list[tuple[str, int]]:

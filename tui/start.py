@@ -67,7 +67,13 @@ def run(config_path: str | Path, *, mode: str | None = None, lang: str | None = 
         app = make_app(config_path, mode=chosen, mailer=mailer, demo_note=demo_note,
                        service=service)
         console.install(app, chosen, early)
+        from tui.console import compat, driver
+
+        crashes: list[Any] = []
+        compat.divert_crash_report(app, crashes.extend)
         result = app.run()
+        if crashes or driver.INPUT_ERRORS:
+            return _report_crash(crashes, driver.INPUT_ERRORS)
     finally:
         if early is not None:
             early.abort()  # nothing once the console driver has taken over
@@ -84,3 +90,40 @@ def _on_a_terminal() -> bool:
                 and os.isatty(stdin.fileno()) and os.isatty(stdout.fileno()))
     except (AttributeError, ValueError, OSError):
         return False
+
+
+def _report_crash(renderables: list[Any], errors: list[BaseException]) -> int:
+    """One line for the admin instead of a traceback; the details go to a log file
+    (only with MAILCONSOLE_DEBUG set: ``<frame cache directory>/error.log``, in a
+    directory of this user with mode 0700).  Exit code 70 (internal error)."""
+    from config.i18n import _
+
+    log = None
+    if os.environ.get("MAILCONSOLE_DEBUG"):
+        log = _write_debug_log(renderables, errors)
+    if log is not None:
+        hint = _("details: {path}").format(path=log)
+    else:
+        hint = _("set MAILCONSOLE_DEBUG=1 to keep the details in a log file")
+    print(_("mailconsole: internal error; the screen ended without saving ({hint})").format(
+        hint=hint), file=sys.stderr)
+    return 70
+
+
+def _write_debug_log(renderables: list[Any], errors: list[BaseException]) -> str | None:
+    import io
+    import time
+    import traceback
+
+    from rich.console import Console
+
+    from tui.console import frame_cache
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=100, color_system=None, force_terminal=False)
+    console.print(time.strftime("--- %Y-%m-%d %H:%M:%S %z"))
+    for renderable in renderables:
+        console.print(renderable)
+    for error in errors:  # the input loop's (no locals: plain traceback text)
+        buffer.write("".join(traceback.format_exception(error)))
+    return frame_cache.append_private("error.log", buffer.getvalue())

@@ -124,7 +124,8 @@ def deployed() -> Iterator[Deployed]:
 
 
 def user_processes_of(user: str) -> list[int]:
-    """Processes running as ``user`` (real uid), from /proc."""
+    """Processes running as ``user`` (real uid), from /proc; zombies (ended, not yet
+    reaped by their parent) do not count."""
     try:
         uid = pwd.getpwnam(user).pw_uid
     except KeyError:
@@ -136,9 +137,9 @@ def user_processes_of(user: str) -> list[int]:
                 status = Path(f"/proc/{entry}/status").read_text()
             except OSError:
                 continue
-            for line in status.splitlines():
-                if line.startswith("Uid:") and int(line.split()[1]) == uid:
-                    found.append(int(entry))
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
+                found.append(int(entry))
     return found
 
 

@@ -98,7 +98,8 @@ def test_failed_test_mail_dialog_in_german(snap_compare, tmp_path):
 
 
 def test_help_screen_in_german(snap_compare, tmp_path):
-    """F1: "Tasten", each key (Strg+S, ...) in the left column, its German
+    """F1: "Tasten", the focused field's help ("Mail-Server: Intern versendet
+    ..."), each key (Strg+S, ...) in the left column, its German
     description on ONE line in the right one ("Umschalt+Tab, Auf" and "voriges
     Feld" apart, not run together); "v weiter unten" on the box's edge."""
     async def run_before(pilot):

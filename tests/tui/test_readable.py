@@ -367,3 +367,19 @@ def test_the_test_mail_dialog_says_the_failure_once():
     assert "refused" not in rendered["text"]
     detail_lines = [line for line in lines if "a long detail" in line]
     assert len(detail_lines) >= 2 and all(line.startswith(" " * 7) for line in detail_lines)
+
+
+def test_system_errors_are_said_in_the_active_language_without_errno():
+    import errno
+    import socket
+
+    from mailer.wire import system_text
+
+    nxdomain = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    assert system_text(nxdomain) == "the name is not known (no such host)"
+    refused = ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+    assert "Errno" not in system_text(refused)
+    set_language("de")
+    assert system_text(nxdomain) == "der Name ist unbekannt (kein solcher Host)"
+    odd = OSError(errno.EROFS, "Read-only file system")
+    assert system_text(odd) == "Read-only file system"  # the system's own words

@@ -175,8 +175,9 @@ def test_unsaved_changes_quit_dialog(snap_compare, tmp_path):
 
 
 def test_help_screen(snap_compare, tmp_path):
-    """F1 (also Ctrl+G, or ? outside text fields): every key in two columns,
-    none of them only an F-key; "Esc Esc" and "Ctrl+Q, Ctrl+C" to quit, "?"
+    """F1 (also Ctrl+G, or ? outside text fields): first the focused field's
+    whole help ("Mail server: Internal sends ..."), then every key in two
+    columns, none of them only an F-key; "Esc Esc" and "Ctrl+Q, Ctrl+C" to quit, "?"
     "this help, outside text fields"; "v more below" on the box's bottom edge
     (the dialog keys follow further down)."""
     async def run_before(pilot):
@@ -189,6 +190,8 @@ def test_help_screen(snap_compare, tmp_path):
 
 def test_wide_terminal_puts_the_help_beside_the_form(snap_compare, tmp_path):
     """120x40: the whole form fits without scrolling, the help panel is a
-    column on the right, with the external STARTTLS settings filled in."""
+    column on the right, with the external STARTTLS settings filled in; at the
+    bottom the "Advanced" part (test recipient, CA file, timeout 15/30/60/120 s,
+    EHLO name "(automatic)", login without encryption, sendmail program)."""
     path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
     assert snap_compare(app_for(path), terminal_size=(120, 40))

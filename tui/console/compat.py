@@ -221,6 +221,22 @@ class NoLocalsCrashReport:
         app._close_messages_no_wait()
 
 
+def divert_crash_report(app: App[Any], report: Any) -> None:
+    """Hand the crash report to ``report(renderables)`` instead of printing it.
+
+    ``App._print_error_renderables`` prints ``App._exit_renderables`` (the traceback
+    of :class:`NoLocalsCrashReport`) on the terminal as the app ends; on the admin's
+    console tui/start.py shows one line instead and keeps the details in a log file."""
+
+    def print_nothing() -> None:
+        renderables = list(app._exit_renderables)
+        app._exit_renderables.clear()
+        if renderables:
+            report(renderables)
+
+    app._print_error_renderables = print_nothing  # type: ignore[method-assign]
+
+
 def crash_report(app: App[Any]) -> list[Any]:
     """What the app prints when it exits after a crash (``App._exit_renderables``)."""
     renderables: list[Any] = app._exit_renderables

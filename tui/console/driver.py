@@ -9,16 +9,28 @@ On top of Textual's LinuxDriver it:
   where a text field's cursor is (visible without colour, and it never blinks);
 * decodes input tolerantly: an invalid UTF-8 byte becomes its Latin-1 character
   (a Latin-1 keyboard's ``ä``) or nothing (C1 line noise) instead of ending the app;
-* repaints the whole screen on Ctrl+L (the key still reaches the app as well).
+* repaints the whole screen on Ctrl+L (the key still reaches the app as well);
+* line discipline: a read that decodes to nothing (a lone C1 byte, half of a UTF-8
+  sequence) is nothing, not the end of the input; the end of the input (EOF, EIO: the
+  line or connection is gone, with or without SIGHUP) ends the app at once without
+  saving (exit code 129, as a hang-up), with a watchdog that ends the process if the
+  app has not ended 1.5 s later; an error in the input loop never reaches the admin as
+  a traceback (one line; the details go to the debug log, tui/start.py);
+* leaves the terminal clean: the restoring sequences go straight to the terminal (not
+  through the cell-diff layer, which would move the cursor back into the old frame),
+  the cursor visible, and on a terminal without an alternate screen (vt100, linux
+  console) the screen cleared with the cursor home.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
+import errno
 import os
 import re
 import selectors
+import threading
 import time
 from typing import Any
 
@@ -57,6 +69,28 @@ BASIC_DROP = re.compile(
     r"|\x1b\[[<>=][0-9;]*u"
     r"|\x1b\]22;[^\x07\x1b]*(?:\x07|\x1b\\)"
 ).fullmatch
+
+
+# Exit code when the terminal went away (EOF/EIO on input): as a process ended by SIGHUP.
+HANGUP_EXIT = 129
+# Seconds the app has to end after the terminal went away before the process is ended.
+HANGUP_GRACE = 1.5
+# TERM values of terminals without an alternate screen (no smcup in terminfo): at exit
+# the screen is cleared and the cursor put home instead of switching screens back.
+NO_ALTERNATE_SCREEN = frozenset({"", "dumb", "vt52", "vt100", "vt102", "vt220", "vt320",
+                                 "linux", "ansi"})
+# What ends the app's screen on such a terminal: default pen, cursor home, clear.
+CLEAN_SCREEN = "\x1b[m\x1b[H\x1b[2J\x1b[?25h"
+
+
+# Exceptions of the input loop (tui/start.py reports them in one line, never a traceback).
+INPUT_ERRORS: list[BaseException] = []
+
+
+def has_alternate_screen(term: str | None = None) -> bool:
+    """Does the terminal (``$TERM``) switch to an alternate screen and back?"""
+    name = (os.environ.get("TERM", "") if term is None else term).strip().lower()
+    return name not in NO_ALTERNATE_SCREEN and not re.fullmatch(r"vt\d+", name)
 
 
 # Seconds after the driver starts during which the screen counts as the start-up
@@ -113,6 +147,9 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             self._set_encoder_mode(basic)
             self._loop: asyncio.AbstractEventLoop | None = None
             self.bytes_written = 0
+            self._raw_output = False  # set while leaving: no cell-diff layer
+            self._terminal_gone = False  # EOF/EIO on input: write nothing more
+            self.input_error: BaseException | None = None  # the input loop failed
             # bench/startup.py: when Textual drew its first frame (sent or not); the
             # tests: when the start-up was over (the frame cache stored or released)
             self._startup_log = os.environ.get("MAILCONSOLE_STARTUP_LOG") or None
@@ -155,10 +192,21 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
                 self._encoder.resize(width, height)
 
         def write(self, data: str) -> None:
+            if self._terminal_gone:
+                return
+            if self._raw_output:  # leaving: straight to the terminal
+                if not (self._basic and BASIC_DROP(data)):
+                    super().write(data)
+                return
             self._apply_pending_size()
             self._encoder.write(data)
 
         def flush(self) -> None:
+            if self._terminal_gone:
+                return
+            if self._raw_output:
+                super().flush()
+                return
             self._apply_pending_size()
             show_cursor = self._show_cursor()
             encoder = self._encoder
@@ -246,7 +294,26 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
 
         def stop_application_mode(self) -> None:
             self._end_startup(flush=False)
+            if self._terminal_gone:
+                self.disable_input()
+                return  # nothing to restore on a terminal that is gone
+            if self.in_application_mode:
+                self.flush()  # the last frame, through the cell-diff layer
+            # From here on Textual's restoring sequences go to the terminal as they are:
+            # through the cell-diff layer they would end with a cursor move into the old
+            # frame (the shell's prompt would land there) and the cursor hidden.
+            self._raw_output = True
             super().stop_application_mode()
+            if not has_alternate_screen():
+                self.write(CLEAN_SCREEN)
+            else:
+                self.write("\x1b[?25h")
+            self.flush()
+
+        def close(self) -> None:
+            if self._terminal_gone:
+                return  # the writer thread may be stuck on the dead terminal (a daemon)
+            super().close()
 
         # -- input ---------------------------------------------------------------------
 
@@ -266,7 +333,16 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             super().process_message(message)
 
         def run_input_thread(self) -> None:
-            """Textual's input loop, with a decoder that never raises."""
+            """Textual's input loop, with a decoder that never raises, an end of input
+            that ends the app, and no traceback for the admin."""
+            try:
+                self._input_loop()
+            except BaseException as error:  # reported by tui/start.py, never drawn
+                self.input_error = error
+                INPUT_ERRORS.append(error)
+                self._exit_app(70)
+
+        def _input_loop(self) -> None:
             selector = selectors.SelectSelector()
             selector.register(self.fileno, selectors.EVENT_READ)
             fileno = self.fileno
@@ -275,21 +351,32 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             tick = parser.tick
             decode = tolerant_decoder().decode
 
-            def process_selector_events(selector_events: list[Any], final: bool = False) -> None:
+            def process_selector_events(selector_events: list[Any],
+                                        final: bool = False) -> bool:
+                """Feed what was read to the parser; False at the end of the input."""
                 for last, (_key, mask) in compat.loop_last(selector_events):
                     if mask & selectors.EVENT_READ:
-                        data = os.read(fileno, 1024 * 4)
+                        try:
+                            data = os.read(fileno, 1024 * 4)
+                        except OSError as error:
+                            if error.errno in (errno.EAGAIN, errno.EINTR):
+                                continue
+                            return False  # EIO: the terminal hung up
                         if not data:
-                            break
+                            return False  # EOF: the line or connection is gone
                         unicode_data = decode(data, final=final and last)
-                        for event in feed(unicode_data):
-                            self.process_message(event)
+                        if unicode_data:  # "" would tell the parser the input ended
+                            for event in feed(unicode_data):
+                                self.process_message(event)
                 for event in tick():
                     self.process_message(event)
+                return True
 
             try:
                 while not self.exit_event.is_set():
-                    process_selector_events(selector.select(0.1))
+                    if not process_selector_events(selector.select(0.1)):
+                        self._hang_up()
+                        return
                 selector.unregister(self.fileno)
                 process_selector_events(selector.select(0.1), final=True)
             finally:
@@ -299,6 +386,25 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
                         pass
                 except compat.parse_errors():
                     pass
+
+        def _hang_up(self) -> None:
+            """The terminal is gone (EOF or EIO, with or without SIGHUP): end the app
+            without saving and without writing; end the process if that takes longer
+            than HANGUP_GRACE seconds (a write stuck on the dead line)."""
+            self._terminal_gone = True
+            watchdog = threading.Timer(HANGUP_GRACE, os._exit, (HANGUP_EXIT,))
+            watchdog.daemon = True
+            watchdog.start()
+            self._exit_app(HANGUP_EXIT)
+
+        def _exit_app(self, code: int) -> None:
+            loop, app = self._loop, self.driven_app
+            if loop is None or loop.is_closed():
+                os._exit(code)
+            try:
+                loop.call_soon_threadsafe(lambda: app.exit(return_code=code))
+            except RuntimeError:  # the loop closed meanwhile
+                os._exit(code)
 
     ConsoleDriver.__name__ = ConsoleDriver.__qualname__ = f"Console{base.__name__}"
     return ConsoleDriver

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from hashlib import sha256
 from typing import Any
@@ -223,11 +224,20 @@ class Prepaint:
         painted.  The bytes are the ones the earlier session sent for its screen
         (mode sequences aside), so the terminal, its pen and its cursor end up
         exactly as the wire layer recorded them."""
+        dfd = open_private_dir(self.directory, create=False)
+        if dfd is None:
+            return False
         try:
-            with open(self.path, encoding="utf-8") as fh:
+            fd = os.open(self.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+            with os.fdopen(fd, encoding="utf-8") as fh:
+                st = os.fstat(fh.fileno())
+                if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+                    return False
                 entry = json.load(fh)
         except (OSError, ValueError):
             return False
+        finally:
+            os.close(dfd)
         if not isinstance(entry, dict) or entry.get("key") != self.key:
             return False
         width, height = self.size
@@ -318,22 +328,81 @@ class Prepaint:
             return
         entry = {"key": self.key, "screen": screen,
                  "state": {**state, "cells": _encode_cells(cells)}}
+        write_private(self.directory, self.name,
+                      json.dumps(entry, separators=(",", ":")).encode("utf-8"))
+
+
+def open_private_dir(directory: str, create: bool = True) -> int | None:
+    """A descriptor of ``directory`` if it is a directory (not a link) of this user with
+    mode 0700 -- created so when missing and ``create`` -- else None (no cache).
+
+    Files in it are then opened relative to the descriptor (``dir_fd``): a directory
+    swapped for another one or a link after the check is never written into.  A cache
+    under another account's home (root with that account's HOME or XDG_CACHE_HOME,
+    ``sudo -E``, ``su -m``) is therefore no cache at all."""
+    if create:
         try:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            tmp = f"{self.path}.{os.getpid()}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.fchmod(fd, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(entry, fh, separators=(",", ":"))
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                finally:
-                    raise
-            os.replace(tmp, self.path)
+            os.makedirs(directory, mode=0o700, exist_ok=True)
         except OSError:
-            pass  # no cache this time: the next start is a cold one
+            return None
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    st = os.fstat(fd)
+    if st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) != 0o700:
+        os.close(fd)
+        return None
+    return fd
+
+
+def write_private(directory: str, name: str, data: bytes) -> bool:
+    """Replace ``name`` in the private ``directory`` with ``data`` (0600, atomic): a
+    new temp file (O_EXCL|O_NOFOLLOW: never an existing file or a link), renamed."""
+    dfd = open_private_dir(directory)
+    if dfd is None:
+        return False
+    tmp = f".{name}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600, dir_fd=dfd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        return True
+    except OSError:
+        try:
+            os.unlink(tmp, dir_fd=dfd)
+        except OSError:
+            pass
+        return False  # no cache this time: the next start is a cold one
+    finally:
+        os.close(dfd)
+
+
+def append_private(name: str, text: str) -> str | None:
+    """Append ``text`` to ``name`` in the frame cache's directory (a private one, see
+    :func:`open_private_dir`); its path, or None when there is no such directory."""
+    directory = cache_dir()
+    if directory is None:
+        return None
+    dfd = open_private_dir(directory)
+    if dfd is None:
+        return None
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, 0o600, dir_fd=dfd)
+        with os.fdopen(fd, "a", encoding="utf-8", errors="replace") as fh:
+            fh.write(text)
+        return os.path.join(directory, name)
+    except OSError:
+        return None
+    finally:
+        os.close(dfd)
 
 
 def start(config_path: str, *, mode: str, language: str, ascii_only: bool,

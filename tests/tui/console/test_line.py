@@ -128,3 +128,85 @@ def test_a_problem_line_appearing_scrolls_the_rows_below_instead_of_rewriting_th
     assert len(back) <= PROBLEM_LINE_CEILING + 100, len(back)
     rows = screen_of(bytes(session.output), width=80, height=24)
     assert rows[sender + 1].startswith(" Sender name"), rows
+
+
+# -- line discipline (issue 13) ----------------------------------------------------------
+
+def test_a_lone_c1_byte_is_nothing_and_the_next_key_still_works(spawn_app):
+    """0x85 or 0x9b alone in a read decode to nothing; fed to the parser as "" they
+    meant the end of the input and the next key killed the screen."""
+    session = spawn_app(term="vt100")
+    session.settle(quiet=1.0, timeout=30)
+    for byte in (b"\x85", b"\x9b", b"\x80", b"\x9f"):
+        session.send(byte)
+        session.settle(quiet=0.2, timeout=2, need_bytes=False)  # one read each
+    session.send(b"\t")  # a key after the noise still moves the focus
+    moved = session.settle(quiet=0.5, timeout=10)
+    assert session.poll() is None and moved, bytes(session.output)[-300:]
+    assert b"Traceback" not in bytes(session.output)
+    session.send(CTRL_Q)
+    assert session.wait(10) == 0
+
+
+def _ends(output: bytes) -> bytes:
+    return output[output.rindex(b"\x1b[?1049l"):]
+
+
+def test_quitting_leaves_the_cursor_where_the_shell_was_and_visible(spawn_app):
+    """Rich mode on an xterm: back from the alternate screen, and nothing after it
+    moves the cursor (the prompt lands below the old output) or hides it."""
+    session = spawn_app(term="xterm-256color")
+    session.settle(quiet=1.0, timeout=30)
+    session.send(CTRL_Q)
+    assert session.wait(10) == 0
+    tail = _ends(bytes(session.output))
+    assert not re.search(rb"\x1b\[\d*(;\d*)?H", tail), tail
+    assert tail.rfind(b"\x1b[?25h") > tail.rfind(b"\x1b[?25l"), tail
+
+
+def test_on_a_vt100_quitting_leaves_a_clean_screen_with_the_cursor_home(spawn_app):
+    session = spawn_app(term="vt100")
+    session.settle(quiet=1.0, timeout=30)
+    session.send(CTRL_Q)
+    assert session.wait(10) == 0
+    out = bytes(session.output)
+    assert out.endswith(b"\x1b[m\x1b[H\x1b[2J\x1b[?25h"), out[-80:]
+    assert all(not row.strip() for row in screen_of(out, 80, 24))
+
+
+def test_end_of_input_without_sighup_ends_the_app_within_2_s_without_spinning(tmp_path):
+    """The app in a session of its own (setsid: the pty is not its controlling
+    terminal, so closing the other side sends no SIGHUP): reads return EOF/EIO.  It
+    ends within 2 s (exit 129), used little CPU, and the file is as it was."""
+    import os
+    import subprocess
+    import time
+
+    config = tmp_path / "mail.toml"
+    config.write_text('[mail]\nsender = "kept@example.com"\n')
+    before = config.read_bytes()
+    master, slave = os.openpty()
+    bench.set_winsize(slave, 24, 80)
+    proc = subprocess.Popen(bench.app_argv(config, None), stdin=slave, stdout=slave,
+                            stderr=slave, env=bench.app_env("vt100"), cwd=str(bench.REPO),
+                            start_new_session=True, close_fds=True)
+    os.close(slave)
+    got = bytearray()
+    deadline = time.monotonic() + 30
+    while b"Sender address" not in got and time.monotonic() < deadline:
+        try:
+            got += os.read(master, 65536)
+        except OSError:
+            break
+    assert b"Sender address" in got, bytes(got)[-300:]
+    os.write(master, b"\tedited")  # an unsaved edit
+    time.sleep(0.5)
+    os.close(master)  # the line is gone; no SIGHUP reaches a process in its own session
+    closed = time.monotonic()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    took = time.monotonic() - closed
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert took < 2.0, took
+    assert proc.returncode == 129, proc.returncode
+    assert config.read_bytes() == before
+    assert usage.ru_utime + usage.ru_stime < 30, "no busy loop"  # whole run, start-up too

@@ -88,9 +88,7 @@ def test_help_line_is_short_in_basic_and_full_in_rich_mode(tmp_path, mode):
         else:
             assert text == f"{labels()[key]}: {field_help(key)}", (key, text)
     focused_key = "mail.sender"  # focused before F1
-    if mode == "basic":
-        # F1: the help screen starts with the focused field's full text
-        full = f"{labels()[focused_key]}: {field_help(focused_key)}"
-        assert full in help_screen, help_screen[:300]
-    else:
-        assert field_help(focused_key) not in help_screen
+    # F1: the help screen starts with the focused field's full text, in both
+    # modes (rich mode's help lines may cut a long one: "... F1: all of it")
+    full = f"{labels()[focused_key]}: {field_help(focused_key)}"
+    assert full in help_screen, help_screen[:300]
