@@ -151,10 +151,9 @@ FIELDS: dict[str, Field] = {
         ),
         Field(
             "mail.smtp.ehlo_name", str, "",
-            N_("The name the appliance introduces itself with (EHLO). Empty: the host "
-               "name if it is fully qualified, else the appliance's address in brackets, "
-               "as RFC 5321 asks. Set a fully-qualified name such as pbx.example.com if the "
-               "server wants one (Postfix: reject_non_fqdn_helo_hostname)."),
+            N_("The name in EHLO. Empty: the host name if fully qualified, else the "
+               "appliance's address in brackets (RFC 5321). Set a full name such as "
+               "pbx.example.com if the server wants one."),
             short=N_("Empty: automatic; else a full name such as pbx.example.com."),
         ),
         Field(

@@ -345,3 +345,28 @@ async def test_a_refusal_with_an_obvious_fix_is_fixed_with_ctrl_f_from_the_dialo
         assert screen(app).current().mail.smtp.security == "starttls"
         assert "Applied: use STARTTLS" in screen_text(app)
     assert path.read_bytes() == before
+
+
+@run_async
+async def test_the_advanced_settings_the_advice_names_are_edited_and_saved(tmp_path):
+    """Issue 14: EHLO name, timeout, CA file... are on the screen (Advanced) and saved
+    like the others; the timeout is a radio row, never a number to parse."""
+    path = write_config(tmp_path / "mail.toml", {
+        "mail.relay": "external", "mail.smtp.server": "smtp.example.com:587",
+        "mail.smtp.username": "u", "mail.smtp.password": "secret-pw-1"})
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await tab_to(pilot, "f-mail-smtp-ehlo_name", limit=60)
+        await pilot.press(*"pbx.example.com")
+        await tab_to(pilot, "f-mail-smtp-timeout", limit=60)
+        await pilot.press("right", "right")  # 15 s -> 30 s -> 60 s
+        await pilot.pause()
+        timeout = screen(app).current().mail.smtp.timeout
+        assert timeout == 60
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, SaveDialog)
+        await pilot.press("y")
+        await pilot.pause()
+    saved = tomllib.loads(path.read_text())["mail"]["smtp"]
+    assert saved["ehlo_name"] == "pbx.example.com" and saved["timeout"] == timeout

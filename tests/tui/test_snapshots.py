@@ -190,6 +190,8 @@ def test_help_screen(snap_compare, tmp_path):
 
 def test_wide_terminal_puts_the_help_beside_the_form(snap_compare, tmp_path):
     """120x40: the whole form fits without scrolling, the help panel is a
-    column on the right, with the external STARTTLS settings filled in."""
+    column on the right, with the external STARTTLS settings filled in; at the
+    bottom the "Advanced" part (test recipient, CA file, timeout 15/30/60/120 s,
+    EHLO name "(automatic)", login without encryption, sendmail program)."""
     path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
     assert snap_compare(app_for(path), terminal_size=(120, 40))

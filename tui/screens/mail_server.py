@@ -61,7 +61,18 @@ FORM_KEYS: tuple[str, ...] = (
     "mail.smtp.username",
     "mail.smtp.password",
     "appliance.deployment",
+    # Advanced (issue 14): every setting the mailer's advice names is on screen
+    "mail.test_recipient",
+    "mail.smtp.ca_file",
+    "mail.smtp.timeout",
+    "mail.smtp.ehlo_name",
+    "mail.smtp.allow_plaintext_auth",
+    "mail.internal.sendmail",
 )
+
+# The timeout as a radio row (never a number to parse); a saved value not in
+# the list is shown as one more choice.
+TIMEOUTS = ("15", "30", "60", "120")
 
 EXTERNAL_KEYS = frozenset(k for k in FORM_KEYS if k.startswith(("mail.smtp.", "mail.pop3.")))
 
@@ -97,6 +108,13 @@ def labels() -> dict[str, str]:
         "mail.smtp.username": _("User name"),
         "mail.smtp.password": _("Password"),
         "appliance.deployment": _("Deployment"),
+        # the same words as mailer.diagnosis.LABELS, which the advice uses
+        "mail.test_recipient": _("Test recipient"),
+        "mail.smtp.ca_file": _("CA file"),
+        "mail.smtp.timeout": _("Timeout"),
+        "mail.smtp.ehlo_name": _("EHLO name"),
+        "mail.smtp.allow_plaintext_auth": _("Login without encryption"),
+        "mail.internal.sendmail": _("Sendmail program"),
     }
 
 
@@ -325,6 +343,26 @@ class MailServerScreen(Screen[None]):
                 yield from self._row("appliance.deployment", lab, self._choice(
                     "appliance.deployment", loaded.appliance.deployment,
                     ("on-premises", _("on-premises")), ("cloud", _("cloud"))))
+                yield Static(_("Advanced"), classes="section")
+                yield from self._row("mail.test_recipient", lab, FieldInput(
+                    loaded.mail.test_recipient, id=wid("mail.test_recipient"),
+                    placeholder="admin@example.com"))
+                yield from self._row("mail.smtp.ca_file", lab, FieldInput(
+                    loaded.mail.smtp.ca_file, id=wid("mail.smtp.ca_file"),
+                    placeholder=_("(system CAs only)")))
+                timeouts = TIMEOUTS if str(loaded.mail.smtp.timeout) in TIMEOUTS else (
+                    *TIMEOUTS, str(loaded.mail.smtp.timeout))
+                yield from self._row("mail.smtp.timeout", lab, self._choice(
+                    "mail.smtp.timeout", loaded.mail.smtp.timeout,
+                    *((t, _("{n} s").format(n=t)) for t in timeouts)))
+                yield from self._row("mail.smtp.ehlo_name", lab, FieldInput(
+                    loaded.mail.smtp.ehlo_name, id=wid("mail.smtp.ehlo_name"),
+                    placeholder=_("(automatic)")))
+                yield from self._row("mail.smtp.allow_plaintext_auth", lab, Tick(
+                    _("allow (trusted links only)"), loaded.mail.smtp.allow_plaintext_auth,
+                    id=wid("mail.smtp.allow_plaintext_auth")))
+                yield from self._row("mail.internal.sendmail", lab, FieldInput(
+                    loaded.mail.internal.sendmail, id=wid("mail.internal.sendmail")))
             yield Static(id="help")
         yield Static(id="status")
         yield Static(id="keys")
@@ -526,6 +564,8 @@ class MailServerScreen(Screen[None]):
                 chosen = widget.value
                 if key == "mail.smtp.authentication":
                     out[key] = chosen != "no"
+                elif key == "mail.smtp.timeout" and chosen is not None:
+                    out[key] = int(chosen)
                 elif chosen is not None:
                     out[key] = chosen
             elif isinstance(widget, Checkbox):
