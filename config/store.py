@@ -75,8 +75,74 @@ class Snapshot:
 
 
 def real_path(path: str | os.PathLike[str]) -> Path:
-    """The file a possibly symlinked ``path`` points to (may not exist yet)."""
-    return Path(os.path.realpath(path))
+    """The file a possibly symlinked ``path`` points to (may not exist yet).
+
+    Links are followed only where that is safe (docs/config.md, "Links"): a link
+    whose target does not exist is refused (a save would create the target), and so
+    is a link in a directory that someone other than root, this user or the owner of
+    the link's target could write (whoever could have planted it could not change the
+    target anyway).  :class:`ConfigError` (exit 1) names the link."""
+    return Path(_safe_realpath(os.fspath(path)))
+
+
+_MAX_LINKS = 40  # as the kernel's limit on links in one lookup
+
+
+def _safe_realpath(path: str) -> str:
+    """``os.path.realpath(path)``, checking every link on the way (see real_path)."""
+    euid = os.geteuid()
+    if not path.startswith("/"):
+        path = os.path.join(os.getcwd(), path)
+    todo = [p for p in path.split("/") if p not in ("", ".")][::-1]  # a stack
+    resolved = "/"
+    links = 0
+    while todo:
+        name = todo.pop()
+        if name == "..":
+            resolved = os.path.dirname(resolved)
+            continue
+        candidate = os.path.join(resolved, name)
+        try:
+            link = os.lstat(candidate)
+        except OSError:  # missing (a new file) or unreadable: the rest as it is
+            return os.path.normpath(os.path.join(candidate, *todo[::-1]))
+        if not stat.S_ISLNK(link.st_mode):
+            resolved = candidate
+            continue
+        links += 1
+        if links > _MAX_LINKS:
+            raise ConfigError(candidate + ": " + _("too many levels of symbolic links"))
+        try:
+            target = os.stat(candidate)
+        except OSError:
+            raise ConfigError(candidate + ": " + _(
+                "is a symbolic link to {target}, which does not exist; mailconsole does "
+                "not create the target of a link: create the file or remove the link"
+            ).format(target=os.readlink(candidate))) from None
+        if not _link_is_trusted(os.stat(resolved), link, target.st_uid, euid):
+            raise ConfigError(candidate + ": " + _(
+                "is a symbolic link in {dir}, a directory that others than root, you and "
+                "the owner of the link's target can write; it is not followed (replace "
+                "the link with the file, or use the target's path)").format(dir=resolved))
+        pointer = os.readlink(candidate)
+        if pointer.startswith("/"):
+            resolved = "/"
+        todo.extend([p for p in pointer.split("/") if p not in ("", ".")][::-1])
+    return resolved
+
+
+def _link_is_trusted(directory: os.stat_result, link: os.stat_result, target_uid: int,
+                     euid: int) -> bool:
+    """May a link in ``directory`` be followed?  Only if everyone who could have put it
+    there could change its target anyway: the directory belongs to root, to us or to
+    the target's owner, and nobody else may write it (a sticky directory -- /tmp --
+    lets others add names, but only the link's owner replace this one)."""
+    trusted = {0, euid, target_uid}
+    if directory.st_uid not in trusted:
+        return False
+    if directory.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return bool(directory.st_mode & stat.S_ISVTX) and link.st_uid in trusted
+    return True
 
 
 def lock_path(real: Path) -> Path:
@@ -520,12 +586,16 @@ class _Locked:
         real, shown = self.real, self.shown
         lp = lock_path(real)
         try:
-            fd = os.open(lp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, NEW_FILE_MODE)
+            fd = _open_lock(lp)
         except FileNotFoundError:
             raise ConfigWriteError(shown, _("cannot write: the directory {dir} does not exist; "
                                             "create it first (mkdir -p {dir})"
                                             ).format(dir=real.parent)) from None
         except OSError as e:
+            if e.errno == errno.ELOOP:  # O_NOFOLLOW: the lock file is a link
+                raise ConfigWriteError(shown, _(
+                    "the lock file {lock} is a symbolic link; it is never followed (remove "
+                    "it). The file was not changed.").format(lock=lp)) from None
             raise ConfigWriteError(shown, _(
                 "cannot write in the directory {dir}: {reason}. The file was not changed."
             ).format(dir=real.parent, reason=_reason(e))) from None
@@ -540,6 +610,30 @@ class _Locked:
                  tb: TracebackType | None) -> None:
         fd, self.fd = self.fd, -1
         os.close(fd)
+
+
+def _open_lock(lp: Path) -> int:
+    """The lock file, never through a link (O_NOFOLLOW: ELOOP) nor inherited by a
+    child (O_CLOEXEC).  One root makes in a directory of another account (the admin
+    account's /etc/mailconsole) is given to that account, which could not lock it
+    otherwise (0600); a lock file we may not write is locked read-only (flock needs no
+    write access)."""
+    flags = os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(lp, os.O_RDWR | os.O_CREAT | os.O_EXCL | flags, NEW_FILE_MODE)
+    except FileExistsError:
+        try:
+            return os.open(lp, os.O_RDWR | flags)
+        except PermissionError:
+            return os.open(lp, os.O_RDONLY | flags)
+    if os.geteuid() == 0:
+        try:
+            directory = os.stat(lp.parent)
+            if directory.st_uid != 0:
+                os.fchown(fd, directory.st_uid, directory.st_gid)
+        except OSError:
+            pass
+    return fd
 
 
 def _wait_for_lock(fd: int, shown: str) -> None:
