@@ -139,9 +139,9 @@ def one_run(argv: list[str], term: str, tree: Path | None = None,
     if painted is None:
         raise RuntimeError(f"no first paint: {argv}: {bytes(session.output)[-300:]!r}")
     with open(log, encoding="utf-8") as fh:
-        lines = fh.read().split()
+        lines = [line.split() for line in fh if " first-frame " in line]
     os.unlink(log)
-    textual = float(lines[0]) - spawned if lines else float("nan")
+    textual = float(lines[0][0]) - spawned if lines else float("nan")
     return painted, textual, rss_mb
 
 

@@ -661,20 +661,10 @@ LIST_FIELDS = ("id", "state", "attempts", "next_attempt", "age_seconds", "recipi
                "size", "last_error")
 
 
-def _age(seconds: int) -> str:
-    if seconds < 120:
-        return _("{n} s").format(n=seconds)
-    if seconds < 7200:
-        return _("{n} min").format(n=seconds // 60)
-    if seconds < 172800:
-        return _("{n} h").format(n=seconds // 3600)
-    return _("{n} days").format(n=seconds // 86400)
-
-
 def cmd_queue(args: argparse.Namespace, path: str) -> int:
     settings, spool = _spool(path)
     action = args.queue_command
-    from mailer.queue import check_id
+    from mailer.queue import age_text, check_id
 
     for ident in [getattr(args, "id", None), *(getattr(args, "ids", None) or [])]:
         if ident is not None:
@@ -694,7 +684,7 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
                     if e["state"] == "waiting" else _("failed"))
             error = e["last_error"]
             out(f"{e['id']}  {e['state']:<7}  {e['attempts']:>3}  "
-                  f"{_age(e['age_seconds']):>8}  {e['size']:>8}  {', '.join(e['recipients'])}")
+                  f"{age_text(e['age_seconds']):>8}  {e['size']:>8}  {', '.join(e['recipients'])}")
             out(f"    {when}" + (f" — {error['cls']}: {error['message']}" if error else ""))
         return EXIT_OK
     if action == "show":
@@ -710,7 +700,7 @@ def cmd_queue(args: argparse.Namespace, path: str) -> int:
             f"state:        {e['state']}",
             f"attempts:     {e['attempts']}",
             f"next attempt: {e['next_attempt'] or '-'}",
-            f"accepted:     {e['created']} ({_age(e['age_seconds'])})",
+            f"accepted:     {e['created']} ({age_text(e['age_seconds'])})",
             f"sender:       {e['sender']}",
             f"recipients:   {', '.join(e['recipients'])}",
             f"size:         {e['size']}",
@@ -798,7 +788,7 @@ def queue_problems(settings: Settings) -> list[Problem]:
         error = info["last_error"] or {}
         problems.append(Problem("queue.dir", WARNING, _(
             "{n} mail(s) waiting, the oldest for {age}; last error: {error}").format(
-                n=info["waiting"], age=_age(info["oldest_seconds"]),
+                n=info["waiting"], age=queue.age_text(info["oldest_seconds"]),
                 error=error.get("message") or "-")))
     return problems
 

@@ -125,6 +125,17 @@ def for_settings(settings: Settings, *, clock: Callable[[], float] | None = None
                  notify=settings.queue.notify, clock=clock)
 
 
+
+def age_text(seconds: int) -> str:
+    """An age for people: "90 s", "12 min", "5 h", "3 days" (the CLI and the screen)."""
+    if seconds < 120:
+        return _("{n} s").format(n=seconds)
+    if seconds < 7200:
+        return _("{n} min").format(n=seconds // 60)
+    if seconds < 172800:
+        return _("{n} h").format(n=seconds // 3600)
+    return _("{n} days").format(n=seconds // 86400)
+
 class AcceptError(Exception):
     """The mail could not be queued (disk full, spool not writable): EX_TEMPFAIL."""
 

@@ -85,7 +85,7 @@ def test_failed_test_mail_dialog_in_german(snap_compare, tmp_path):
     the steps "[ ok ] Einstellungen prüfen" ... "[FAIL] Anmelden als
     pbx@customer.example", then "Fehlgeschlagen: smtp.example.com:587
     hat die Anmeldung abgelehnt: 535 ...", "Was tun: Prüfen Sie Benutzername und
-    Passwort ...", and the buttons "Erneut (Enter)  Log (^T)  Log speichern
+    Passwort ...", and the buttons "Erneut (Enter)  Log (^T)  Log speichern (l)
     Schließen (Esc)" all whole in one row."""
     path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
 

@@ -84,10 +84,37 @@ class FakeMailer:
         return report
 
 
+def busy(app, *, workers: bool = True) -> str:
+    """What the app still has to do before its screen shows its state ("" if
+    nothing): a message or callback waiting on the app, the screen or a widget, a
+    widget waiting for its layout, repaint or styles, a worker still running
+    (unless not ``workers``).
+    Textual's ``pilot.pause()`` only guesses that from the process's CPU time, which
+    says nothing on a loaded machine (the process is idle when it gets no CPU)."""
+    from textual.worker import WorkerState
+
+    screen = app.screen
+    running = (WorkerState.PENDING, WorkerState.RUNNING)
+    if workers and any(w.state in running for w in app.workers):
+        return "a worker is running"
+    for node in (app, screen, *screen.walk_children(with_self=False)):
+        if node._message_queue.qsize() or node._next_callbacks:
+            return f"{node!r} has messages waiting"
+    if screen._callbacks or screen._dirty_widgets:
+        return "the screen has callbacks or widgets to update"
+    for node in (screen, *screen.walk_children(with_self=False)):
+        for flag in ("_layout_required", "_repaint_required", "_scroll_required",
+                     "_recompose_required", "_refresh_styles_required"):
+            if getattr(node, flag, False):
+                return f"{node!r} waits ({flag})"
+    return ""
+
+
 async def settled(pilot, dialog, outcome: str, timeout: float = 10.0) -> None:
     """Wait until the test-mail dialog shows what its picture is of: the result
-    ("ok", "fail") or the running login step ("hang").  The fake runs in the
-    dialog's thread worker, so a fixed number of pauses is not enough."""
+    ("ok", "fail") or the running login step ("hang"), and the app has nothing
+    left to lay out or paint (:func:`busy`).  The fake runs in the dialog's thread
+    worker, so a fixed number of pauses is not enough."""
     import asyncio
 
     def ready() -> bool:
@@ -100,6 +127,10 @@ async def settled(pilot, dialog, outcome: str, timeout: float = 10.0) -> None:
     while not ready():
         assert loop.time() < deadline, f"the test-mail dialog never got to {outcome!r}"
         await pilot.pause(0.02)
-    await pilot.wait_for_scheduled_animations()
-    for _ in range(5):
+    quiet = 0
+    while quiet < 3:  # three checks in a row, a loop turn apart
+        await pilot.wait_for_scheduled_animations()
         await pilot.pause()
+        why = busy(pilot.app, workers=outcome != "hang")  # "hang": the send is the picture
+        quiet = 0 if why else quiet + 1
+        assert loop.time() < deadline + timeout, f"the screen never settled: {why}"

@@ -383,3 +383,28 @@ def test_system_errors_are_said_in_the_active_language_without_errno():
     assert system_text(nxdomain) == "der Name ist unbekannt (kein solcher Host)"
     odd = OSError(errno.EROFS, "Read-only file system")
     assert system_text(odd) == "Read-only file system"  # the system's own words
+
+
+@run_async
+async def test_the_test_mail_dialog_answers_to_its_letters_once_the_recipient_is_left(tmp_path):
+    from tui.dialogs import AskPathDialog
+
+    path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
+    app = app_for(path, FakeMailer("fail"), lang="de")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        await pilot.press("enter")
+        for _ in range(100):
+            await pilot.pause()
+            if app.screen.sent_once:
+                break
+        assert "Log speichern (l)" in screen_text(app)
+        await pilot.press("l")
+        await pilot.pause()
+        assert isinstance(app.screen, AskPathDialog)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("a")  # Abbrechen / Schließen
+        await pilot.pause()
+        assert not isinstance(app.screen, TestMailDialog)

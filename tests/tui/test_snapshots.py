@@ -148,7 +148,7 @@ def test_test_mail_in_progress(snap_compare, tmp_path):
 
 def test_test_mail_succeeded(snap_compare, tmp_path):
     """Test mail sent: every step [ ok ], "Test mail sent to admin@customer.example"
-    with the queue id, Transcript and Save transcript buttons, Close (Esc)."""
+    with the queue id, "Transcript (^T)" and "Save transcript (s)" buttons, Close (Esc)."""
     path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
     assert snap_compare(app_for(path, FakeMailer("ok")), terminal_size=SIZE,
                         run_before=_test_mail("ok"))

@@ -150,8 +150,10 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
             self._raw_output = False  # set while leaving: no cell-diff layer
             self._terminal_gone = False  # EOF/EIO on input: write nothing more
             self.input_error: BaseException | None = None  # the input loop failed
-            # bench/startup.py: when Textual drew its first frame (sent or not)
+            # bench/startup.py: when Textual drew its first frame (sent or not); the
+            # tests: when the start-up was over (the frame cache stored or released)
             self._startup_log = os.environ.get("MAILCONSOLE_STARTUP_LOG") or None
+            self._startup_over_log = self._startup_log
 
         def _set_encoder_mode(self, basic: bool) -> None:
             self._basic = basic
@@ -246,6 +248,7 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
                 self._encoder.hold = False
                 if flush and self.in_application_mode:
                     self.flush()  # (recorded too)
+            stored = False
             if self._recording:
                 self._recording = False
                 snapshot, prepaint = self._snapshot, self._prepaint
@@ -254,6 +257,14 @@ def make_driver_class(base: type[LinuxDriver], mode: str,
                 if snapshot is not None and prepaint is not None and recorded is not None \
                         and settled and snapshot[1]["cells"] != self._painted:
                     prepaint.store("".join(recorded[:snapshot[0]]), snapshot[1])
+                    stored = True
+            path, self._startup_over_log = self._startup_over_log, None
+            if path is not None:
+                try:
+                    with open(path, "a", encoding="utf-8") as fh:
+                        fh.write(f"{time.time():.6f} startup-over stored={stored}\n")
+                except OSError:
+                    pass
 
         def _show_cursor(self) -> bool | None:
             if not self._basic:

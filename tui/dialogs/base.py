@@ -64,10 +64,18 @@ class Dialog(ModalScreen[R], Generic[R]):
                     break
         if key:
             letters[key] = ident
-            label = _("{label} ({key})").format(label=label, key=key)
+        label = self.with_letter(label, ident)
         for ch in also:
             fallback.setdefault(ch.casefold(), ident)
         return Button(label, id=ident, compact=True)
+
+    def with_letter(self, label: str, ident: str) -> str:
+        """``label`` with the letter of button ``ident`` shown ("Save (s)"), for
+        a button relabelled after compose."""
+        for key, owner in self.__dict__.get("_letters", {}).items():
+            if owner == ident:
+                return _("{label} ({key})").format(label=label, key=key)
+        return label
 
     def compose_buttons_reset(self) -> None:
         """Forget the letters before a compose (a relabel composes anew)."""

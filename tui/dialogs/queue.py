@@ -20,19 +20,10 @@ from textual.widgets.option_list import Option
 from config.i18n import _
 from config.model import Settings
 from config.text import visible
+from mailer.queue import age_text
 from tui.dialogs.base import Dialog
 
 HISTORY_LINES = 6
-
-
-def age_text(seconds: int) -> str:
-    if seconds < 120:
-        return _("{n} s").format(n=seconds)
-    if seconds < 7200:
-        return _("{n} min").format(n=seconds // 60)
-    if seconds < 172800:
-        return _("{n} h").format(n=seconds // 3600)
-    return _("{n} days").format(n=seconds // 86400)
 
 
 def summary_line(info: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from config.i18n import _
 from config.model import Settings
 from config.text import visible
 from mailer.report import Report, Step
-from tui.dialogs.base import Dialog
+from tui.dialogs.base import Dialog, cancel_letters
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.transcript import (
     AskPathDialog,
@@ -88,8 +88,8 @@ class TestMailDialog(Dialog[None]):
             with Horizontal(classes="buttons"):
                 yield self.button(_("Send (Enter)"), "send")
                 yield self.button(_("Transcript (^T)"), "transcript")
-                yield self.button(_("Save transcript"), "save-transcript")
-                yield self.button(_("Cancel (Esc)"), "cancel")
+                yield self.button(_("Save transcript"), "save-transcript", letter=True)
+                yield self.button(_("Cancel (Esc)"), "cancel", also=cancel_letters())
         # the transcript buttons appear when there is a transcript
 
     def on_mount(self) -> None:
@@ -129,7 +129,8 @@ class TestMailDialog(Dialog[None]):
         self.query_one("#send", Button).label = (
             _("Resend (Enter)") if self.sent_once else _("Send (Enter)"))
         self.query_one("#transcript", Button).label = _("Transcript (^T)")
-        self.query_one("#save-transcript", Button).label = _("Save transcript")
+        self.query_one("#save-transcript", Button).label = self.with_letter(
+            _("Save transcript"), "save-transcript")
         self.query_one("#cancel", Button).label = (
             _("Cancel sending (Esc)") if sending
             else _("Close (Esc)") if self.sent_once else _("Cancel (Esc)"))

@@ -22,20 +22,18 @@ MARK = b"Sender address"
 
 
 def _start(tmp_path, *, mode="basic", rows=24, config=None, keys=b"", quiet=1.0):
-    """Run one session until its start-up screen settled; quit; return the output
-    and the tty's local flags after the app ended."""
+    """Run one session until its start-up is over (see _startup_over); quit; return
+    the output and the tty's local flags after the app ended."""
     config = config or tmp_path / "mail.toml"
     term = "vt100" if mode == "basic" else "xterm-256color"
-    env = bench.app_env(term, {"MAILCONSOLE_FRAME_CACHE": str(tmp_path / "frames")})
+    log = tmp_path / f"startup-{time.monotonic_ns()}.log"
+    env = bench.app_env(term, {"MAILCONSOLE_FRAME_CACHE": str(tmp_path / "frames"),
+                               "MAILCONSOLE_STARTUP_LOG": str(log)})
     argv = [*bench.app_argv(config, mode)]
     session = bench.PtySession(argv, env, rows=rows, cols=80, cwd=str(bench.REPO))
     try:
         session.settle(quiet=quiet, timeout=30)
-        # The screen is stored once it has settled (tui/console/frame_cache.py); on a busy
-        # machine that can come after our quiet period: give it time to appear.
-        deadline = time.monotonic() + 10
-        while not _frames(tmp_path) and time.monotonic() < deadline:
-            session.read(0.1)
+        _startup_over(session, log)
         if keys:
             session.send(keys)
             session.settle(quiet=0.5, timeout=10)
@@ -45,6 +43,19 @@ def _start(tmp_path, *, mode="basic", rows=24, config=None, keys=b"", quiet=1.0)
     finally:
         session.close()
     return bytes(session.output), lflag
+
+
+def _startup_over(session, log, timeout=30.0):
+    """Wait until the app's start-up is over (the console driver logs it): the
+    screen is in the frame cache (a miss) or the pre-painted one was released (a
+    hit).  A quiet tty says nothing about that: a hit sends 0 bytes while Textual
+    builds its screen, which on a busy machine takes longer than any quiet period,
+    and a key then would end the start-up with a half-built screen."""
+    deadline = time.monotonic() + timeout
+    while not (log.exists() and " startup-over " in log.read_text()):
+        assert time.monotonic() < deadline, "the start-up never ended"
+        session.read(0.05)
+    session.settle(quiet=0.3, timeout=10, need_bytes=False)  # what was sent at its end
 
 
 def _painted_before_the_driver(output: bytes) -> bool:
