@@ -125,9 +125,9 @@ FIELDS: dict[str, Field] = {
         ),
         Field(
             "mail.smtp.auth_method", str, "password",
-            N_("How to log in while SMTP authentication is on: \"password\" (user name and "
-               "password) or \"oauth2\" (an OAuth2 access token, [mail.smtp.oauth2]; "
-               "Microsoft 365 and Google Workspace without basic authentication)."),
+            N_("While SMTP authentication is on: \"password\" (user name and password) or "
+               "\"oauth2\" (an OAuth2 token, [mail.smtp.oauth2]: Microsoft 365, Google "
+               "Workspace)."),
             choices=("password", "oauth2"),
             short=N_("Password, or OAuth2 token (Microsoft 365, Google)."),
         ),

@@ -28,11 +28,12 @@ class Preset:
     values: tuple[tuple[str, Value], ...]
     checklist: tuple[str, ...] = ()  # N_-marked lines
     refresh_lifetime_days: int = 0   # 0: unknown or none
+    short: str = ""                  # N_-marked: the screen's Provider button
 
 
-def _preset(name: str, label: str, values: dict[str, Value], checklist: tuple[str, ...] = (),
-            refresh_lifetime_days: int = 0) -> Preset:
-    return Preset(name, label, tuple(values.items()), checklist, refresh_lifetime_days)
+def _preset(name: str, label: str, short: str, values: dict[str, Value],
+            checklist: tuple[str, ...] = (), refresh_lifetime_days: int = 0) -> Preset:
+    return Preset(name, label, tuple(values.items()), checklist, refresh_lifetime_days, short)
 
 
 _MS_TOKEN = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
@@ -51,11 +52,13 @@ _MS_COMMON = (
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     _preset(
         "other", N_("Other (any SMTP server, user name and password)"),
+        N_("Other"),
         {"mail.smtp.auth_method": "password"},
         (N_("Enter the server, security, user name and password your provider gives."),),
     ),
     _preset(
         "microsoft365", N_("Microsoft 365 (OAuth2, app-only: client credentials)"),
+        N_("Microsoft 365 (app)"),
         {"mail.relay": "external", "mail.smtp.server": "smtp.office365.com:587",
          "mail.smtp.security": "starttls", "mail.smtp.authentication": True,
          "mail.smtp.auth_method": "oauth2", "mail.smtp.oauth2.flow": "client_credentials",
@@ -79,6 +82,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     ),
     _preset(
         "microsoft365-device", N_("Microsoft 365 (OAuth2, a person signs in: device code)"),
+        N_("Microsoft 365 (sign-in)"),
         {"mail.relay": "external", "mail.smtp.server": "smtp.office365.com:587",
          "mail.smtp.security": "starttls", "mail.smtp.authentication": True,
          "mail.smtp.auth_method": "oauth2", "mail.smtp.oauth2.flow": "device_code",
@@ -100,6 +104,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     ),
     _preset(
         "google-workspace", N_("Google Workspace (OAuth2, service account)"),
+        N_("Google Workspace"),
         {"mail.relay": "external", "mail.smtp.server": "smtp.gmail.com:587",
          "mail.smtp.security": "starttls", "mail.smtp.authentication": True,
          "mail.smtp.auth_method": "oauth2", "mail.smtp.oauth2.flow": "jwt_bearer",
@@ -121,6 +126,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     ),
     _preset(
         "gmail", N_("Gmail or Google Workspace (app password)"),
+        N_("Gmail (app password)"),
         {"mail.relay": "external", "mail.smtp.server": "smtp.gmail.com:587",
          "mail.smtp.security": "starttls", "mail.smtp.authentication": True,
          "mail.smtp.auth_method": "password"},
@@ -134,6 +140,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     ),
     _preset(
         "ionos", N_("IONOS (password)"),
+        N_("IONOS"),
         {"mail.relay": "external", "mail.smtp.server": "smtp.ionos.de:587",
          "mail.smtp.security": "starttls", "mail.smtp.authentication": True,
          "mail.smtp.auth_method": "password"},
@@ -141,6 +148,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     ),
     _preset(
         "strato", N_("STRATO (password)"),
+        N_("STRATO"),
         {"mail.relay": "external", "mail.smtp.server": "smtp.strato.de:465",
          "mail.smtp.security": "tls", "mail.smtp.authentication": True,
          "mail.smtp.auth_method": "password"},
@@ -170,6 +178,10 @@ def checklist(name: str) -> list[str]:
 
 def label(name: str) -> str:
     return _(find(name).label)
+
+
+def short_label(name: str) -> str:
+    return _(find(name).short)
 
 
 def refresh_lifetime_days(token_url: str, flow: str) -> int:

@@ -43,7 +43,13 @@ def mode(request, german):
 
 
 def test_every_label_fits_its_column_and_every_help_fits_the_help_lines(mode, tmp_path):
-    path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
+    # OAuth2 as login method: its fields are shown (and measured) too
+    path = write_config(tmp_path / "mail.toml", {**EXTERNAL_STARTTLS,
+                                                 "mail.smtp.auth_method": "oauth2",
+                                                 "mail.smtp.oauth2.client_id": "app",
+                                                 "mail.smtp.oauth2.client_secret": "s-1234",
+                                                 "mail.smtp.oauth2.token_url":
+                                                     "https://login.example/token"})
 
     async def body():
         app = app_for(path, lang="de")

@@ -2,7 +2,7 @@
 server (HTTPS; client credentials, JWT bearer, device code, refresh, their
 errors, introspection) and an aiosmtpd server that accepts XOAUTH2 /
 OAUTHBEARER only for tokens that authorization server issued (it asks by
-token introspection, RFC 7662).  Every send runs on both transports."""
+token introspection, RFC 7662)."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ import tomlkit
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
+from config.model import FIELDS
 from config.service import SettingsService
 from mailer import send_test_mail
 from mailer.message import AddressError, build_test_mail_bytes
@@ -135,9 +136,7 @@ def lenient():
 
 
 # The text inputs of the form (tui.screens.mail_server.FORM_KEYS).
-FORM_TEXT = [k for k in FORM_KEYS if k in TEXT_FIELDS and k not in ("mail.relay",
-                                                                     "appliance.deployment",
-                                                                     "mail.smtp.security")]
+FORM_TEXT = [k for k in FORM_KEYS if k in TEXT_FIELDS and not FIELDS[k].choices]
 
 
 # A failing example is reported as found (no shrinking: each run starts the app).

@@ -118,3 +118,32 @@ async def test_after_a_test_mail_that_worked_the_waiting_mail_can_go_too(
     assert sorted(m.rcpt_tos[0] for m in relay.wait_for_messages(2)) == [
         "admin@example.org", "user0@example.org"]
     assert spool().ids() == []
+
+
+@run_async
+async def test_in_german_the_queue_buttons_answer_to_the_letters_they_show(tmp_path, smtp_server):
+    """The buttons' letters follow the active language (no English s/r/d under German
+    labels): "Jetzt senden (j)", "Erneut versuchen (e)", "Entfernen (n)"; the shown
+    letter drops the mail."""
+    path = write_config(tmp_path / "mail.toml", plain(smtp_server(tls="none", auth=False)))
+    waiting_mail(1)
+    app = make_app(path, lang="de")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("ctrl+o")
+            await pilot.pause()
+            dialog = app.screen
+            assert isinstance(dialog, QueueDialog)
+            text = screen_text(app)
+            for label in ("Jetzt senden (j)", "Erneut versuchen (e)", "Entfernen (n)"):
+                assert label in text, text
+            await pilot.press("d")  # the English letter does nothing here
+            await pilot.pause()
+            assert len(spool().entries()) == 1
+            await pilot.press("n")
+            await wait_for(pilot, lambda: not spool().entries())
+    finally:
+        from config.i18n import set_language
+
+        set_language("en")

@@ -33,8 +33,9 @@ def test_defaults_internal_relay(snap_compare, tmp_path):
 
 def test_external_starttls_filled_in(snap_compare, tmp_path):
     """External relay, smtp.example.com:587 with STARTTLS, certificate checks on,
-    authentication yes; no M2 hint; the user name field filled, the password
-    (further down) masked."""
+    authentication yes; no M2 hint; Provider "Other" above the server; login
+    method "password" with "Sign in" dimmed; the user name field filled, the
+    password masked."""
     path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
     assert snap_compare(app_for(path), terminal_size=SIZE)
 
@@ -195,3 +196,22 @@ def test_wide_terminal_puts_the_help_beside_the_form(snap_compare, tmp_path):
     EHLO name "(automatic)", login without encryption, sendmail program)."""
     path = write_config(tmp_path / "mail.toml", EXTERNAL_STARTTLS)
     assert snap_compare(app_for(path), terminal_size=(120, 40))
+
+
+def test_oauth2_device_code_shows_its_fields_and_sign_in(snap_compare, tmp_path):
+    """Microsoft 365 with a person's sign-in (device code), at 80x40 so the whole
+    form shows: at the top the warning that nobody has signed in yet (the token
+    file is empty); Provider "Microsoft 365 (sign-in)", login method OAuth2 chosen,
+    "Sign in" not dimmed, the password row dimmed, under it Client ID and Tenant
+    filled, Client secret empty, Key file "(optional)"."""
+    path = write_config(tmp_path / "mail.toml", {
+        **EXTERNAL_STARTTLS, "mail.smtp.server": "smtp.office365.com:587",
+        "mail.smtp.auth_method": "oauth2", "mail.smtp.oauth2.flow": "device_code",
+        "mail.smtp.oauth2.token_url":
+            "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+        "mail.smtp.oauth2.device_authorization_url":
+            "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode",
+        "mail.smtp.oauth2.scope": "https://outlook.office.com/SMTP.Send offline_access",
+        "mail.smtp.oauth2.client_id": "11111111-2222-3333-4444-555555555555",
+        "mail.smtp.oauth2.tenant": "customer.example"})
+    assert snap_compare(app_for(path), terminal_size=(80, 40))

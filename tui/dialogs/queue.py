@@ -40,14 +40,12 @@ def summary_line(info: dict[str, Any]) -> str:
 
 
 class QueueDialog(Dialog[None]):
-    """The waiting and failed mails; s sends now, r retries, d drops the selected one."""
+    """The waiting and failed mails; s sends now, r retries, d drops the selected one
+    (in English; each button shows its letter in the active language)."""
 
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("s", "flush", "Send now"),
-        Binding("r", "retry", "Retry"),
-        Binding("d", "drop", "Drop"),
-    ]
+    # The buttons' letters (first free letter of each label in the active
+    # language: s/r/d in English) press them: Dialog.button(letter=True).
+    BINDINGS = [Binding("escape", "close", "Close")]
 
     def __init__(self, spool: Any, settings: Settings, *, flush: bool = False) -> None:
         super().__init__()
@@ -67,9 +65,9 @@ class QueueDialog(Dialog[None]):
             yield Static(id="queue-history")
             yield Static(id="result")
             with Horizontal(classes="buttons"):
-                yield self.button(_("Send now (s)"), "flush")
-                yield self.button(_("Retry (r)"), "retry")
-                yield self.button(_("Drop (d)"), "drop")
+                yield self.button(_("Send now"), "flush", letter=True)
+                yield self.button(_("Retry"), "retry", letter=True)
+                yield self.button(_("Drop"), "drop", letter=True)
                 yield self.button(_("Close (Esc)"), "close")
 
     def on_mount(self) -> None:

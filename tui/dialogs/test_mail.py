@@ -160,8 +160,13 @@ class TestMailDialog(Dialog[None]):
         def on_step(step: Any) -> None:
             self._from_send(cancel, self._step, step)
 
+        extra: dict[str, Any] = {}
+        if self.settings.mail.smtp.auth_method == "oauth2" and self.config_path is not None:
+            from config.tokens import token_path  # OAuth2: the token file of this config
+
+            extra["token_file"] = token_path(self.config_path)
         report = self.mailer.send_test_mail(settings=self.settings, recipient=recipient,
-                                            on_step=on_step, cancel=cancel)
+                                            on_step=on_step, cancel=cancel, **extra)
         failure = getattr(report, "failure", None)
         cancelled = failure is not None and failure.cls == "cancelled"
         self._from_send(cancel, self._finished, report, cancelled=cancelled)

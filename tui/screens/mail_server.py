@@ -22,13 +22,14 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
+from config import presets
 from config.errors import (
     ConfigConflictError,
     ConfigError,
     ConfigInvalidError,
 )
 from config.i18n import _, ascii_only
-from config.model import Settings, Value, field_help, field_short_help
+from config.model import SECRET_KEYS, Settings, Value, field_help, field_short_help
 from config.service import SettingsService
 from config.text import visible
 from config.validate import Problem
@@ -58,8 +59,13 @@ FORM_KEYS: tuple[str, ...] = (
     "mail.smtp.authentication",
     "mail.pop3.enabled",
     "mail.pop3.server",
+    "mail.smtp.auth_method",
     "mail.smtp.username",
     "mail.smtp.password",
+    "mail.smtp.oauth2.client_id",
+    "mail.smtp.oauth2.tenant",
+    "mail.smtp.oauth2.client_secret",
+    "mail.smtp.oauth2.key_file",
     "appliance.deployment",
     # Advanced (issue 14): every setting the mailer's advice names is on screen
     "mail.test_recipient",
@@ -69,6 +75,10 @@ FORM_KEYS: tuple[str, ...] = (
     "mail.smtp.allow_plaintext_auth",
     "mail.internal.sendmail",
 )
+# The OAuth2 fields, shown while the login method is OAuth2; the endpoints,
+# scope and flow come with a provider preset (or the CLI/the file).
+OAUTH_KEYS = ("mail.smtp.oauth2.client_id", "mail.smtp.oauth2.tenant",
+              "mail.smtp.oauth2.client_secret", "mail.smtp.oauth2.key_file")
 
 # The timeout as a radio row (never a number to parse); a saved value not in
 # the list is shown as one more choice.
@@ -103,6 +113,11 @@ def labels() -> dict[str, str]:
         "mail.smtp.security": _("Security"),
         "mail.smtp.verify_certificates": _("Certificates"),
         "mail.smtp.authentication": _("SMTP with authentication"),
+        "mail.smtp.auth_method": _("Login method"),
+        "mail.smtp.oauth2.client_id": _("Client ID"),
+        "mail.smtp.oauth2.tenant": _("Tenant"),
+        "mail.smtp.oauth2.client_secret": _("Client secret"),
+        "mail.smtp.oauth2.key_file": _("Key file"),
         "mail.pop3.enabled": _("SMTP after POP3"),
         "mail.pop3.server": _("POP3 server"),
         "mail.smtp.username": _("User name"),
@@ -139,14 +154,14 @@ def shown_value(key: str, value: Value) -> str:
 
 def describe_changes(old: Settings, new: Settings) -> list[tuple[str, str, str]]:
     """(label, old, new) per changed setting, in the form's order, in the
-    screen's words; a changed password is ("Password", "", "changed")."""
+    screen's words; a changed secret is ("Password", "", "changed")."""
     lab = labels()
     keys = old.changed_keys(new)
     keys.sort(key=lambda k: FORM_KEYS.index(k) if k in FORM_KEYS else len(FORM_KEYS))
     out = []
     for key in keys:
         before, after = old.get(key), new.get(key)
-        if key == "mail.smtp.password":
+        if key in SECRET_KEYS:  # the password, the OAuth2 client secret: never shown
             word = _("removed") if not after else _("set") if not before else _("changed")
             out.append((lab[key], "", word))
         else:
@@ -249,6 +264,8 @@ class MailServerScreen(Screen[None]):
         self.mailer = mailer
         self.demo_note = demo_note
         self.loaded: Settings = Settings()
+        # keys a provider preset set that have no field (OAuth2 endpoints, scope, flow)
+        self.extra: dict[str, Value] = {}
         self.problems: list[Problem] = []
         self._filling = False
         # The settings the status line's message is about (None: about none in
@@ -288,10 +305,12 @@ class MailServerScreen(Screen[None]):
         # (fill() then changes nothing: no class change, no restyle).
         loaded = self.service.settings
         auth, pop3 = loaded.mail.smtp.authentication, loaded.mail.pop3.enabled
+        oauth = auth and loaded.mail.smtp.auth_method == "oauth2" and not pop3
         self._start_disabled = {
             "mail.pop3.server": not pop3,
             "mail.smtp.username": not (auth or pop3),
-            "mail.smtp.password": not (auth or pop3),
+            "mail.smtp.password": not (auth or pop3) or oauth,
+            "mail.smtp.auth_method": not auth,
         }
         yield Static(id="title")
         with Horizontal(id="body"):
@@ -318,6 +337,10 @@ class MailServerScreen(Screen[None]):
                 with Vertical(id="external", disabled=loaded.mail.relay != "external"):
                     yield Static(self._section_text(loaded.mail.relay == "external"),
                                  classes="section", id="external-title")
+                    with FieldRow(classes="row", id="row-provider"):
+                        yield self._sized(Label(_("Provider"), classes="label"))
+                        yield Button(self._provider_label(loaded), id="provider",
+                                     compact=True)
                     yield from self._row("mail.smtp.server", lab, FieldInput(
                         loaded.mail.smtp.server, id=wid("mail.smtp.server"),
                         example="smtp.example.com:587"))
@@ -336,10 +359,35 @@ class MailServerScreen(Screen[None]):
                     yield from self._row("mail.pop3.server", lab, FieldInput(
                         loaded.mail.pop3.server, id=wid("mail.pop3.server"),
                         example="pop3.example.com"))
+                    with FieldRow(classes="row", id="row-" + wid("mail.smtp.auth_method"),
+                                  disabled=self._start_disabled["mail.smtp.auth_method"]):
+                        yield self._sized(Label(lab["mail.smtp.auth_method"], classes="label"))
+                        yield self._choice("mail.smtp.auth_method",
+                                           loaded.mail.smtp.auth_method,
+                                           ("password", _("password")), ("oauth2", "OAuth2"))
+                        yield Button(_("Sign in"), id="oauth-login", compact=True,
+                                     disabled=not (oauth and
+                                                   loaded.mail.smtp.oauth2.flow == "device_code"))
+                    yield self._sized(ProblemLine(
+                        id="problems-" + wid("mail.smtp.auth_method"), classes="problem"))
                     yield from self._row("mail.smtp.username", lab, FieldInput(
                         loaded.mail.smtp.username, id=wid("mail.smtp.username")))
                     yield from self._row("mail.smtp.password", lab, PasswordInput(
                         loaded.mail.smtp.password, id=wid("mail.smtp.password")))
+                    o = loaded.mail.smtp.oauth2
+                    with Vertical(id="oauth2") as box:
+                        box.display = oauth
+                        yield from self._row("mail.smtp.oauth2.client_id", lab, FieldInput(
+                            o.client_id, id=wid("mail.smtp.oauth2.client_id")))
+                        yield from self._row("mail.smtp.oauth2.tenant", lab, FieldInput(
+                            o.tenant, id=wid("mail.smtp.oauth2.tenant"),
+                            example="contoso.com"))
+                        yield from self._row("mail.smtp.oauth2.client_secret", lab,
+                                             PasswordInput(o.client_secret,
+                                                           id=wid("mail.smtp.oauth2.client_secret")))
+                        yield from self._row("mail.smtp.oauth2.key_file", lab, FieldInput(
+                            o.key_file, id=wid("mail.smtp.oauth2.key_file"),
+                            placeholder=_("(optional)")))
                 yield from self._row("appliance.deployment", lab, self._choice(
                     "appliance.deployment", loaded.appliance.deployment,
                     ("on-premises", _("on-premises")), ("cloud", _("cloud"))))
@@ -576,7 +624,11 @@ class MailServerScreen(Screen[None]):
 
     def current(self) -> Settings:
         """The settings as on screen (unsaved edits included)."""
-        return self.loaded.with_values(self.values())
+        return self.loaded.with_values({**self.extra, **self.values()})
+
+    @staticmethod
+    def _provider_label(settings: Settings) -> str:
+        return presets.short_label(presets.matching(settings.to_flat()))
 
     @property
     def dirty(self) -> bool:
@@ -589,12 +641,24 @@ class MailServerScreen(Screen[None]):
         external = settings.mail.relay == "external"
         auth = settings.mail.smtp.authentication
         pop3 = settings.mail.pop3.enabled
+        oauth = auth and settings.mail.smtp.auth_method == "oauth2" and not pop3
         self.query_one("#external").disabled = not external
         self.query_one("#external-title", Static).update(self._section_text(external))
         self.query_one("#" + wid("mail.pop3.enabled")).set_class(auth, "-blocked")
         self.query_one("#row-" + wid("mail.pop3.server")).disabled = not pop3
         for key in ("mail.smtp.username", "mail.smtp.password"):
             self.query_one("#row-" + wid(key)).disabled = not (auth or pop3)
+        self.query_one("#row-" + wid("mail.smtp.password")).disabled = \
+            not (auth or pop3) or oauth
+        self.query_one("#row-" + wid("mail.smtp.auth_method")).disabled = not auth
+        self.query_one("#oauth2").display = oauth
+        self.query_one("#oauth-login", Button).disabled = not (
+            oauth and settings.mail.smtp.oauth2.flow == "device_code")
+        provider = self._provider_label(settings)
+        button = self.query_one("#provider", Button)
+        if str(button.label) != provider:
+            button.label = provider
+            button.refresh(layout=True)
         self.problems = self.service.validate(settings)
         self._show_problems()
         self._show_title(settings)
@@ -763,6 +827,14 @@ class MailServerScreen(Screen[None]):
                 text.append(field_help(key))
             else:
                 text.append(field_short_help(key))
+        elif widget.id == "provider":
+            text.append(_("Provider: "), style="bold")
+            text.append(_("fills the server, security and login method of a mail provider "
+                          "and shows what to set up in its portal."))
+        elif widget.id == "oauth-login":
+            text.append(_("Sign in: "), style="bold")
+            text.append(_("OAuth2 device code: shows a web address and a code to enter on "
+                          "any device; the appliance keeps the sign-in."))
         elif widget.id == "test-mail":
             text.append(_("Send test mail: ") , style="bold")
             text.append(_("sends a test mail with the values on screen, even unsaved "
@@ -789,6 +861,28 @@ class MailServerScreen(Screen[None]):
     @on(Button.Pressed, "#test-mail")
     def _test_mail_pressed(self) -> None:
         self.action_test_mail()
+
+    @on(Button.Pressed, "#provider")
+    def _provider_pressed(self) -> None:
+        def chosen(name: str | None) -> None:
+            if not name or name not in presets.PRESETS:
+                return
+            values = presets.preset_values(name)
+            self.extra.update({k: v for k, v in values.items() if k not in FORM_KEYS})
+            self.fill(self.current().with_values(values))
+            self.say(_("Preset {label}: check the fields, then save.").format(
+                label=presets.short_label(name)))
+            self.app.push_screen(dialogs.ChecklistDialog(name))
+
+        self.app.push_screen(dialogs.PresetDialog(), chosen)
+
+    @on(Button.Pressed, "#oauth-login")
+    def _oauth_login_pressed(self) -> None:
+        from config.tokens import token_path
+
+        settings = self.current()
+        self.app.push_screen(dialogs.DeviceLoginDialog(
+            settings, token_path(self.service.path)), lambda ok: self.refresh_state())
 
     # -- actions -----------------------------------------------------------
     def action_help(self) -> None:
@@ -855,6 +949,7 @@ class MailServerScreen(Screen[None]):
         except ConfigError as err:
             self.say(str(err), error=True)
             return False
+        self.extra = {}
         self.fill(self.loaded)
         return True
 
@@ -927,6 +1022,7 @@ class MailServerScreen(Screen[None]):
             self.say(_("Not saved: {reason}").format(reason=str(err)), error=True)
             return
         self.loaded = self.service.settings
+        self.extra = {}
         self.refresh_state()
         self.say(_("Saved {name}.").format(name=self.service.path.name))
         if then_quit:
