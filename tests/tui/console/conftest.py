@@ -59,3 +59,24 @@ def screen_of(output: bytes, width: int = 80, height: int = 30) -> list[str]:
     term = WireEncoder(width, height, clear_on_start=False)
     term.write(output.decode("utf-8", "replace"))
     return term.rows()
+
+
+def screen_when(session, ready, *, width: int = 80, height: int = 24,
+                timeout: float = 30.0, quiet: float = 0.3) -> list[str]:
+    """Read until the screen the output paints satisfies ``ready(rows)`` (or
+    ``timeout`` passed: the caller's assert then fails, showing the screen), then
+    until the tty was quiet for ``quiet`` seconds; the rows.  A quiet tty alone is no
+    sign the app is done: on a busy machine it pauses longer than any quiet period."""
+    import time
+
+    def shown() -> bool:
+        try:
+            return bool(ready(screen_of(bytes(session.output), width, height)))
+        except (LookupError, StopIteration):  # a row looked for is not there (yet)
+            return False
+
+    deadline = time.monotonic() + timeout
+    while not shown() and time.monotonic() < deadline:
+        session.read(0.1)
+    session.settle(quiet=quiet, timeout=10, need_bytes=False)
+    return screen_of(bytes(session.output), width, height)

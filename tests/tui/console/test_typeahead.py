@@ -13,9 +13,7 @@ is "Mail server" (the radio row), then Sender address, then Sender name."""
 
 from __future__ import annotations
 
-import time
-
-from tests.tui.console.conftest import bench, screen_of
+from tests.tui.console.conftest import bench, screen_when
 
 
 def _row(rows: list[str], label: str) -> str:
@@ -28,18 +26,9 @@ def _value(rows: list[str], label: str) -> str | None:
     return row.split()[-1] if row is not None else None
 
 
-def _screen_when(session, label: str, value: str, timeout: float = 30.0) -> list[str]:
-    """The screen once the row of ``label`` ends in ``value`` (or when ``timeout``
-    passed: the caller's assert then fails, showing the screen).  A quiet moment
-    on the tty is no sign the app is done: on a busy machine the start-up pauses
-    longer than any quiet period."""
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = screen_of(session.output, 80, 24)
-        if _value(rows, label) == value or time.monotonic() >= deadline:
-            session.settle(quiet=0.3, timeout=5, need_bytes=False)  # and what follows
-            return screen_of(session.output, 80, 24)
-        session.read(0.1)
+def _screen_when(session, label: str, value: str) -> list[str]:
+    """The screen once the row of ``label`` ends in ``value`` (at most 30 s)."""
+    return screen_when(session, lambda rows: _value(rows, label) == value)
 
 
 def test_keys_typed_before_the_first_frame_reach_the_form(spawn_app):
