@@ -61,6 +61,14 @@ class FieldInput(Input):
 class PasswordInput(FieldInput):
     """A masked input whose content never leaves the process.
 
+    The stored secret is never put into the field: a field with a stored secret
+    is empty and reads "(set: type to replace it)", so no mask ever shows the
+    stored password's length (on screen, in a snapshot, in the frame cache).
+    Typing replaces the secret (the bullets then show what is typed now);
+    Backspace, Delete or Ctrl+U in a field with a stored secret clears it.
+    :attr:`secret` is what the form means: the typed text once edited, else the
+    stored one.  :meth:`load` shows a stored secret anew (revert, reload).
+
     Copy and cut do not reach the clipboard (Textual's Input would send the
     selection to the terminal as OSC 52, i.e. to the SSH client's clipboard);
     screen text selection gets nothing from it; the repr shows no value.
@@ -84,9 +92,52 @@ class PasswordInput(FieldInput):
         def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
             yield "value", "<redacted>"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, value: str = "", *args: Any, **kwargs: Any) -> None:
         kwargs["password"] = True
-        super().__init__(*args, **kwargs)
+        super().__init__("", *args, **kwargs)
+        self._stored = value
+        self._replaced = False
+        self._show_state()
+
+    @property
+    def secret(self) -> str:
+        """The secret the form holds: what was typed once edited, else the stored one."""
+        return self.value if self._replaced else self._stored
+
+    def load(self, value: str) -> None:
+        """Show the stored secret ``value`` (as "set"/"not set", never its mask)."""
+        self._stored = value
+        self._replaced = False
+        self.value = ""
+        self._show_state()
+
+    def _show_state(self) -> None:
+        if self._replaced:
+            text = _("not set") if not self.value else ""
+        else:
+            text = _("set: type to replace it") if self._stored else _("not set")
+        self.placeholder = placeholder_text(text)
+
+    def _edit(self) -> None:
+        if not self._replaced:
+            self._replaced = True
+            self._show_state()
+            # Clearing an empty field changes no value, so Input posts nothing:
+            # the form must still learn that the stored secret is gone.
+            self.post_message(self.Changed(self, self.value))
+
+    # Every edit of Textual's Input goes through these three public methods.
+    def replace(self, text: str, start: int, end: int) -> None:
+        self._edit()
+        super().replace(text, start, end)
+
+    def insert(self, text: str, index: int) -> None:
+        self._edit()
+        super().insert(text, index)
+
+    def delete(self, start: int, end: int) -> None:
+        self._edit()
+        super().delete(start, end)
 
     def action_copy(self) -> None:
         self.app.notify(_("The password is never copied."), severity="warning", timeout=3)

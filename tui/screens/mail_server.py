@@ -596,6 +596,8 @@ class MailServerScreen(Screen[None]):
                         widget.choose(str(value))
                 elif isinstance(widget, Checkbox):
                     widget.value = bool(value)
+                elif isinstance(widget, PasswordInput):
+                    widget.load(str(value))
                 elif isinstance(widget, Input):
                     widget.value = str(value)
                     widget.cursor_position = len(widget.value)
@@ -618,6 +620,8 @@ class MailServerScreen(Screen[None]):
                     out[key] = chosen
             elif isinstance(widget, Checkbox):
                 out[key] = bool(widget.value)
+            elif isinstance(widget, PasswordInput):
+                out[key] = widget.secret
             elif isinstance(widget, Input):
                 out[key] = widget.value
         return out
