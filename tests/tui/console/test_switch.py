@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.tui.console.conftest import screen_of
+from tests.tui.console.conftest import screen_of, screen_when
 from tui.console.compat import screen_lines
 
 F2_VT100 = b"\x1bOQ"  # PF2: what a vt100 sends for F2
@@ -15,23 +15,30 @@ CTRL_B = b"\x02"
 
 def test_the_mode_key_switches_basic_to_rich_and_back(spawn_app):
     session = spawn_app(term="xterm-256color", mode="basic")
-    first = session.settle(quiet=1.5, timeout=30)
+    # each step waits for what it shows (a quiet tty is no sign of that under load)
+    screen_when(session, lambda rows: any(r.startswith(" Sender address") for r in rows))
+    first = bytes(session.output)
     assert max(first) < 0x80 and b"\x1b[?1003h" not in first
     session.send(b"\t")  # to the sender; its value stays through the switches
+    screen_when(session, lambda rows: any("From address of all mails" in r for r in rows))
+    session.send(b"\x1b[F")  # End (the value is selected on focus)
     session.settle(quiet=0.6)
-    for key in (b"\x1b[F", b"x"):  # End (the value is selected on focus), an edit
-        session.send(key)
-        session.settle(quiet=0.6)
+    session.send(b"x")  # an edit
+    screen_when(session, lambda rows: any("pbx@example.comx" in r for r in rows))
 
+    mark = len(session.output)
     session.send(F2_VT100)  # -> rich
-    rich = session.settle(quiet=2.0, timeout=20)
+    screen_when(session, lambda rows: "Rich display" in "".join(rows), quiet=1.0)
+    rich = bytes(session.output[mark:])
     assert b"\x1b[2J" in rich, "a full repaint"
     assert "\u2590".encode() in rich, "rich mode draws Unicode again"  # the toggles' half block
     assert b"\x1b[?1003h" in rich, "mouse reporting on in rich mode"
     assert b"Rich display" in rich
 
+    mark = len(session.output)
     session.send(CTRL_B)  # -> basic
-    basic = session.settle(quiet=2.0, timeout=20)
+    screen_when(session, lambda rows: "Basic display" in "".join(rows), quiet=1.0)
+    basic = bytes(session.output[mark:])
     assert b"\x1b[2J" in basic, "a full repaint"
     high = [i for i, b in enumerate(basic) if b >= 0x80]
     assert not high, basic[max(0, high[0] - 60): high[0] + 20]
