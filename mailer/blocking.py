@@ -128,9 +128,9 @@ class SyncRuntime:
             wait = min(wait, min(limit.at for limit in self.limits) - time.monotonic())
         return max(wait, 0.001)
 
-    def in_thread(self, fn: Callable[[], T]) -> T:
-        """Run blocking ``fn`` (an HTTPS request) in a worker thread while
-        watching the deadline and the cancel event (as the name lookup does)."""
+    def in_thread(self, fn: Callable[[], T], name: str = "mailer-worker") -> T:
+        """Run blocking ``fn`` (a name lookup, an HTTPS request) in a worker
+        thread while watching the deadline and the cancel event."""
         box: dict[str, Any] = {}
 
         def target() -> None:
@@ -139,7 +139,7 @@ class SyncRuntime:
             except BaseException as exc:  # handed over below
                 box["error"] = exc
 
-        thread = threading.Thread(target=target, name="mailer-oauth", daemon=True)
+        thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         while thread.is_alive():
             thread.join(self.slice())
@@ -213,21 +213,7 @@ class SyncWire:
             return lookup()
         # A name may take the resolver's own timeouts: look it up in a thread
         # and keep watching the deadline and the cancel event meanwhile.
-        box: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                box["infos"] = lookup()
-            except BaseException as exc:  # handed over below
-                box["error"] = exc
-
-        thread = threading.Thread(target=target, name="mailer-resolve", daemon=True)
-        thread.start()
-        while thread.is_alive():
-            thread.join(self.runtime.slice())
-        if "error" in box:
-            raise box["error"]
-        return box["infos"]  # type: ignore[no-any-return]
+        return self.runtime.in_thread(lookup, name="mailer-resolve")
 
     def connect(self, addrs: list[tuple[str, int]]) -> None:
         last: OSError | None = None

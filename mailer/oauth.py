@@ -446,7 +446,7 @@ class TokenStep:
         rec.note(_("POST {url} (grant {flow})").format(url=client.token_url, flow=client.flow))
         rec.credentials_sent()  # the endpoint's answer may echo the client secret (issue 12)
         try:
-            entry = self.runtime.in_thread(client.request_new)
+            entry = self.runtime.in_thread(client.request_new, name="mailer-oauth")
         except OAuthError as exc:
             values = exc.values()
             rec.set_reply(str(values["reply"]))

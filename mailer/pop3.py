@@ -8,7 +8,7 @@ from config.i18n import _
 from config.model import Settings
 from mailer.errors import MailerError
 from mailer.session import HIDDEN, Recorder, Secret
-from mailer.wire import PROBE_AFTER, WireLike, injection_warning, tls_context
+from mailer.wire import WireLike, injection_warning, probe_silent_port, tls_context
 
 MAX_CAPA_LINES = 100
 
@@ -57,20 +57,6 @@ class Pop3Client:
         self._quit()
         return err
 
-    def _greeting_probe(self) -> None:
-        """No greeting within PROBE_AFTER seconds: a TLS port? (as SMTP's)"""
-        wire = self.wire
-        if wire.address is None or wire.wait_data(PROBE_AFTER):
-            return
-        self.rec.note(_("no greeting after {n} seconds; checking whether the port "
-                        "expects TLS").format(n=int(PROBE_AFTER)))
-        is_tls = wire.probe_tls()
-        if is_tls:
-            self.rec.note(_("the port completed a TLS handshake"))
-            raise self.rec.error("plain_on_tls_port")
-        if is_tls is False:
-            self.rec.note(_("the port does not speak TLS either; still waiting"))
-
     def _offers_stls(self) -> bool:
         """CAPA (RFC 2449): whether STLS is listed; True if CAPA is unknown."""
         ok, _text = self._command("CAPA")
@@ -94,7 +80,7 @@ class Pop3Client:
         if security == "tls" and ctx is not None:
             self.wire.start_tls(ctx, implicit=True)
         else:
-            self._greeting_probe()
+            probe_silent_port(self.wire, self.rec)
         ok, text = self._status()
         if not ok:
             raise self._refuse("pop3_login_failed", text)

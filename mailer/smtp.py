@@ -18,7 +18,13 @@ from config.model import Settings
 from mailer.errors import MailerError
 from mailer.replies import classify, reply_line
 from mailer.session import HIDDEN, Recorder, Secret
-from mailer.wire import MAX_REPLY_LINES, PROBE_AFTER, WireLike, injection_warning, tls_context
+from mailer.wire import (
+    MAX_REPLY_LINES,
+    WireLike,
+    injection_warning,
+    probe_silent_port,
+    tls_context,
+)
 
 if TYPE_CHECKING:
     from mailer.oauth import TokenStep
@@ -197,17 +203,8 @@ class SmtpClient:
     # -- phases ------------------------------------------------------------
     def greeting(self, security: str) -> None:
         self.rec.start("greeting", _("Wait for the server's greeting"))
-        wire = self.wire
-        if security != "tls" and wire.address is not None and \
-                not wire.wait_data(PROBE_AFTER):
-            self.rec.note(_("no greeting after {n} seconds; checking whether the port "
-                            "expects TLS").format(n=int(PROBE_AFTER)))
-            is_tls = wire.probe_tls()
-            if is_tls:
-                self.rec.note(_("the port completed a TLS handshake"))
-                raise self.rec.error("plain_on_tls_port")
-            if is_tls is False:
-                self.rec.note(_("the port does not speak TLS either; still waiting"))
+        if security != "tls":
+            probe_silent_port(self.wire, self.rec)
         reply = self.read_reply()
         if reply.code != 220:
             raise self._reject(reply)

@@ -383,6 +383,22 @@ class WireLike(Protocol):
     def close(self) -> None: ...
 
 
+def probe_silent_port(wire: WireLike, rec: Recorder) -> None:
+    """No greeting within PROBE_AFTER seconds (SMTP or POP3): does the port expect
+    TLS first?  A completed TLS handshake fails the step as ``plain_on_tls_port``;
+    otherwise the caller goes on waiting for the greeting."""
+    if wire.address is None or wire.wait_data(PROBE_AFTER):
+        return
+    rec.note(_("no greeting after {n} seconds; checking whether the port "
+               "expects TLS").format(n=int(PROBE_AFTER)))
+    is_tls = wire.probe_tls()
+    if is_tls:
+        rec.note(_("the port completed a TLS handshake"))
+        raise rec.error("plain_on_tls_port")
+    if is_tls is False:
+        rec.note(_("the port does not speak TLS either; still waiting"))
+
+
 class Runtime(Protocol):
     """What a send needs from its transport besides connections."""
 
@@ -392,4 +408,4 @@ class Runtime(Protocol):
     def timeout(self, seconds: float) -> AbstractContextManager[object]: ...
     def run_process(self, argv: list[str],
                           data: bytes) -> tuple[int | None, bytes, bytes]: ...
-    def in_thread(self, fn: Callable[[], T]) -> T: ...
+    def in_thread(self, fn: Callable[[], T], name: str = ...) -> T: ...
