@@ -39,6 +39,7 @@ from config.errors import (
     ConfigTypeError,
     ConfigWriteError,
 )
+from config.files import NotRegularFile, read_bounded
 from config.i18n import _
 from config.model import FIELDS, Settings, Value
 
@@ -163,25 +164,14 @@ def read_regular(path: str | os.PathLike[str], shown: str,
     blocks the open, and fstat before the first read.  ConfigSyntaxError
     (exit 3) for anything else; OSError as open raises it (FileNotFoundError,
     PermissionError...; a directory: IsADirectoryError)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
     try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-        if not stat.S_ISREG(st.st_mode):
-            raise ConfigSyntaxError(shown, 1, 1, _(
-                "is not a regular file (a FIFO, device or socket); give the path of a file"))
-        chunks: list[bytes] = []
-        size = 0
-        while size <= limit:
-            chunk = os.read(fd, limit + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks), st
-    finally:
-        os.close(fd)
+        return read_bounded(path, limit)
+    except NotRegularFile as err:
+        if stat.S_ISDIR(err.mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path) from None
+        raise ConfigSyntaxError(shown, 1, 1, _(
+            "is not a regular file (a FIFO, device or socket); give the path of a file"
+        )) from None
 
 
 _NESTING_TOKEN = r"""\"\"\"|'''|["'#\[\]{}]"""

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol, TypeVar
 
+from config.files import NotRegularFile, read_bounded
 from config.i18n import N_, _
 from config.validate import parse_host
 from mailer.errors import MailerError
@@ -84,28 +85,13 @@ def read_ca_file(path: str) -> tuple[bytes, tuple[int, ...]]:
     it is a regular file (O_NONBLOCK: a FIFO or a device never blocks the open;
     fstat before the first read), at most MAX_CA_BYTES.  ValueError with a
     translated reason, or OSError as open raises it."""
-    import stat
-
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ValueError(_("not a regular file (a FIFO, device, socket or directory)"))
-        if st.st_size > MAX_CA_BYTES:
-            raise ValueError(_("larger than {n} bytes").format(n=MAX_CA_BYTES))
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_CA_BYTES:
-            chunk = os.read(fd, MAX_CA_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > MAX_CA_BYTES:
-            raise ValueError(_("larger than {n} bytes").format(n=MAX_CA_BYTES))
-        return b"".join(chunks), (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
-    finally:
-        os.close(fd)
+        data, st = read_bounded(path, MAX_CA_BYTES)
+    except NotRegularFile:
+        raise ValueError(_("not a regular file (a FIFO, device, socket or directory)")) from None
+    if len(data) > MAX_CA_BYTES:
+        raise ValueError(_("larger than {n} bytes").format(n=MAX_CA_BYTES))
+    return data, (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 _CA_CONTEXTS: dict[tuple[object, ...], ssl.SSLContext] = {}
