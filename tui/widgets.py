@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rich.text import Text
 from textual import events
 from textual.message import Message
 from textual.selection import Selection
@@ -18,7 +17,7 @@ from textual.widgets import Checkbox, Input, RadioButton, RadioSet
 
 from config.i18n import _
 from config.text import cells
-from tui.console.compat import highlight_radio
+from tui.console.compat import InputShownValue, highlight_radio
 
 
 def placeholder_text(text: str) -> str:
@@ -30,7 +29,7 @@ def placeholder_text(text: str) -> str:
     return f"({text})"
 
 
-class FieldInput(Input):
+class FieldInput(InputShownValue, Input):
     """A one-line, compact input without cursor blink.
 
     ``example`` is shown while the field is empty as "(e.g. ...)"; any
@@ -47,15 +46,8 @@ class FieldInput(Input):
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
 
-    @property
-    def _value(self) -> Text:
-        shown = cells(self.value)
-        if self.password or shown == self.value:
-            return super()._value
-        text = Text(shown, no_wrap=True, overflow="ignore", end="")
-        if self.highlighter is not None:
-            text = self.highlighter(text)
-        return text
+    def shown_value(self) -> str:
+        return cells(self.value)
 
 
 class PasswordInput(FieldInput):

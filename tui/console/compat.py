@@ -197,6 +197,35 @@ def set_color_system(console: Console, name: str) -> None:
     console._color_system = COLOR_SYSTEMS.get(name, COLOR_SYSTEMS["standard"])
 
 
+# -- widgets ---------------------------------------------------------------------------
+
+class InputShownValue:
+    """Mixed into an Input: the line drawn is ``shown_value()``, the value itself
+    (what is edited and saved) unchanged.
+
+    Textual's Input draws its line from the private property ``Input._value`` (a
+    rich Text; bullets for a password) and places the cursor by the cells of
+    ``value``, so ``shown_value`` must keep the value's cell length.  Overriding
+    ``_value`` is the one way to change the drawing without changing the value."""
+
+    def shown_value(self) -> str:
+        field: Any = self
+        return str(field.value)
+
+    @property
+    def _value(self) -> Any:  # rich.text.Text
+        from rich.text import Text
+
+        field: Any = self
+        shown = self.shown_value()
+        if field.password or shown == field.value:
+            return super()._value  # type: ignore[misc]
+        text = Text(shown, no_wrap=True, overflow="ignore", end="")
+        if field.highlighter is not None:
+            text = field.highlighter(text)
+        return text
+
+
 # -- the app ---------------------------------------------------------------------------
 
 class NoLocalsCrashReport:

@@ -238,7 +238,7 @@ def test_no_private_textual_or_rich_name_outside_compat():
         r"|\._(mounted_event|fatal_error|exit_renderables|close_messages_no_wait|compositor"
         r"|driver|color_system|is_mounted|nodes|selected|writer_thread|mouse\b|app\b"
         r"|get_terminal_size|enable_mouse_support|disable_mouse_support|default\b"
-        r"|get_textual_animations)")
+        r"|get_textual_animations)|super\(\)\._value\b")
     offenders = []
     for package in ("tui", "mailer", "mailconsole", "tests"):
         for path in (root / package).rglob("*.py"):
@@ -269,3 +269,20 @@ def test_tty_newline_follows_onlcr():
         os.close(master)
         os.close(slave)
     assert tty_newline(master) == "\r\n"  # closed: no tty
+
+
+def test_input_draws_its_line_from_the_private_value_property():
+    """InputShownValue overrides Input._value: it must be a property of Textual's
+    Input (what render_line draws), and FieldInput must resolve to the override.
+    That the shown text is drawn and the value kept is tested on the screen
+    (tests/tui/test_hostile_tui.py: control characters in a field)."""
+    import inspect
+
+    from textual.widgets import Input
+
+    from tui.console.compat import InputShownValue
+    from tui.widgets import FieldInput
+
+    assert isinstance(inspect.getattr_static(Input, "_value"), property)
+    assert "self._value" in inspect.getsource(Input.render_line)
+    assert inspect.getattr_static(FieldInput, "_value") is InputShownValue.__dict__["_value"]
